@@ -1,0 +1,1 @@
+"""recsvc: the branch cross-sell service."""

@@ -1,0 +1,59 @@
+"""Settings from the environment, read and checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; raised at start-up, never mid-request."""
+
+
+def _env_int(environ: dict[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'recsvc.db'}"
+    registry_dir: Path = PROJECT_ROOT / "model_registry"
+    catalogue_path: Path = PACKAGE_DATA / "catalogue.yaml"
+    bank_config_path: Path = PACKAGE_DATA / "bank.yaml"
+    rules_config_path: Path = PACKAGE_DATA / "rules.yaml"
+    log_level: str = "INFO"
+    max_body_bytes: int = 64 * 1024
+    rate_limit: str = "600 per minute"
+    rate_limit_storage_uri: str = "memory://"
+    secret_key: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (see .env.example)."""
+        env = dict(os.environ if environ is None else environ)
+        defaults = cls()
+        return cls(
+            database_url=env.get("DATABASE_URL") or defaults.database_url,
+            registry_dir=Path(env.get("RECSVC_REGISTRY_DIR") or defaults.registry_dir),
+            catalogue_path=Path(env.get("RECSVC_CATALOGUE") or defaults.catalogue_path),
+            bank_config_path=Path(env.get("RECSVC_BANK_CONFIG") or defaults.bank_config_path),
+            rules_config_path=Path(env.get("RECSVC_RULES_CONFIG") or defaults.rules_config_path),
+            log_level=env.get("RECSVC_LOG_LEVEL") or defaults.log_level,
+            max_body_bytes=_env_int(env, "RECSVC_MAX_BODY_BYTES", defaults.max_body_bytes),
+            rate_limit=env.get("RECSVC_RATE_LIMIT") or defaults.rate_limit,
+            rate_limit_storage_uri=env.get("RECSVC_RATE_LIMIT_STORAGE_URI")
+            or defaults.rate_limit_storage_uri,
+            secret_key=env.get("RECSVC_SECRET_KEY") or "",
+        )

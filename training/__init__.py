@@ -1,0 +1,1 @@
+"""Offline pipeline: synthetic bank, training, evaluation, registry."""
