@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ def load_bank_config(path: Path) -> BankConfig:
     except ValidationError as exc:
         raise BankConfigError(f"{path}: {exc.messages}") from exc
     tiers = tuple(data["tiers"])
-    for lower, upper in zip(tiers, tiers[1:], strict=False):
+    for lower, upper in itertools.pairwise(tiers):
         if upper.min_aum <= lower.min_aum:
             raise BankConfigError(
                 f"{path}: tier {upper.code!r} field min_aum must exceed {lower.code!r}'s"

@@ -6,7 +6,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 GENDERS = ("M", "F")
 INCOME_STABILITY = ("stable", "variable", "none")
