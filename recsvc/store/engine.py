@@ -1,0 +1,72 @@
+"""Engines for SQLite (default) and PostgreSQL, and schema upgrades via Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalise_url(database_url: str) -> str:
+    """Accept postgresql:// and postgres:// and pin them to the psycopg 3 driver."""
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def make_engine(database_url: str, *, echo: bool = False) -> Engine:
+    """An engine configured for how recsvc uses the database (one place for pragmas)."""
+    url = make_url(normalise_url(database_url))
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url.render_as_string(hide_password=False), url.database, echo)
+    if url.get_backend_name() == "postgresql":
+        return create_engine(url, echo=echo, pool_pre_ping=True)
+    raise ValueError(f"database_url: unsupported backend {url.get_backend_name()!r}")
+
+
+def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
+    in_memory = database in (None, "", ":memory:") or (database or "").startswith("file::memory:")
+    if not in_memory:
+        Path(str(database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (real SAVEPOINTs,
+        # transactional DDL, one transaction per load).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def alembic_config() -> Config:
+    """Alembic configuration pointing at the packaged migrations; no alembic.ini needed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the given revision (head by default) in one transaction."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

@@ -1,0 +1,180 @@
+"""The database tables, declared once: the migrations must produce exactly this metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Constraint names are explicit so that migrations, SQLite and PostgreSQL agree on them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(64)
+CODE = String(32)
+MONEY = Float()
+# JSON on SQLite, JSONB on PostgreSQL.
+PAYLOAD = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CustomerRow(Base):
+    """A customer profile; name, id_number and phone are personal data and never logged."""
+
+    __tablename__ = "customers"
+    __table_args__ = (Index(None, "manager_id"),)
+
+    customer_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(64))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(1))
+    occupation: Mapped[str] = mapped_column(CODE)
+    monthly_income: Mapped[float] = mapped_column(MONEY)
+    income_stability: Mapped[str] = mapped_column(String(16))
+    salary_via_bank: Mapped[bool] = mapped_column(Boolean)
+    aum: Mapped[float] = mapped_column(MONEY)
+    risk_level: Mapped[int | None] = mapped_column(SmallInteger)
+    assessment_date: Mapped[dt.date | None] = mapped_column(Date)
+    counter_visits_90d: Mapped[int] = mapped_column(Integer)
+    self_service_visits_90d: Mapped[int] = mapped_column(Integer)
+    mobile_logins_90d: Mapped[int] = mapped_column(Integer)
+    online_logins_90d: Mapped[int] = mapped_column(Integer)
+    consent_marketing: Mapped[bool] = mapped_column(Boolean)
+    open_complaint: Mapped[bool] = mapped_column(Boolean)
+    manager_id: Mapped[str | None] = mapped_column(CODE)
+    branch_id: Mapped[str] = mapped_column(CODE)
+    customer_since: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class HoldingRow(Base):
+    """A product a customer holds now (the last snapshot loaded)."""
+
+    __tablename__ = "holdings"
+
+    customer_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("customers.customer_id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    amount: Mapped[float] = mapped_column(MONEY)
+    open_date: Mapped[dt.date | None] = mapped_column(Date)
+    maturity_date: Mapped[dt.date | None] = mapped_column(Date)
+    value_change_pct: Mapped[float | None] = mapped_column(Float)
+
+
+class TransactionRow(Base):
+    """A recent transaction of a customer; id keeps the file's order."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (Index(None, "customer_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("customers.customer_id", ondelete="CASCADE")
+    )
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    type: Mapped[str] = mapped_column(CODE)
+    amount: Mapped[float] = mapped_column(MONEY)
+    channel: Mapped[str] = mapped_column(CODE)
+
+
+class ClientManagerRow(Base):
+    """A client manager; their book is the customers whose manager_id is theirs."""
+
+    __tablename__ = "client_managers"
+
+    manager_id: Mapped[str] = mapped_column(CODE, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(CODE)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    book_size_cap: Mapped[int] = mapped_column(Integer)
+
+
+class PitchHistoryRow(Base):
+    """A past pitch from the bank's records, for contact fatigue and training labels."""
+
+    __tablename__ = "pitch_history"
+    __table_args__ = (Index(None, "customer_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("customers.customer_id", ondelete="CASCADE")
+    )
+    product_id: Mapped[str] = mapped_column(ID)
+    date: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(CODE)
+    outcome: Mapped[str] = mapped_column(CODE)
+    staff_id: Mapped[str | None] = mapped_column(CODE)
+
+
+class FeedbackRow(Base):
+    """A pitch outcome reported through the API; idempotent on (request_id, product_id)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("request_id", "product_id"),
+        Index(None, "customer_id", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ID)
+    product_id: Mapped[str] = mapped_column(ID)
+    outcome: Mapped[str] = mapped_column(CODE)
+    staff_id: Mapped[str | None] = mapped_column(CODE)
+    customer_id: Mapped[str | None] = mapped_column(ID)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditLogRow(Base):
+    """One served request: who asked, which model answered, and what was said."""
+
+    __tablename__ = "audit_log"
+
+    request_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    caller_role: Mapped[str] = mapped_column(CODE)
+    staff_id: Mapped[str | None] = mapped_column(CODE)
+    customer_id: Mapped[str | None] = mapped_column(ID)
+    model_version: Mapped[str | None] = mapped_column(ID)
+    model_hash: Mapped[str | None] = mapped_column(String(128))
+    degraded: Mapped[bool] = mapped_column(Boolean)
+    payload: Mapped[dict[str, Any]] = mapped_column(PAYLOAD)
+
+
+class ApiKeyRow(Base):
+    """An API key (only its hash is stored) and the caller it stands for."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(CODE)
+    staff_id: Mapped[str | None] = mapped_column(CODE)
+    branch_id: Mapped[str | None] = mapped_column(CODE)
+    manager_id: Mapped[str | None] = mapped_column(CODE)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
