@@ -1,0 +1,61 @@
+"""What the rules decide for a customer: eligible products, exclusions and next steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recsvc.catalog.product import LOCALES, Product
+
+
+def _pick(locale: str, zh: str, en: str) -> str:
+    if locale == "zh-CN":
+        return zh
+    if locale == "en":
+        return en
+    raise ValueError(f"locale {locale!r} is not one of {', '.join(LOCALES)}")
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """One reason a product may not be offered; staff and customers may ask why."""
+
+    product_id: str
+    code: str
+    message_zh: str
+    message_en: str
+
+    def message(self, locale: str) -> str:
+        return _pick(locale, self.message_zh, self.message_en)
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """Something staff should do for the customer that is not a product pitch."""
+
+    code: str
+    message_zh: str
+    message_en: str
+
+    def message(self, locale: str) -> str:
+        return _pick(locale, self.message_zh, self.message_en)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every catalogue product once: eligible, or excluded with all its reasons (primary first)."""
+
+    eligible: tuple[Product, ...]
+    excluded: tuple[Exclusion, ...]
+    next_actions: tuple[NextAction, ...]
+
+    @property
+    def eligible_ids(self) -> tuple[str, ...]:
+        return tuple(p.product_id for p in self.eligible)
+
+    def reasons_for(self, product_id: str) -> tuple[Exclusion, ...]:
+        """The exclusions of one product, primary first; () if it is eligible."""
+        return tuple(e for e in self.excluded if e.product_id == product_id)
+
+    def primary_reason(self, product_id: str) -> str | None:
+        reasons = self.reasons_for(product_id)
+        return reasons[0].code if reasons else None
