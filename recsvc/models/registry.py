@@ -1,0 +1,403 @@
+"""File-system model registry: immutable published versions plus champion/challenger aliases.
+
+Layout under the root: `versions/<version>/` (model files + manifest.json, read-only),
+`aliases.json` (replaced atomically), `.lock` (flock serialising writers) and short-lived
+`.tmp-*` entries that readers never look at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from recsvc.models.manifest import (
+    DESCRIPTOR_NAME,
+    MANIFEST_NAME,
+    InvalidModelDir,
+    NoRollbackTarget,
+    PickleRefused,
+    RegistryError,
+    SchemaMismatch,
+    TamperedArtifact,
+    UnknownVersion,
+    build_manifest,
+    check_descriptor,
+    expected_files,
+    file_digest,
+    git_commit,
+    refuse_pickle,
+)
+
+__all__ = [
+    "AliasState",
+    "InvalidModelDir",
+    "NoRollbackTarget",
+    "PickleRefused",
+    "Registry",
+    "RegistryError",
+    "SchemaMismatch",
+    "TamperedArtifact",
+    "UnknownVersion",
+    "VerifiedModel",
+    "VersionInfo",
+]
+
+Alias = Literal["champion", "challenger"]
+ALIASES: tuple[Alias, ...] = ("champion", "challenger")
+ALIASES_NAME = "aliases.json"
+VERSION_PATTERN = re.compile(r"^v\d{8}T\d{6}Z-[0-9a-f]{6}$")
+HISTORY_LIMIT = 100
+_TMP_PREFIX = ".tmp-"
+_CODE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class AliasState:
+    """What the aliases point at; `revision` grows by one on every promote or rollback."""
+
+    champion: str | None
+    challenger: str | None
+    revision: int
+    champion_history: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One line of `list_versions`: enough to choose what to promote."""
+
+    version: str
+    created_at: str
+    note: str
+    aliases: tuple[str, ...]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifiedModel:
+    """A version whose files matched their recorded hashes when it was loaded."""
+
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+
+    def artifact_path(self, name: str) -> Path:
+        """Path of one recorded artifact, so callers never build paths by hand."""
+        if name not in self.manifest["artifacts"]:
+            raise UnknownVersion(f"{self.version} has no artifact {name!r}")
+        return self.path / name
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durable(path: Path, data: bytes) -> None:
+    with path.open("xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _json_bytes(document: dict[str, Any]) -> bytes:
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _metrics_summary(metrics: Any) -> dict[str, Any]:
+    if not isinstance(metrics, dict):
+        return {}
+    return {k: v for k, v in metrics.items() if isinstance(v, int | float | str | bool)}
+
+
+def _remove_tree(path: Path) -> None:
+    for dirpath, _dirnames, _files in os.walk(path):
+        os.chmod(dirpath, stat.S_IRWXU)
+    shutil.rmtree(path)
+
+
+class Registry:
+    """Publishes model directories immutably and moves aliases atomically between them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    @property
+    def aliases_path(self) -> Path:
+        """The one small file a serving worker polls for alias changes."""
+        return self.root / ALIASES_NAME
+
+    # ----------------------------------------------------------------- writers
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def publish(
+        self, model_dir: Path, *, note: str = "", alias: Alias | None = "challenger"
+    ) -> str:
+        """Copy a model dir in as a new immutable version; champion if none yet, else `alias`."""
+        model_dir = Path(model_dir)
+        descriptor = self._read_model_dir(model_dir)
+        with self._locked():
+            self._clean_temporaries()
+            created = datetime.now(UTC)
+            tmp = self.root / f"{_TMP_PREFIX}publish-{os.getpid()}-{secrets.token_hex(4)}"
+            tmp.mkdir()
+            artifacts = self._copy_artifacts(model_dir, tmp, names=expected_files(descriptor))
+            version = self._new_version_id(created, artifacts)
+            manifest = build_manifest(
+                version=version,
+                created_at=created.isoformat().replace("+00:00", "Z"),
+                descriptor=descriptor,
+                artifacts=artifacts,
+                note=note,
+                commit=git_commit(cwd=_CODE_DIR),
+            )
+            _write_durable(tmp / MANIFEST_NAME, _json_bytes(manifest))
+            for child in tmp.iterdir():
+                child.chmod(0o444)
+            _fsync_dir(tmp)
+            final = self.versions_dir / version
+            os.rename(tmp, final)
+            final.chmod(0o555)
+            _fsync_dir(self.versions_dir)
+            state = self._read_aliases()
+            if state["champion"] is None:
+                self._set_alias(state, version, "champion")
+            elif alias is not None:
+                self._set_alias(state, version, alias)
+        return version
+
+    def promote(self, version: str, *, alias: Alias = "champion") -> AliasState:
+        """Point an alias at a verified version; the old champion is kept for rollback."""
+        if alias not in ALIASES:
+            raise ValueError(f"alias must be one of {ALIASES}, got {alias!r}")
+        with self._locked():
+            resolved = self.resolve(version)
+            self._verify(resolved)
+            state = self._read_aliases()
+            self._set_alias(state, resolved, alias)
+        return self.alias_state()
+
+    def rollback(self) -> AliasState:
+        """Return the champion to the previous one in its history."""
+        with self._locked():
+            state = self._read_aliases()
+            history: list[str] = state["champion_history"]
+            if not history:
+                raise NoRollbackTarget(
+                    f"champion {state['champion']!r} has no previous champion in "
+                    f"{self.aliases_path}"
+                )
+            state["champion"] = history.pop()
+            if state["challenger"] == state["champion"]:
+                state["challenger"] = None
+            self._write_aliases(state)
+        return self.alias_state()
+
+    def _set_alias(self, state: dict[str, Any], version: str, alias: Alias) -> None:
+        if alias == "champion":
+            previous = state["champion"]
+            if previous is not None and previous != version:
+                state["champion_history"] = [*state["champion_history"], previous][-HISTORY_LIMIT:]
+            if state["challenger"] == version:
+                state["challenger"] = None
+        state[alias] = version
+        self._write_aliases(state)
+
+    def _write_aliases(self, state: dict[str, Any]) -> None:
+        state["revision"] = int(state["revision"]) + 1
+        state["updated_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        tmp = self.root / f"{_TMP_PREFIX}aliases-{os.getpid()}-{secrets.token_hex(4)}.json"
+        _write_durable(tmp, _json_bytes(state))
+        os.replace(tmp, self.aliases_path)
+        _fsync_dir(self.root)
+
+    def _read_model_dir(self, model_dir: Path) -> dict[str, Any]:
+        if not model_dir.is_dir():
+            raise InvalidModelDir(f"model dir {str(model_dir)!r} is not a directory")
+        for child in sorted(model_dir.iterdir()):
+            if child.is_file():
+                refuse_pickle(child)
+        descriptor_path = model_dir / DESCRIPTOR_NAME
+        if not descriptor_path.is_file():
+            raise InvalidModelDir(f"{str(model_dir)!r} has no {DESCRIPTOR_NAME}")
+        try:
+            descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidModelDir(f"{str(descriptor_path)!r} is not valid JSON: {exc}") from exc
+        check_descriptor(descriptor, where=str(descriptor_path))
+        expected = expected_files(descriptor)
+        present = {child.name for child in model_dir.iterdir()}
+        if extra := sorted(present - expected):
+            raise InvalidModelDir(
+                f"{str(model_dir)!r} holds files not listed in artifacts: {extra}"
+            )
+        if missing := sorted(expected - present):
+            raise InvalidModelDir(f"{str(model_dir)!r} lacks listed artifacts: {missing}")
+        for name in sorted(expected):
+            if not (model_dir / name).is_file():
+                raise InvalidModelDir(f"artifact {name!r} in {str(model_dir)!r} is not a file")
+        return descriptor
+
+    def _copy_artifacts(
+        self, source: Path, target: Path, *, names: set[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Copy then hash the copies, so the recorded hash is of what was stored."""
+        artifacts: dict[str, dict[str, Any]] = {}
+        for name in sorted(names):
+            _write_durable(target / name, (source / name).read_bytes())
+            refuse_pickle(target / name)
+            digest, size = file_digest(target / name)
+            artifacts[name] = {"sha256": digest, "size": size}
+        return artifacts
+
+    def _new_version_id(self, created: datetime, artifacts: dict[str, dict[str, Any]]) -> str:
+        stamp = created.strftime("%Y%m%dT%H%M%SZ")
+        content = json.dumps(artifacts, sort_keys=True).encode()
+        while True:
+            salt = secrets.token_bytes(8) + created.isoformat().encode()
+            short = hashlib.sha256(content + salt).hexdigest()[:6]
+            version = f"v{stamp}-{short}"
+            if not (self.versions_dir / version).exists():
+                return version
+
+    def _clean_temporaries(self) -> None:
+        """Remove leftovers of crashed writers; only called while holding the lock."""
+        for child in self.root.glob(f"{_TMP_PREFIX}*"):
+            if child.is_dir():
+                _remove_tree(child)
+            else:
+                child.unlink(missing_ok=True)
+
+    # ----------------------------------------------------------------- readers
+
+    def _read_aliases(self) -> dict[str, Any]:
+        try:
+            raw = json.loads(self.aliases_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raw = {}
+        return {
+            "champion": raw.get("champion"),
+            "challenger": raw.get("challenger"),
+            "revision": int(raw.get("revision", 0)),
+            "champion_history": list(raw.get("champion_history", [])),
+        }
+
+    def alias_state(self) -> AliasState:
+        """Current aliases from one small file; cheap enough to poll per request batch."""
+        raw = self._read_aliases()
+        return AliasState(
+            champion=raw["champion"],
+            challenger=raw["challenger"],
+            revision=raw["revision"],
+            champion_history=tuple(raw["champion_history"]),
+        )
+
+    def resolve(self, alias_or_version: str) -> str:
+        """Turn `champion`, `challenger` or a version id into a published version id."""
+        if alias_or_version in ALIASES:
+            target = getattr(self.alias_state(), alias_or_version)
+            if target is None:
+                raise UnknownVersion(f"alias {alias_or_version!r} is not set in {self.root}")
+            return str(target)
+        if not VERSION_PATTERN.match(alias_or_version):
+            raise UnknownVersion(
+                f"{alias_or_version!r} is neither an alias {ALIASES} nor a version id"
+            )
+        if not (self.versions_dir / alias_or_version / MANIFEST_NAME).is_file():
+            raise UnknownVersion(f"version {alias_or_version!r} is not published in {self.root}")
+        return alias_or_version
+
+    def manifest(self, version: str) -> dict[str, Any]:
+        """The manifest of a published version (or of what an alias points at)."""
+        resolved = self.resolve(version)
+        path = self.versions_dir / resolved / MANIFEST_NAME
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("version") != resolved:
+            raise TamperedArtifact(
+                f"{path} names version {document.get('version')!r}, expected {resolved!r}"
+            )
+        return document
+
+    def list_versions(self) -> list[VersionInfo]:
+        """Published versions, oldest first, with the aliases that point at each."""
+        if not self.versions_dir.is_dir():
+            return []
+        state = self.alias_state()
+        infos = []
+        for child in self.versions_dir.iterdir():
+            if not VERSION_PATTERN.match(child.name) or not (child / MANIFEST_NAME).is_file():
+                continue
+            manifest = self.manifest(child.name)
+            infos.append(
+                VersionInfo(
+                    version=child.name,
+                    created_at=str(manifest.get("created_at", "")),
+                    note=str(manifest.get("note", "")),
+                    aliases=tuple(a for a in ALIASES if getattr(state, a) == child.name),
+                    metrics=_metrics_summary(manifest.get("metrics")),
+                )
+            )
+        return sorted(infos, key=lambda info: (info.created_at, info.version))
+
+    def load_verified(
+        self, version_or_alias: str, *, expected_feature_fingerprint: str | None
+    ) -> VerifiedModel:
+        """Re-hash every file and check the feature schema before anything is loaded."""
+        version = self.resolve(version_or_alias)
+        manifest = self._verify(version)
+        recorded = manifest.get("feature_schema", {}).get("fingerprint")
+        if expected_feature_fingerprint is not None and recorded != expected_feature_fingerprint:
+            raise SchemaMismatch(
+                f"version {version} was trained on feature schema {recorded!r}, "
+                f"but the serving code has {expected_feature_fingerprint!r}"
+            )
+        return VerifiedModel(version=version, path=self.versions_dir / version, manifest=manifest)
+
+    def _verify(self, version: str) -> dict[str, Any]:
+        """Refuse pickles, missing, extra and changed files in a published version."""
+        directory = self.versions_dir / version
+        manifest = self.manifest(version)
+        recorded: dict[str, dict[str, Any]] = manifest.get("artifacts", {})
+        present = {child.name for child in directory.iterdir()} - {MANIFEST_NAME}
+        for name in sorted(present):
+            if (directory / name).is_file():
+                refuse_pickle(directory / name)
+        if extra := sorted(present - set(recorded)):
+            raise TamperedArtifact(f"version {version} holds unrecorded files: {extra}")
+        if missing := sorted(set(recorded) - present):
+            raise TamperedArtifact(f"version {version} lacks recorded files: {missing}")
+        for name, expected in sorted(recorded.items()):
+            actual, size = file_digest(directory / name)
+            if actual != expected["sha256"] or size != expected["size"]:
+                raise TamperedArtifact(
+                    f"version {version} file {name!r} has sha256 {actual} ({size} bytes), "
+                    f"manifest records {expected['sha256']} ({expected['size']} bytes)"
+                )
+        return manifest
