@@ -1,0 +1,46 @@
+"""Test data factories shared by every test package (import as `from factories import ...`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from recsvc.customers import Customer, CustomerSchema
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+AS_OF = dt.date(2026, 9, 30)
+
+
+def customer_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid wire-form profile: a salaried 28-year-old; override any field."""
+    payload: dict[str, Any] = {
+        "customer_id": "C00000001",
+        "birth_date": "1998-05-17",
+        "gender": "F",
+        "branch_id": "B001",
+        "occupation": "employee",
+        "monthly_income": 12000,
+        "income_stability": "stable",
+        "salary_via_bank": True,
+        "aum": 80000,
+        "risk_level": "C3",
+        "assessment_date": "2026-03-01",
+        "holdings": [{"product_id": "mobile_banking", "open_date": "2020-01-01"}],
+        "channel_habits": {"counter_visits_90d": 2, "mobile_logins_90d": 40},
+        "recent_transactions": [
+            {"type": "cash_withdrawal", "amount": 3000, "date": "2026-09-10", "channel": "counter"}
+        ],
+        "consent_marketing": True,
+        "open_complaint": False,
+        "manager_id": None,
+        "customer_since": "2019-06-01",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def make_customer(**overrides: Any) -> Customer:
+    """A validated Customer; overrides use wire form (dates as strings, "C3" levels)."""
+    customer: Customer = CustomerSchema().load(customer_payload(**overrides))
+    return customer
