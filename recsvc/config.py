@@ -38,6 +38,13 @@ class Settings:
     rate_limit: str = "600 per minute"
     rate_limit_storage_uri: str = "memory://"
     secret_key: str = field(default="", repr=False)
+    # Set by gunicorn.conf.py: metrics are then shared by all workers through files there.
+    prometheus_multiproc_dir: str = ""
+    # How long a verified API key is trusted without asking the store again (revocation delay).
+    api_key_cache_seconds: int = 30
+    # Gunicorn sync workers for `python -m recsvc serve` (each loads its own model).
+    web_workers: int = 2
+    web_timeout_seconds: int = 30
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -56,4 +63,12 @@ class Settings:
             rate_limit_storage_uri=env.get("RECSVC_RATE_LIMIT_STORAGE_URI")
             or defaults.rate_limit_storage_uri,
             secret_key=env.get("RECSVC_SECRET_KEY") or "",
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or "",
+            api_key_cache_seconds=_env_int(
+                env, "RECSVC_API_KEY_CACHE_SECONDS", defaults.api_key_cache_seconds
+            ),
+            web_workers=_env_int(env, "RECSVC_WEB_WORKERS", defaults.web_workers),
+            web_timeout_seconds=_env_int(
+                env, "RECSVC_WEB_TIMEOUT_SECONDS", defaults.web_timeout_seconds
+            ),
         )
