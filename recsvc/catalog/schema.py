@@ -122,7 +122,7 @@ def flatten_messages(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(messages, dict):
         pairs: list[tuple[str, str]] = []
         for key, inner in messages.items():
-            name = prefix if key in ("value", "_schema") and prefix else str(key)
+            name = prefix if key in ("key", "value", "_schema") and prefix else str(key)
             if prefix and name != prefix:
                 name = f"{prefix}.{key}" if not isinstance(key, int) else f"{prefix}[{key}]"
             pairs.extend(flatten_messages(inner, name))
