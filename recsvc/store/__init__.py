@@ -1,1 +1,28 @@
-"""recsvc.store."""
+"""The store: tables, engine and migrations, the bank export loader, and repositories."""
+
+from recsvc.store.audit import AuditRecord, get_audit, write_audit
+from recsvc.store.csvrows import LoadError
+from recsvc.store.customer_repo import customers_of_manager, get_customer, iter_customers
+from recsvc.store.engine import make_engine, upgrade
+from recsvc.store.feedback import pitched_today, recent_declines, record_feedback
+from recsvc.store.loader import LoadReport, TableCounts, load_customers
+from recsvc.store.tables import Base
+
+__all__ = [
+    "AuditRecord",
+    "Base",
+    "LoadError",
+    "LoadReport",
+    "TableCounts",
+    "customers_of_manager",
+    "get_audit",
+    "get_customer",
+    "iter_customers",
+    "load_customers",
+    "make_engine",
+    "pitched_today",
+    "recent_declines",
+    "record_feedback",
+    "upgrade",
+    "write_audit",
+]

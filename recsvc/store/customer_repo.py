@@ -1,0 +1,122 @@
+"""Reading customers back as recsvc.customers.Customer, one or a bounded chunk at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from recsvc.customers.profile import ChannelHabits, Customer, Holding, Transaction
+from recsvc.store.constants import CHANNEL_HABIT_COLUMNS, CUSTOMER_COLUMNS
+from recsvc.store.tables import CustomerRow, HoldingRow, TransactionRow
+
+_PLAIN_COLUMNS = tuple(c for c in CUSTOMER_COLUMNS if c not in CHANNEL_HABIT_COLUMNS)
+
+
+def customer_to_row(customer: Customer) -> dict[str, Any]:
+    """The customers table values of a Customer (holdings and transactions live elsewhere)."""
+    row = {column: getattr(customer, column) for column in _PLAIN_COLUMNS}
+    row.update(dataclasses.asdict(customer.channel_habits))
+    return row
+
+
+def _customer_from_row(
+    row: CustomerRow, holdings: Sequence[HoldingRow], transactions: Sequence[TransactionRow]
+) -> Customer:
+    values = {column: getattr(row, column) for column in _PLAIN_COLUMNS}
+    habits = ChannelHabits(**{column: getattr(row, column) for column in CHANNEL_HABIT_COLUMNS})
+    return Customer(
+        **values,
+        channel_habits=habits,
+        holdings=tuple(
+            Holding(
+                product_id=h.product_id,
+                amount=h.amount,
+                open_date=h.open_date,
+                maturity_date=h.maturity_date,
+                value_change_pct=h.value_change_pct,
+            )
+            for h in holdings
+        ),
+        recent_transactions=tuple(
+            Transaction(type=t.type, amount=t.amount, date=t.date, channel=t.channel)
+            for t in transactions
+        ),
+    )
+
+
+def get_customer(
+    session: Session, customer_id: str, *, transactions_since: dt.date | None = None
+) -> Customer | None:
+    """The customer with holdings (by product_id) and transactions (oldest first), or None."""
+    row = session.get(CustomerRow, customer_id)
+    if row is None:
+        return None
+    holdings = session.scalars(
+        select(HoldingRow)
+        .where(HoldingRow.customer_id == customer_id)
+        .order_by(HoldingRow.product_id)
+    ).all()
+    query = select(TransactionRow).where(TransactionRow.customer_id == customer_id)
+    if transactions_since is not None:
+        query = query.where(TransactionRow.date >= transactions_since)
+    transactions = session.scalars(query.order_by(TransactionRow.date, TransactionRow.id)).all()
+    return _customer_from_row(row, holdings, transactions)
+
+
+def customers_of_manager(session: Session, manager_id: str) -> list[str]:
+    """The ids of the customers in a client manager's book, sorted."""
+    query = (
+        select(CustomerRow.customer_id)
+        .where(CustomerRow.manager_id == manager_id)
+        .order_by(CustomerRow.customer_id)
+    )
+    return list(session.scalars(query).all())
+
+
+def iter_customers(engine: Engine, chunk_size: int = 1000) -> Iterator[list[Customer]]:
+    """All customers in id order, chunk by chunk, so memory stays bounded by chunk_size."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    after = ""
+    while True:
+        with Session(engine) as session:
+            chunk = _customer_chunk(session, after, chunk_size)
+        if not chunk:
+            return
+        yield chunk
+        after = chunk[-1].customer_id
+
+
+def _customer_chunk(session: Session, after: str, limit: int) -> list[Customer]:
+    rows = session.scalars(
+        select(CustomerRow)
+        .where(CustomerRow.customer_id > after)
+        .order_by(CustomerRow.customer_id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return []
+    ids = [row.customer_id for row in rows]
+    holdings: dict[str, list[HoldingRow]] = defaultdict(list)
+    for holding in session.scalars(
+        select(HoldingRow)
+        .where(HoldingRow.customer_id.in_(ids))
+        .order_by(HoldingRow.customer_id, HoldingRow.product_id)
+    ):
+        holdings[holding.customer_id].append(holding)
+    transactions: dict[str, list[TransactionRow]] = defaultdict(list)
+    for transaction in session.scalars(
+        select(TransactionRow)
+        .where(TransactionRow.customer_id.in_(ids))
+        .order_by(TransactionRow.customer_id, TransactionRow.date, TransactionRow.id)
+    ):
+        transactions[transaction.customer_id].append(transaction)
+    return [
+        _customer_from_row(r, holdings[r.customer_id], transactions[r.customer_id]) for r in rows
+    ]
