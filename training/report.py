@@ -1,0 +1,426 @@
+"""The model card: the "evaluation" section of model.json, and the HTML page rendered from it.
+
+The trainer calls `collect_evaluation` once, on the hold-out, and stores the result under
+`model.json["evaluation"]`; the report then needs only JSON, never the data or the booster.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training import metrics, report_charts
+
+EVALUATION_FORMAT_VERSION = 1
+CALIBRATION_BINS = 10
+GAIN_STEPS = 20
+DECILES = 10
+TOP_FEATURES = 20
+MODEL = "model"
+# (key, higher is better): the report bolds the best and colours deltas from this.
+HEADLINE_METRICS: tuple[tuple[str, bool], ...] = (
+    ("map@7", True),
+    ("ndcg@5", True),
+    ("precision@1", True),
+    ("brier", False),
+    ("ece", False),
+    ("coverage@5", True),
+)
+
+
+class MissingEvaluation(ValueError):
+    """The descriptor predates the model card; retrain to get an evaluation section."""
+
+
+def _matrix(value: Any, *, shape: tuple[int, int] | None, what: str) -> np.ndarray:
+    """Refuse ragged, non-finite or mis-shaped score matrices before any metric hides them."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim != 2 or (shape is not None and arr.shape != shape):
+        raise ValueError(f"{what} must have shape {shape or '(n, P)'}, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{what} holds non-finite values, e.g. {arr[~np.isfinite(arr)][0]!r}")
+    return arr
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 6)
+
+
+def _jsonable(value: Any, *, where: str) -> Any:
+    """Turn numpy scalars/arrays into plain JSON values; NaN/inf become null (JSON has neither)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, where=f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_jsonable(v, where=f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    raise TypeError(f"{where} is not JSON-able: {type(value).__name__} {value!r}")
+
+
+def _cumulative_adders(key: np.ndarray, adders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adders caught among the first k customers (k at tie-group ends); interpolate in between.
+
+    Tied customers are taken in random order, so within a tie group the expected catch is
+    linear: a constant baseline (e.g. popularity) gets the chance diagonal, not a lucky order.
+    """
+    order = np.argsort(-key, kind="stable")
+    k_sorted, a_sorted = key[order], adders[order]
+    ends = np.flatnonzero(np.r_[k_sorted[1:] != k_sorted[:-1], True]) + 1
+    caught = np.cumsum(a_sorted)[ends - 1] if len(ends) else np.zeros(0)
+    return np.r_[0, ends].astype(np.float64), np.r_[0.0, caught]
+
+
+def _gain_and_lift(
+    scores: np.ndarray, held: np.ndarray, adders: np.ndarray
+) -> tuple[dict[str, list[float | None]], list[float | None]]:
+    """Customers sorted by their best non-held score: gain curve points and per-decile lift."""
+    n, n_adders = len(scores), int(adders.sum())
+    key = np.where(held, -np.inf, scores).max(axis=1)
+    xs, ys = _cumulative_adders(key, adders.astype(np.float64))
+    steps = np.unique([(i * n + GAIN_STEPS // 2) // GAIN_STEPS for i in range(GAIN_STEPS + 1)])
+    caught = np.interp(steps, xs, ys)
+    gain = {
+        "share_customers": [_round(k / n) for k in steps],
+        "share_adders": [_round(c / n_adders) if n_adders else None for c in caught],
+    }
+    edges = np.array([(d * n + DECILES // 2) // DECILES for d in range(DECILES + 1)])
+    at_edges = np.interp(edges, xs, ys)
+    overall = n_adders / n
+    lift: list[float | None] = []
+    for d in range(DECILES):
+        size = edges[d + 1] - edges[d]
+        rate = (at_edges[d + 1] - at_edges[d]) / size if size else None
+        lift.append(_round(rate / overall) if rate is not None and overall > 0 else None)
+    return gain, lift
+
+
+def _calibration(probs: np.ndarray, labels: np.ndarray) -> dict[str, list[Any]]:
+    """Ten equal-width bins (as the ECE uses): mean predicted, observed rate, cell count."""
+    idx = np.minimum((probs * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    count = np.bincount(idx, minlength=CALIBRATION_BINS)
+    sum_p = np.bincount(idx, weights=probs, minlength=CALIBRATION_BINS)
+    sum_y = np.bincount(idx, weights=labels.astype(np.float64), minlength=CALIBRATION_BINS)
+    return {
+        "mean_predicted": [_round(p / c) if c else None for p, c in zip(sum_p, count, strict=True)],
+        "observed_rate": [_round(y / c) if c else None for y, c in zip(sum_y, count, strict=True)],
+        "count": [int(c) for c in count],
+    }
+
+
+def _headline(scores: np.ndarray, labels: np.ndarray, held: np.ndarray) -> dict[str, float | None]:
+    """The six numbers every candidate is judged by; Brier/ECE only for probability-like scores."""
+    probabilistic = bool(((scores >= 0) & (scores <= 1)).all())
+    return {
+        "map@7": _round(metrics.map_at_k(scores, labels, k=7, held=held)),
+        "ndcg@5": _round(metrics.ndcg_at_k(scores, labels, k=5, held=held)),
+        "precision@1": _round(metrics.precision_at_1(scores, labels, held=held)),
+        "brier": _round(metrics.brier(scores, labels, held=held)) if probabilistic else None,
+        "ece": (
+            _round(metrics.expected_calibration_error(scores, labels, bins=10, held=held))
+            if probabilistic
+            else None
+        ),
+        "coverage@5": _round(metrics.catalogue_coverage(scores, k=5, held=held)),
+    }
+
+
+def _top_features(values: dict[str, float], *, what: str) -> dict[str, Any]:
+    """Top features by value (ties by name) plus the total, so shares compare across models."""
+    clean = {str(k): float(v) for k, v in values.items()}
+    bad = {k: v for k, v in clean.items() if not math.isfinite(v)}
+    if bad:
+        raise ValueError(f"{what} holds non-finite values: {bad!r}")
+    ranked = sorted(clean.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_FEATURES]
+    return {
+        "total": _round(sum(clean.values())),
+        "top": [{"feature": k, "value": _round(v)} for k, v in ranked],
+    }
+
+
+def collect_evaluation(
+    *,
+    products: list[str],
+    y_true: np.ndarray,
+    scores: np.ndarray,
+    baseline_scores: dict[str, np.ndarray],
+    held: np.ndarray | None,
+    importance_gain: dict[str, float],
+    mean_abs_shap: dict[str, float],
+    data_summary: dict[str, Any],
+) -> dict[str, Any]:
+    """Compute on the hold-out, once, everything the model card shows, as plain JSON values."""
+    if len(set(products)) != len(products) or not products:
+        raise ValueError(f"products must be non-empty and unique, got {products!r}")
+    s = _matrix(scores, shape=None, what="scores")
+    if s.shape[1] != len(products) or s.shape[0] == 0:
+        raise ValueError(f"scores shape {s.shape} does not fit {len(products)} products")
+    if ((s < 0) | (s > 1)).any():
+        raise ValueError(f"scores must be probabilities in [0, 1], got min {s.min()} max {s.max()}")
+    y = _matrix(y_true, shape=s.shape, what="y_true") > 0
+    h = (
+        np.zeros(s.shape, dtype=bool)
+        if held is None
+        else _matrix(held, shape=s.shape, what="held") > 0
+    )
+    if MODEL in baseline_scores:
+        raise ValueError(f"baseline name {MODEL!r} is reserved for the model itself")
+    rankers = {MODEL: s} | {
+        str(name): _matrix(b, shape=s.shape, what=f"baseline_scores[{name!r}]")
+        for name, b in baseline_scores.items()
+    }
+    y = y & ~h  # a held product cannot be added; count only what ranking could win
+    adders = np.asarray(y.any(axis=1), dtype=bool)
+    curves = {name: _gain_and_lift(r, h, adders) for name, r in rankers.items()}
+    aucs = metrics.per_product_auc(s, y, held=h)
+    free = ~h
+    return {
+        "format_version": EVALUATION_FORMAT_VERSION,
+        "products": list(products),
+        "n_customers": len(s),
+        "n_adders": int(adders.sum()),
+        "adder_rate": _round(float(adders.mean())),
+        "headline": {name: _headline(r, y, h) for name, r in rankers.items()},
+        "gain": {name: c[0] for name, c in curves.items()},
+        "lift": {name: c[1] for name, c in curves.items()},
+        "calibration": {
+            "pooled": _calibration(s[free], y[free]),
+            "per_product": {
+                p: _calibration(s[free[:, j], j], y[free[:, j], j]) for j, p in enumerate(products)
+            },
+        },
+        "per_product": {
+            p: {
+                "auc": _round(aucs[j]),
+                "prevalence": _round(y[free[:, j], j].mean()) if free[:, j].any() else None,
+                "positives": int(y[:, j].sum()),
+                "eligible": int(free[:, j].sum()),
+            }
+            for j, p in enumerate(products)
+        },
+        "importance": {
+            "gain": _top_features(importance_gain, what="importance_gain"),
+            "mean_abs_shap": _top_features(mean_abs_shap, what="mean_abs_shap"),
+        },
+        "data": _jsonable(data_summary, where="data_summary"),
+    }
+
+
+def evaluation_of(model_json: dict[str, Any], *, where: str) -> dict[str, Any]:
+    """The evaluation section, or an error naming the descriptor that lacks it."""
+    evaluation = model_json.get("evaluation") if isinstance(model_json, dict) else None
+    if not isinstance(evaluation, dict):
+        raise MissingEvaluation(
+            f"{where}: no 'evaluation' section (got {type(evaluation).__name__}); "
+            "retrain with a trainer that stores collect_evaluation(...) in model.json"
+        )
+    return evaluation
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any) -> str:
+    """Numbers the same way everywhere (4 decimals), structures as compact JSON, null as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}
+
+
+def _table(header: list[str], rows: list[list[str]], *, cls: str = "") -> str:
+    """Cells arrive already escaped (some carry markup); headers are escaped here."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _identity(label: str, descriptor: dict[str, Any], source: str | None) -> str:
+    ds, ev = descriptor.get("dataset") or {}, descriptor["evaluation"]
+    rows = {
+        "model": source or descriptor.get("version") or "(not from a directory)",
+        "kind": descriptor.get("kind"),
+        "created": descriptor.get("created_at") or descriptor.get("created"),
+        "dataset": ds.get("name"),
+        "dataset spec": ds.get("spec"),
+        "data sha256": ds.get("data_sha256"),
+        "feature fingerprint": (descriptor.get("feature_schema") or {}).get("fingerprint"),
+        "products": len(ev.get("products", [])),
+        "hold-out customers": ev.get("n_customers"),
+        "customers adding a product": f"{ev.get('n_adders')} (rate {_fmt(ev.get('adder_rate'))})",
+    }
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_fmt(v))}</td></tr>" for k, v in rows.items())
+    return f'<div class="card"><h2>{_e(label)}</h2><table class="kv">{body}</table></div>'
+
+
+def _delta(new: Any, old: Any, *, higher: bool) -> str:
+    if new is None or old is None:
+        return "–"
+    diff = float(new) - float(old)
+    cls = "same" if abs(diff) < 1e-12 else ("better" if (diff > 0) == higher else "worse")
+    return f'<span class="{cls}">{diff:+.4f}</span>'
+
+
+def _headline_table(evs: list[tuple[str, dict[str, Any]]]) -> str:
+    """Metrics against every baseline, best per row in bold; the delta column in compare mode."""
+    cols = [(label, ev["headline"][MODEL]) for label, ev in evs]
+    cols += [(f"baseline: {n}", m) for n, m in evs[0][1]["headline"].items() if n != MODEL]
+    header = ["metric", *(label for label, _ in cols)]
+    if len(evs) > 1:
+        header.insert(3, f"Δ {evs[0][0]} − {evs[1][0]}")
+    rows = []
+    for key, higher in HEADLINE_METRICS:
+        vals = [m.get(key) for _, m in cols]
+        present = [v for v in vals if v is not None]
+        best = (max if higher else min)(present) if present else None
+        cells = [f"<b>{_fmt(v)}</b>" if v is not None and v == best else _fmt(v) for v in vals]
+        row = [_e(f"{key} ({'higher' if higher else 'lower'} is better)"), *cells]
+        if len(evs) > 1:
+            row.insert(3, _delta(vals[0], vals[1], higher=higher))
+        rows.append(row)
+    return _table(header, rows, cls="metrics")
+
+
+def _product_table(evs: list[tuple[str, dict[str, Any]]]) -> str:
+    first = evs[0][1]["per_product"]
+    products = list(dict.fromkeys(p for _, ev in evs for p in ev["per_product"]))
+    header = ["product", "eligible", "positives", "prevalence", *(f"AUC {lb}" for lb, _ in evs)]
+    rows = []
+    for p in products:
+        row = first.get(p, {})
+        aucs = [_fmt(ev["per_product"].get(p, {}).get("auc")) for _, ev in evs]
+        rows.append(
+            [
+                _e(p),
+                *(_e(_fmt(row.get(k))) for k in ("eligible", "positives")),
+                _e(_fmt(row.get("prevalence"))),
+                *map(_e, aucs),
+            ]
+        )
+    return _table(header, rows)
+
+
+def _kv_table(evs: list[tuple[str, dict[str, Any]]], key: str) -> str:
+    flat = [(label, _flatten(section.get(key) or {})) for label, section in evs]
+    keys = list(dict.fromkeys(k for _, f in flat for k in f))
+    rows = [[_e(k), *(_e(_fmt(f.get(k))) for _, f in flat)] for k in keys]
+    return _table(["", *(label for label, _ in flat)], rows)
+
+
+def render_report(
+    model_json: dict[str, Any],
+    *,
+    compare: dict[str, Any] | None = None,
+    source: str | None = None,
+    compare_source: str | None = None,
+) -> str:
+    """One self-contained HTML page; with compare, the champion sits beside this candidate."""
+    models = [("candidate" if compare else "model", model_json, source)]
+    if compare is not None:
+        models.append(("champion", compare, compare_source))
+    evs = [(lb, evaluation_of(d, where=src or lb)) for lb, d, src in models]
+    roles = (report_charts.PRIMARY, report_charts.CHAMPION)
+    charts = report_charts.model_card_charts(
+        [(lb, role, ev) for (lb, ev), role in zip(evs, roles, strict=False)]
+    )
+    figures = "".join(
+        f'<figure><img alt="{_e(cap)}" src="data:image/png;base64,{png}">'
+        f"<figcaption>{_e(cap)}</figcaption></figure>"
+        for cap, png in charts
+    )
+    warn = ""
+    shas = {(d.get("dataset") or {}).get("data_sha256") for _, d, _ in models}
+    if len(shas) > 1:
+        warn = f'<p class="warn">{_e(_DATA_DIFFERS)}</p>'
+    descs = [(lb, d) for lb, d, _ in models]
+    body = [
+        f"<h1>Model card: {_e(model_json.get('kind', 'model'))}</h1>",
+        '<div class="cards">' + "".join(_identity(lb, d, s) for lb, d, s in models) + "</div>",
+        warn,
+        "<h2>Headline metrics (hold-out)</h2>",
+        _headline_table(evs),
+        f'<p class="note">{_e(_METRIC_NOTE)}</p>',
+        f'<div class="charts">{figures}</div>',
+        "<h2>Per product</h2>",
+        _product_table(evs),
+        "<h2>Data summary</h2>",
+        _kv_table([(lb, ev) for lb, ev in evs], "data"),
+        "<details><summary>Training parameters and trainer metrics</summary>",
+        _kv_table(descs, "params"),
+        _kv_table(descs, "metrics"),
+        "</details>",
+    ]
+    title = _e(f"Model card: {source or model_json.get('kind', 'model')}")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+_DATA_DIFFERS = "The two models were evaluated on different data; compare with care."
+_METRIC_NOTE = (
+    "MAP@7 is the Kaggle definition: mean over all hold-out customers, those who added nothing "
+    "count 0, denominator min(added, 7). Held products are never ranked. Brier and ECE are over "
+    "(customer, product) cells not held; '–' means not applicable (scores are not probabilities, "
+    "or no positives). Coverage@5: share of the catalogue in at least one customer's top 5."
+)
+_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}"
+    "h1{font-size:1.6em}h2{font-size:1.15em;margin-top:1.6em}"
+    ".cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;"
+    "padding:.5em 1em;flex:1;min-width:380px}.card h2{margin:.3em 0}"
+    "table{border-collapse:collapse;margin:.5em 0;font-size:.9em}"
+    "td,th{border-bottom:1px solid #e4e4e4;padding:.25em .7em;text-align:right}"
+    "td:first-child,th:first-child,.kv td{text-align:left;word-break:break-all}"
+    "thead th{background:#f3f5f8}.metrics b{color:#0b3d91}"
+    ".better{color:#137333;font-weight:bold}.worse{color:#b3261e;font-weight:bold}.same{color:#666}"
+    ".charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}figure img{max-width:100%}"
+    "figcaption{font-size:.85em;color:#555}.note{font-size:.85em;color:#555}"
+    ".warn{background:#fff4e5;border-left:4px solid #d9822b;padding:.5em}"
+)
+
+
+def _read_descriptor(model_dir: Path) -> dict[str, Any]:
+    path = Path(model_dir) / "model.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no model.json in {model_dir}")
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    evaluation_of(descriptor, where=str(path))
+    return descriptor
+
+
+def write_report(model_dir: Path, out: Path, *, compare_dir: Path | None = None) -> Path:
+    """Render the card for a model directory (optionally against the champion's) to out."""
+    candidate = _read_descriptor(model_dir)
+    champion = None if compare_dir is None else _read_descriptor(compare_dir)
+    page = render_report(
+        candidate,
+        compare=champion,
+        source=str(model_dir),
+        compare_source=None if compare_dir is None else str(compare_dir),
+    )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
