@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -179,6 +180,71 @@ def _check_artifact_names(descriptor: dict[str, Any], *, where: str) -> None:
 def expected_files(descriptor: dict[str, Any]) -> set[str]:
     """Names a model directory may (and must) hold: the descriptor plus its artifacts."""
     return {DESCRIPTOR_NAME, *descriptor["artifacts"]}
+
+
+def read_model_dir(model_dir: Path) -> dict[str, Any]:
+    """Check a trained model dir against the contract and return its descriptor."""
+    if not model_dir.is_dir():
+        raise InvalidModelDir(f"model dir {str(model_dir)!r} is not a directory")
+    for child in sorted(model_dir.iterdir()):
+        if child.is_file():
+            refuse_pickle(child)
+    descriptor_path = model_dir / DESCRIPTOR_NAME
+    if not descriptor_path.is_file():
+        raise InvalidModelDir(f"{str(model_dir)!r} has no {DESCRIPTOR_NAME}")
+    try:
+        descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidModelDir(f"{str(descriptor_path)!r} is not valid JSON: {exc}") from exc
+    check_descriptor(descriptor, where=str(descriptor_path))
+    expected = expected_files(descriptor)
+    present = {child.name for child in model_dir.iterdir()}
+    if extra := sorted(present - expected):
+        raise InvalidModelDir(f"{str(model_dir)!r} holds files not listed in artifacts: {extra}")
+    if missing := sorted(expected - present):
+        raise InvalidModelDir(f"{str(model_dir)!r} lacks listed artifacts: {missing}")
+    for name in sorted(expected):
+        if not (model_dir / name).is_file():
+            raise InvalidModelDir(f"artifact {name!r} in {str(model_dir)!r} is not a file")
+    return descriptor
+
+
+def verify_files(directory: Path, *, recorded: dict[str, dict[str, Any]], label: str) -> None:
+    """Refuse pickles and missing, extra or changed files against the recorded hashes."""
+    present = {child.name for child in directory.iterdir()} - {MANIFEST_NAME}
+    for name in sorted(present):
+        if (directory / name).is_file():
+            refuse_pickle(directory / name)
+    if extra := sorted(present - set(recorded)):
+        raise TamperedArtifact(f"{label} holds unrecorded files: {extra}")
+    if missing := sorted(set(recorded) - present):
+        raise TamperedArtifact(f"{label} lacks recorded files: {missing}")
+    for name, expected in sorted(recorded.items()):
+        actual, size = file_digest(directory / name)
+        if actual != expected["sha256"] or size != expected["size"]:
+            raise TamperedArtifact(
+                f"{label} file {name!r} has sha256 {actual} ({size} bytes), "
+                f"manifest records {expected['sha256']} ({expected['size']} bytes)"
+            )
+
+
+def write_durable(path: Path, data: bytes) -> None:
+    """Create a new file and fsync it, so a rename after it never exposes a partial file."""
+    with path.open("xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def copy_artifacts(source: Path, target: Path, *, names: set[str]) -> dict[str, dict[str, Any]]:
+    """Copy then hash the copies, so the recorded hash is of what was stored."""
+    artifacts: dict[str, dict[str, Any]] = {}
+    for name in sorted(names):
+        write_durable(target / name, (source / name).read_bytes())
+        refuse_pickle(target / name)
+        digest, size = file_digest(target / name)
+        artifacts[name] = {"sha256": digest, "size": size}
+    return artifacts
 
 
 def library_versions() -> dict[str, str | None]:

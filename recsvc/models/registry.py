@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from recsvc.models.manifest import (
-    DESCRIPTOR_NAME,
     MANIFEST_NAME,
     InvalidModelDir,
     NoRollbackTarget,
@@ -33,11 +32,12 @@ from recsvc.models.manifest import (
     TamperedArtifact,
     UnknownVersion,
     build_manifest,
-    check_descriptor,
+    copy_artifacts,
     expected_files,
-    file_digest,
     git_commit,
-    refuse_pickle,
+    read_model_dir,
+    verify_files,
+    write_durable,
 )
 
 __all__ = [
@@ -107,13 +107,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_durable(path: Path, data: bytes) -> None:
-    with path.open("xb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _json_bytes(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
@@ -122,6 +115,15 @@ def _metrics_summary(metrics: Any) -> dict[str, Any]:
     if not isinstance(metrics, dict):
         return {}
     return {k: v for k, v in metrics.items() if isinstance(v, int | float | str | bool)}
+
+
+def _alias_state(raw: dict[str, Any]) -> AliasState:
+    return AliasState(
+        champion=raw["champion"],
+        challenger=raw["challenger"],
+        revision=raw["revision"],
+        champion_history=tuple(raw["champion_history"]),
+    )
 
 
 def _remove_tree(path: Path) -> None:
@@ -162,13 +164,13 @@ class Registry:
     ) -> str:
         """Copy a model dir in as a new immutable version; champion if none yet, else `alias`."""
         model_dir = Path(model_dir)
-        descriptor = self._read_model_dir(model_dir)
+        descriptor = read_model_dir(model_dir)
         with self._locked():
             self._clean_temporaries()
             created = datetime.now(UTC)
             tmp = self.root / f"{_TMP_PREFIX}publish-{os.getpid()}-{secrets.token_hex(4)}"
             tmp.mkdir()
-            artifacts = self._copy_artifacts(model_dir, tmp, names=expected_files(descriptor))
+            artifacts = copy_artifacts(model_dir, tmp, names=expected_files(descriptor))
             version = self._new_version_id(created, artifacts)
             manifest = build_manifest(
                 version=version,
@@ -178,7 +180,7 @@ class Registry:
                 note=note,
                 commit=git_commit(cwd=_CODE_DIR),
             )
-            _write_durable(tmp / MANIFEST_NAME, _json_bytes(manifest))
+            write_durable(tmp / MANIFEST_NAME, _json_bytes(manifest))
             for child in tmp.iterdir():
                 child.chmod(0o444)
             _fsync_dir(tmp)
@@ -202,7 +204,7 @@ class Registry:
             self._verify(resolved)
             state = self._read_aliases()
             self._set_alias(state, resolved, alias)
-        return self.alias_state()
+        return _alias_state(state)
 
     def rollback(self) -> AliasState:
         """Return the champion to the previous one in its history."""
@@ -218,7 +220,7 @@ class Registry:
             if state["challenger"] == state["champion"]:
                 state["challenger"] = None
             self._write_aliases(state)
-        return self.alias_state()
+        return _alias_state(state)
 
     def _set_alias(self, state: dict[str, Any], version: str, alias: Alias) -> None:
         if alias == "champion":
@@ -234,48 +236,9 @@ class Registry:
         state["revision"] = int(state["revision"]) + 1
         state["updated_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         tmp = self.root / f"{_TMP_PREFIX}aliases-{os.getpid()}-{secrets.token_hex(4)}.json"
-        _write_durable(tmp, _json_bytes(state))
+        write_durable(tmp, _json_bytes(state))
         os.replace(tmp, self.aliases_path)
         _fsync_dir(self.root)
-
-    def _read_model_dir(self, model_dir: Path) -> dict[str, Any]:
-        if not model_dir.is_dir():
-            raise InvalidModelDir(f"model dir {str(model_dir)!r} is not a directory")
-        for child in sorted(model_dir.iterdir()):
-            if child.is_file():
-                refuse_pickle(child)
-        descriptor_path = model_dir / DESCRIPTOR_NAME
-        if not descriptor_path.is_file():
-            raise InvalidModelDir(f"{str(model_dir)!r} has no {DESCRIPTOR_NAME}")
-        try:
-            descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidModelDir(f"{str(descriptor_path)!r} is not valid JSON: {exc}") from exc
-        check_descriptor(descriptor, where=str(descriptor_path))
-        expected = expected_files(descriptor)
-        present = {child.name for child in model_dir.iterdir()}
-        if extra := sorted(present - expected):
-            raise InvalidModelDir(
-                f"{str(model_dir)!r} holds files not listed in artifacts: {extra}"
-            )
-        if missing := sorted(expected - present):
-            raise InvalidModelDir(f"{str(model_dir)!r} lacks listed artifacts: {missing}")
-        for name in sorted(expected):
-            if not (model_dir / name).is_file():
-                raise InvalidModelDir(f"artifact {name!r} in {str(model_dir)!r} is not a file")
-        return descriptor
-
-    def _copy_artifacts(
-        self, source: Path, target: Path, *, names: set[str]
-    ) -> dict[str, dict[str, Any]]:
-        """Copy then hash the copies, so the recorded hash is of what was stored."""
-        artifacts: dict[str, dict[str, Any]] = {}
-        for name in sorted(names):
-            _write_durable(target / name, (source / name).read_bytes())
-            refuse_pickle(target / name)
-            digest, size = file_digest(target / name)
-            artifacts[name] = {"sha256": digest, "size": size}
-        return artifacts
 
     def _new_version_id(self, created: datetime, artifacts: dict[str, dict[str, Any]]) -> str:
         stamp = created.strftime("%Y%m%dT%H%M%SZ")
@@ -311,13 +274,7 @@ class Registry:
 
     def alias_state(self) -> AliasState:
         """Current aliases from one small file; cheap enough to poll per request batch."""
-        raw = self._read_aliases()
-        return AliasState(
-            champion=raw["champion"],
-            challenger=raw["challenger"],
-            revision=raw["revision"],
-            champion_history=tuple(raw["champion_history"]),
-        )
+        return _alias_state(self._read_aliases())
 
     def resolve(self, alias_or_version: str) -> str:
         """Turn `champion`, `challenger` or a version id into a published version id."""
@@ -381,23 +338,10 @@ class Registry:
         return VerifiedModel(version=version, path=self.versions_dir / version, manifest=manifest)
 
     def _verify(self, version: str) -> dict[str, Any]:
-        """Refuse pickles, missing, extra and changed files in a published version."""
-        directory = self.versions_dir / version
         manifest = self.manifest(version)
-        recorded: dict[str, dict[str, Any]] = manifest.get("artifacts", {})
-        present = {child.name for child in directory.iterdir()} - {MANIFEST_NAME}
-        for name in sorted(present):
-            if (directory / name).is_file():
-                refuse_pickle(directory / name)
-        if extra := sorted(present - set(recorded)):
-            raise TamperedArtifact(f"version {version} holds unrecorded files: {extra}")
-        if missing := sorted(set(recorded) - present):
-            raise TamperedArtifact(f"version {version} lacks recorded files: {missing}")
-        for name, expected in sorted(recorded.items()):
-            actual, size = file_digest(directory / name)
-            if actual != expected["sha256"] or size != expected["size"]:
-                raise TamperedArtifact(
-                    f"version {version} file {name!r} has sha256 {actual} ({size} bytes), "
-                    f"manifest records {expected['sha256']} ({expected['size']} bytes)"
-                )
+        verify_files(
+            self.versions_dir / version,
+            recorded=manifest.get("artifacts", {}),
+            label=f"version {version}",
+        )
         return manifest
