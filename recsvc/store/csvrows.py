@@ -90,8 +90,13 @@ def _blank_to_none(raw: Mapping[str, str]) -> dict[str, str | None]:
     return {key: (value if value != "" else None) for key, value in raw.items()}
 
 
-def _as_bool(value: str | None) -> bool | str | None:
-    return {"0": False, "1": True}.get(value, value) if value is not None else None
+def _as_bool(value: str | None, column: str) -> bool | None:
+    """The contract's booleans are 0/1 exactly; marshmallow alone would also take 'yes'."""
+    if value is None:
+        return None
+    if value not in ("0", "1"):
+        raise _RowError(column, "must be 0 or 1")
+    return value == "1"
 
 
 def _load(schema: Schema, data: dict[str, Any], order: Sequence[str]) -> Any:
@@ -150,7 +155,7 @@ class RowConverters:
         """A recsvc.customers.Customer from a customers.csv row."""
         data: dict[str, Any] = _blank_to_none(raw)
         for column in BOOLEAN_CUSTOMER_COLUMNS:
-            data[column] = _as_bool(data[column])
+            data[column] = _as_bool(data[column], column)
         if data["risk_level"] is not None and data["assessment_date"] is None:
             raise _RowError("assessment_date", "required when risk_level is given")
         data["channel_habits"] = {c: data.pop(c) for c in CHANNEL_HABIT_COLUMNS}

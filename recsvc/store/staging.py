@@ -13,7 +13,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    and_,
     delete,
     except_,
     func,
@@ -152,11 +151,10 @@ def replace_changed(conn: Connection, staging: Staging, target: Table) -> tuple[
     conn.execute(insert(staging.changed).from_select(["customer_id"], differing))
     changed_ids = select(staging.changed.c.customer_id)
     deleted = conn.execute(delete(target).where(target.c.customer_id.in_(changed_ids))).rowcount
-    fresh = select(*(staged.c[c] for c in columns)).where(
-        and_(staged.c.customer_id.in_(changed_ids))
-    )
-    inserted = conn.execute(insert(target).from_select(columns, fresh.order_by(staged.c.line)))
-    return inserted.rowcount, deleted
+    fresh = select(*(staged.c[c] for c in columns)).where(staged.c.customer_id.in_(changed_ids))
+    inserted = conn.execute(select(func.count()).select_from(fresh.subquery())).scalar_one()
+    conn.execute(insert(target).from_select(columns, fresh.order_by(staged.c.line)))
+    return inserted, deleted
 
 
 def _numbered(table: Table, columns: list[str]) -> Select[Any]:
