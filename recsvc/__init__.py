@@ -1,1 +1,69 @@
-"""recsvc: the branch cross-sell service."""
+"""recsvc: the branch cross-sell service. `create_app()` builds the HTTP service."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from recsvc.config import Settings
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The application factory (gunicorn: `recsvc:create_app()`); settings from the environment
+    unless test_config["SETTINGS"] gives them; other test_config keys are Flask config."""
+    from flask import Flask
+
+    from recsvc.config import Settings
+
+    config = dict(test_config or {})
+    settings: Settings = config.pop("SETTINGS", None) or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config.update(config)
+    app.extensions["recsvc.settings"] = settings
+    _register_extensions(app, settings)
+    _register_blueprints(app)
+    _register_errorhandlers(app)
+    return app
+
+
+def _register_extensions(app: Flask, settings: Settings) -> None:
+    """Logging, request hooks, store, keys, catalogue, rate limit, OpenAPI; in this order."""
+    from recsvc.api import auth, health, observe, ratelimit, spec
+    from recsvc.api.products import CATALOGUE_JSON
+    from recsvc.catalog import catalogue_to_json, load_catalogue
+    from recsvc.observability import configure_logging
+    from recsvc.security import KeyAuthenticator
+    from recsvc.store.engine import make_engine, upgrade
+
+    configure_logging(settings.log_level)
+    observe.init_app(app, multiproc_dir=settings.prometheus_multiproc_dir)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    app.extensions["recsvc.engine"] = engine
+    catalogue = load_catalogue(settings.catalogue_path)
+    app.extensions["recsvc.catalogue"] = catalogue
+    app.extensions[CATALOGUE_JSON] = catalogue_to_json(catalogue)
+    auth.init_app(app, KeyAuthenticator(engine, ttl_seconds=settings.api_key_cache_seconds))
+    health.init_app(app, engine)
+    ratelimit.init_app(app, settings)
+    spec.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Each resource's blueprint; smorest ones also land in the OpenAPI document."""
+    from recsvc.api import docs, health, products
+
+    api = app.extensions["recsvc.api"]
+    api.register_blueprint(health.blp)
+    api.register_blueprint(products.blp)
+    app.register_blueprint(docs.blp)
+
+
+def _register_errorhandlers(app: Flask) -> None:
+    """Every error, from any layer, as problem+json."""
+    from recsvc.api import errors
+
+    errors.init_app(app)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from recsvc.config import Settings
+from recsvc.config import PROJECT_ROOT, Settings
+
+GUNICORN_CONF = PROJECT_ROOT / "gunicorn.conf.py"
 
 
 class CommandError(Exception):
@@ -42,6 +46,67 @@ def _load_customers(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Replace this process with gunicorn running the app factory; nothing secret is printed."""
+    if not GUNICORN_CONF.is_file():
+        raise CommandError(f"gunicorn config not found at {GUNICORN_CONF}")
+    workers = args.workers or settings.web_workers
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--config", str(GUNICORN_CONF),
+        "--bind", f"{args.host}:{args.port}",
+        "--workers", str(workers),
+        "recsvc:create_app()",
+    ]  # fmt: skip
+    print(f"serving on http://{args.host}:{args.port} with {workers} workers", file=sys.stderr)
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.orm import Session
+
+    from recsvc.security import create_key, revoke_key
+    from recsvc.store.engine import make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        if args.keys_command == "create":
+            key = create_key(
+                session,
+                role=args.role,
+                staff_id=args.staff,
+                branch_id=args.branch,
+                manager_id=args.manager,
+            )
+            print(key)  # the only output on stdout: scripts capture it
+            return 0
+        if not revoke_key(session, args.key_id):
+            raise CommandError(f"no active key with id {args.key_id!r}")
+    print(f"revoked {args.key_id}", file=sys.stderr)
+    return 0
+
+
+def _add_service_commands(sub: Any) -> None:
+    from recsvc.security import ROLES
+
+    serve = sub.add_parser("serve", help="run the HTTP service under gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=None, help="default: RECSVC_WEB_WORKERS")
+    keys = sub.add_parser("keys", help="issue or revoke API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="issue a key; prints only the key")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--staff", required=True, help="staff id of the key's holder")
+    create.add_argument("--branch", default=None)
+    create.add_argument("--manager", default=None, help="client manager id (role manager)")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by its key id")
+    revoke.add_argument("key_id")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recsvc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load-customers", help="load a bank export into the store")
     load.add_argument("directory")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_service_commands(sub)
     return parser
 
 
@@ -57,6 +123,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "catalog": _catalog,
     "init-db": _init_db,
     "load-customers": _load_customers,
+    "serve": _serve,
+    "keys": _keys,
 }
 
 

@@ -1,0 +1,56 @@
+"""Gunicorn settings for recsvc; `python -m recsvc serve` runs gunicorn with this file."""
+
+import os
+import shutil
+import tempfile
+
+# Before anything imports prometheus_client: workers forked from this process must see the
+# multiprocess directory, or each would count alone. A fresh directory per server start.
+_METRICS_DIR = tempfile.mkdtemp(prefix="recsvc-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _METRICS_DIR
+
+from recsvc.config import Settings  # noqa: E402
+
+_settings = Settings.from_env()
+
+wsgi_app = "recsvc:create_app()"
+bind = "127.0.0.1:8000"
+worker_class = "sync"  # CPU-bound requests; put a buffering proxy (nginx) in front
+workers = _settings.web_workers
+# Never preload: LightGBM starts OpenMP threads, and a process that has them must not fork.
+preload_app = False
+timeout = _settings.web_timeout_seconds
+graceful_timeout = 10
+keepalive = 2
+max_requests = 0
+accesslog = None  # recsvc writes its own JSON line per request
+errorlog = "-"
+loglevel = "info"
+proc_name = "recsvc"
+# One server per socket path would collide (tests run several); operate with signals instead.
+control_socket_disable = True
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Migrate the store once in the master, so workers never race on it."""
+    from recsvc.store.engine import make_engine, upgrade
+
+    engine = make_engine(_settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+
+
+def post_fork(server, worker):  # type: ignore[no-untyped-def]
+    """Per-worker start-up after fork: where the ranking model will be loaded (not yet)."""
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Let the metrics of a dead worker be merged correctly (live gauges dropped)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, _METRICS_DIR)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    """The metrics files belong to this server run only."""
+    shutil.rmtree(_METRICS_DIR, ignore_errors=True)

@@ -1,0 +1,31 @@
+"""Per-request facts every layer of the API reads: the request id and start time."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from flask import g, request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Accept a caller's id only if it is short and plain, so it is safe to log and echo.
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+
+
+def request_id() -> str:
+    """This request's id: the caller's X-Request-ID if sane, else a fresh uuid4."""
+    rid = g.get("request_id")
+    if rid is None:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        rid = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = rid
+    return str(rid)
+
+
+def started_at() -> float:
+    """perf_counter() at the start of the request (set by the first before_request hook)."""
+    start = g.get("started_at")
+    if start is None:
+        start = g.started_at = time.perf_counter()
+    return float(start)

@@ -1,0 +1,86 @@
+"""Liveness, readiness (a registry other parts add checks to) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import Engine, text
+
+from recsvc.observability import RequestMetrics, render_metrics
+from recsvc.service.errors import Unavailable
+
+READINESS = "readiness"
+ReadinessCheck = Callable[[], tuple[str, bool, str]]
+blp = Blueprint("health", __name__, description="Probes and metrics (no API key needed)")
+
+
+class CheckSchema(Schema):
+    name = fields.String()
+    ok = fields.Boolean()
+    detail = fields.String()
+
+
+class StatusSchema(Schema):
+    status = fields.String(metadata={"description": "`alive` or `ready`"})
+    checks = fields.List(fields.Nested(CheckSchema))
+
+
+def store_check(engine: Engine) -> ReadinessCheck:
+    """Ready only if the store answers a trivial query."""
+
+    def store() -> tuple[str, bool, str]:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return "store", True, "reachable"
+
+    return store
+
+
+def _run(check: ReadinessCheck) -> dict[str, object]:
+    try:
+        name, ok, detail = check()
+    except Exception as exc:  # a failing check means "not ready", never a 500
+        name, ok, detail = getattr(check, "__name__", "check"), False, type(exc).__name__
+    return {"name": name, "ok": bool(ok), "detail": detail}
+
+
+@blp.route("/healthz")
+@blp.response(200, StatusSchema)
+def healthz() -> dict[str, object]:
+    """The process is alive and serving requests."""
+    return {"status": "alive", "checks": []}
+
+
+@blp.route("/readyz")
+@blp.response(200, StatusSchema)
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+def readyz() -> dict[str, object]:
+    """Every registered readiness check passes (store reachable, later: model loaded)."""
+    checks = [_run(check) for check in current_app.extensions[READINESS]]
+    if not all(c["ok"] for c in checks):
+        raise Unavailable("Not ready: a readiness check failed.", extensions={"checks": checks})
+    return {"status": "ready", "checks": checks}
+
+
+@blp.route("/metrics")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    }
+)
+def metrics() -> Response:
+    """Request counts and latencies, summed over all gunicorn workers."""
+    collected: RequestMetrics = current_app.extensions["recsvc.metrics"]
+    return Response(render_metrics(collected), mimetype=None, content_type=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask, engine: Engine) -> None:
+    """Start the readiness registry with the store check; others append their own."""
+    app.extensions.setdefault(READINESS, []).append(store_check(engine))
