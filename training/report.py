@@ -229,12 +229,12 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _fmt(value: Any) -> str:
-    """Numbers the same way everywhere (4 decimals), structures as compact JSON, null as a dash."""
+def _fmt(value: Any, *, exact: bool = False) -> str:
+    """Metrics with 4 decimals (exact: 6 significant digits), structures as JSON, null as a dash."""
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.6g}" if exact else f"{value:.4f}"
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True, ensure_ascii=False)
     return str(value)
@@ -305,7 +305,8 @@ def _headline_table(evs: list[tuple[str, dict[str, Any]]]) -> str:
 def _product_table(evs: list[tuple[str, dict[str, Any]]]) -> str:
     first = evs[0][1]["per_product"]
     products = list(dict.fromkeys(p for _, ev in evs for p in ev["per_product"]))
-    header = ["product", "eligible", "positives", "prevalence", *(f"AUC {lb}" for lb, _ in evs)]
+    aucs_header = [f"AUC {label}" for label, _ in evs]
+    header = ["product", "not holding it", "added it", "prevalence", *aucs_header]
     rows = []
     for p in products:
         row = first.get(p, {})
@@ -324,7 +325,7 @@ def _product_table(evs: list[tuple[str, dict[str, Any]]]) -> str:
 def _kv_table(evs: list[tuple[str, dict[str, Any]]], key: str) -> str:
     flat = [(label, _flatten(section.get(key) or {})) for label, section in evs]
     keys = list(dict.fromkeys(k for _, f in flat for k in f))
-    rows = [[_e(k), *(_e(_fmt(f.get(k))) for _, f in flat)] for k in keys]
+    rows = [[_e(k), *(_e(_fmt(f.get(k), exact=True)) for _, f in flat)] for k in keys]
     return _table(["", *(label for label, _ in flat)], rows)
 
 
@@ -337,9 +338,10 @@ def render_report(
 ) -> str:
     """One self-contained HTML page; with compare, the champion sits beside this candidate."""
     models = [("candidate" if compare else "model", model_json, source)]
+    evs = [(models[0][0], evaluation_of(model_json, where=source or "model_json"))]
     if compare is not None:
         models.append(("champion", compare, compare_source))
-    evs = [(lb, evaluation_of(d, where=src or lb)) for lb, d, src in models]
+        evs.append(("champion", evaluation_of(compare, where=compare_source or "compare")))
     roles = (report_charts.PRIMARY, report_charts.CHAMPION)
     charts = report_charts.model_card_charts(
         [(lb, role, ev) for (lb, ev), role in zip(evs, roles, strict=False)]
