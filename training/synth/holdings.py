@@ -84,7 +84,7 @@ def _dates(
     n, p = held.shape
     span = np.maximum(end - start, 0)[:, None]
     term = np.broadcast_to(world.term_months, (n, p))
-    term_days = (term * 30.44).astype(np.int64)
+    term_days = term * 30 - 3  # shorter than any calendar term: still open at `end`
     window = np.where(term > 0, np.minimum(term_days, span), span)
     opened = end - (rng.random((n, p)) * (window + 1)).astype(np.int64)
     opened = np.maximum(opened, start[:, None])

@@ -1,0 +1,8 @@
+"""`python -m training COMMAND ...`: see training/cli.py."""
+
+import sys
+
+from training.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The offline pipeline's command line: one function per subcommand, registered in SUBCOMMANDS.
+
+To add a subcommand, write `add_<name>(parser)` and `run_<name>(args) -> int`, and put a
+Subcommand in SUBCOMMANDS. Any exception a run raises becomes a one-line message on
+stderr and exit code 2 (no traceback); argparse's own usage errors also exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_ERROR = 2
+
+
+class CliError(Exception):
+    """A user-facing error: its message is printed as is."""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One entry of the command table."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a YYYY-MM-DD date, got {text!r}") from exc
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def add_synth(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customers", type=_positive, required=True, help="how many customers")
+    parser.add_argument("--seed", type=_seed, required=True, help="same seed and N, same bytes")
+    parser.add_argument("--out", type=Path, required=True, help="directory to write into")
+    parser.add_argument("--as-of", type=_date, default=dt.date(2026, 9, 30),
+                        help="first snapshot date (default 2026-09-30)")  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    """Write a synthetic bank (docs/data-contract.md)."""
+    from training.synth.generate import generate_bank
+
+    if args.out.exists() and not args.out.is_dir():
+        raise CliError(f"--out {args.out} exists and is not a directory")
+    manifest = generate_bank(
+        args.out, customers=args.customers, seed=args.seed, as_of=args.as_of,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )  # fmt: skip
+    rows = ", ".join(f"{name} {f['rows']}" for name, f in manifest["files"].items())
+    print(f"wrote {args.out}: {rows}")
+    return 0
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "synth": Subcommand("write a synthetic bank's CSV files", add_synth, run_synth),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with one subparser per registered subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in SUBCOMMANDS.items():
+        command.add_arguments(sub.add_parser(name, help=command.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, dispatch, and turn errors into a message and exit code 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return SUBCOMMANDS[args.command].run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the CLI's one error boundary: message, no traceback
+        label = "error" if isinstance(exc, CliError) else f"error ({type(exc).__name__})"
+        print(f"{label}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
