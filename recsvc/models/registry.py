@@ -155,6 +155,7 @@ class Registry:
         fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._clean_temporaries()
             yield
         finally:
             os.close(fd)
@@ -166,7 +167,6 @@ class Registry:
         model_dir = Path(model_dir)
         descriptor = read_model_dir(model_dir)
         with self._locked():
-            self._clean_temporaries()
             created = datetime.now(UTC)
             tmp = self.root / f"{_TMP_PREFIX}publish-{os.getpid()}-{secrets.token_hex(4)}"
             tmp.mkdir()
@@ -251,7 +251,7 @@ class Registry:
                 return version
 
     def _clean_temporaries(self) -> None:
-        """Remove leftovers of crashed writers; only called while holding the lock."""
+        """Remove leftovers of crashed writers; safe only while holding the lock."""
         for child in self.root.glob(f"{_TMP_PREFIX}*"):
             if child.is_dir():
                 _remove_tree(child)
@@ -295,7 +295,10 @@ class Registry:
         """The manifest of a published version (or of what an alias points at)."""
         resolved = self.resolve(version)
         path = self.versions_dir / resolved / MANIFEST_NAME
-        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise TamperedArtifact(f"{path} is not valid JSON: {exc}") from exc
         if document.get("version") != resolved:
             raise TamperedArtifact(
                 f"{path} names version {document.get('version')!r}, expected {resolved!r}"

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import pytest
 
-from recsvc.models.registry import NoRollbackTarget, Registry, UnknownVersion
+from recsvc.models.registry import NoRollbackTarget, Registry, TamperedArtifact, UnknownVersion
 
 WRITERS = 3
 PROMOTES_PER_WRITER = 60
@@ -139,3 +139,13 @@ def test_crash_mid_publish_leaves_nothing_visible(registry: Registry, model_dir:
     assert not list(registry.root.glob(".tmp-*"))
     assert [info.version for info in registry.list_versions()] == [version]
     assert registry.alias_state().champion == version
+
+
+def test_promote_refuses_tampered_version(registry: Registry, model_dir: Path) -> None:
+    first, second = registry.publish(model_dir), registry.publish(model_dir)
+    target = registry.root / "versions" / second / "calibration.json"
+    target.chmod(0o644)
+    target.write_text('{"a": [9.0], "b": 0.0}')
+    with pytest.raises(TamperedArtifact, match=r"calibration\.json"):
+        registry.promote(second)
+    assert registry.alias_state().champion == first

@@ -197,3 +197,28 @@ def test_fingerprint_mismatch_is_refused(
 def test_unknown_names_are_refused(registry: Registry, name: str) -> None:
     with pytest.raises(UnknownVersion, match=re.escape(name)):
         registry.resolve(name)
+
+
+def test_publish_records_git_commit_or_null(registry: Registry, model_dir: Path) -> None:
+    commit = registry.manifest(registry.publish(model_dir))["git_commit"]
+    assert commit is None or re.fullmatch(r"[0-9a-f]{40}", commit)
+
+
+def test_publish_survives_missing_git(
+    registry: Registry, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_git(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr("recsvc.models.manifest.subprocess.run", no_git)
+    version = registry.publish(model_dir)
+    assert registry.manifest(version)["git_commit"] is None
+
+
+def test_corrupt_manifest_is_refused(registry: Registry, model_dir: Path) -> None:
+    version = registry.publish(model_dir)
+    manifest_path = registry.root / "versions" / version / "manifest.json"
+    _writable(manifest_path)
+    manifest_path.write_text('{"version": ')
+    with pytest.raises(TamperedArtifact, match=r"manifest\.json"):
+        registry.load_verified(version, expected_feature_fingerprint=None)
