@@ -1,0 +1,77 @@
+"""Reading customers back: the Customer that went in comes out, one or in bounded chunks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import expected_customer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from recsvc.store import customers_of_manager, get_customer, iter_customers, load_customers
+
+IDS = ["C00000001", "C00000002", "C00000003", "C00000004"]
+
+
+@pytest.fixture
+def loaded(engine: Engine, bank_dir: Path) -> Engine:
+    load_customers(engine, bank_dir)
+    return engine
+
+
+@pytest.mark.parametrize("customer_id", IDS)
+def test_get_customer_round_trips(
+    loaded: Engine, tables: dict[str, list[dict[str, Any]]], customer_id: str
+) -> None:
+    with Session(loaded) as session:
+        customer = get_customer(session, customer_id)
+    expected = expected_customer(tables, customer_id)
+    assert customer == expected
+    assert customer is not None
+    assert (customer.name, customer.id_number, customer.phone) == (
+        expected.name,
+        expected.id_number,
+        expected.phone,
+    )
+
+
+def test_get_customer_details(loaded: Engine) -> None:
+    with Session(loaded) as session:
+        first = get_customer(session, "C00000001")
+        recent = get_customer(session, "C00000001", transactions_since=dt.date(2026, 9, 1))
+        assert get_customer(session, "C99999999") is None
+    assert first is not None and recent is not None
+    assert first.risk_level == 3
+    assert first.held_product_ids == {"CREDIT_CARD", "WM_R2"}  # the last snapshot only
+    assert [t.type for t in first.recent_transactions] == [
+        "cash_withdrawal",
+        "bill_payment",
+        "bill_payment",
+    ]
+    assert [t.date for t in recent.recent_transactions] == [dt.date(2026, 9, 2)] * 2
+
+
+def test_customers_of_manager(loaded: Engine) -> None:
+    with Session(loaded) as session:
+        assert customers_of_manager(session, "M001") == ["C00000001", "C00000004"]
+        assert customers_of_manager(session, "M002") == ["C00000003"]
+        assert customers_of_manager(session, "M404") == []
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 100])
+def test_iter_customers_yields_everyone_once_in_bounded_chunks(
+    loaded: Engine, tables: dict[str, list[dict[str, Any]]], chunk_size: int
+) -> None:
+    chunks = list(iter_customers(loaded, chunk_size))
+    assert all(1 <= len(chunk) <= chunk_size for chunk in chunks)
+    customers = [customer for chunk in chunks for customer in chunk]
+    assert customers == [expected_customer(tables, cid) for cid in IDS]
+
+
+def test_iter_customers_of_empty_store(engine: Engine) -> None:
+    assert list(iter_customers(engine, 10)) == []
+    with pytest.raises(ValueError, match="chunk_size"):
+        next(iter_customers(engine, 0))
