@@ -29,7 +29,7 @@ RAISING = {
     "conflict": Conflict("Already recorded differently."),
     "forbidden": Forbidden("Not in your branch."),
     "unavailable": Unavailable("Model not loaded."),
-    "crash": RuntimeError("boom: customer 张伟 13812345678"),
+    "crash": RuntimeError("boom: {'name': '张伟', 'phone': '13812345678'}"),
 }
 
 
