@@ -63,7 +63,12 @@ def test_synth_columns_in_contract_order(bank_dir: Path, name: str) -> None:
 
 def test_synth_customer_columns_are_the_dataclass_fields() -> None:
     fields = set(CustomerSchema().fields) - {"holdings", "recent_transactions", "channel_habits"}
-    habits = {"counter_visits_90d", "self_service_visits_90d", "mobile_logins_90d", "online_logins_90d"}
+    habits = {
+        "counter_visits_90d",
+        "self_service_visits_90d",
+        "mobile_logins_90d",
+        "online_logins_90d",
+    }
     assert set(CUSTOMER_COLUMNS) == fields | habits
 
 
@@ -96,7 +101,12 @@ def test_synth_money_has_two_decimals(bank_dir: Path) -> None:
 
 
 def _row_to_payload(row: dict[str, str]) -> dict[str, object]:
-    habits = ("counter_visits_90d", "self_service_visits_90d", "mobile_logins_90d", "online_logins_90d")
+    habits = (
+        "counter_visits_90d",
+        "self_service_visits_90d",
+        "mobile_logins_90d",
+        "online_logins_90d",
+    )
     payload: dict[str, object] = {k: v for k, v in row.items() if v != "" and k not in habits}
     payload["channel_habits"] = {h: int(row[h]) for h in habits}
     return payload
@@ -115,8 +125,16 @@ def test_synth_reader_customers_match_the_schema(bank_dir: Path, frames: BankFra
     rebuilt = customers_from_frames(frames)
     for row, customer in zip(raw.to_dict("records"), rebuilt, strict=False):
         expected = schema.load(_row_to_payload(row))
-        assert customer.__class__(**{**expected.__dict__, "holdings": customer.holdings,
-                                     "recent_transactions": customer.recent_transactions}) == customer
+        assert (
+            customer.__class__(
+                **{
+                    **expected.__dict__,
+                    "holdings": customer.holdings,
+                    "recent_transactions": customer.recent_transactions,
+                }
+            )
+            == customer
+        )
         assert type(customer.salary_via_bank) is bool and type(customer.aum) is float
 
 

@@ -19,7 +19,9 @@ FIRST = pd.Timestamp("2026-09-30")
 def _ages(frames: BankFrames) -> pd.Series:
     born = frames.customers["birth_date"]
     years = FIRST.year - born.dt.year
-    before = (born.dt.month > FIRST.month) | ((born.dt.month == FIRST.month) & (born.dt.day > FIRST.day))
+    before = (born.dt.month > FIRST.month) | (
+        (born.dt.month == FIRST.month) & (born.dt.day > FIRST.day)
+    )
     return (years - before.astype(int)).set_axis(frames.customers["customer_id"])
 
 
@@ -35,7 +37,9 @@ def test_synth_tiers_are_plausible(frames: BankFrames, bank_config: BankConfig) 
 
 
 def test_synth_value_classes_all_occur(frames: BankFrames, bank_config: BankConfig) -> None:
-    classes = Counter(value_class_of(c, bank_config, FIRST.date()) for c in customers_from_frames(frames))
+    classes = Counter(
+        value_class_of(c, bank_config, FIRST.date()) for c in customers_from_frames(frames)
+    )
     assert set(classes) == {"MVC", "MGC", "standard", "BZC"}
     assert classes["standard"] + classes["BZC"] > classes["MVC"]
 
@@ -61,7 +65,12 @@ def test_synth_profile_shares(frames: BankFrames) -> None:
 def test_synth_minors_hold_only_services(frames: BankFrames) -> None:
     minors = set(_ages(frames)[lambda a: a < 18].index)
     held = frames.holdings[frames.holdings["customer_id"].isin(minors)]
-    assert set(held["product_id"]) <= {"sms_alert", "online_banking", "mobile_banking", "time_deposit"}
+    assert set(held["product_id"]) <= {
+        "sms_alert",
+        "online_banking",
+        "mobile_banking",
+        "time_deposit",
+    }
     first = held[held["snapshot_date"] == FIRST]
     assert set(first["product_id"]) <= {"sms_alert", "online_banking", "mobile_banking"}
 
@@ -102,7 +111,9 @@ def test_synth_young_salaried_add_credit_cards_far_above_base(
     assert added[target.to_numpy()].mean() >= 3 * added.mean()
 
 
-def test_synth_elderly_lean_to_deposits_and_bonds(frames: BankFrames, additions: pd.DataFrame) -> None:
+def test_synth_elderly_lean_to_deposits_and_bonds(
+    frames: BankFrames, additions: pd.DataFrame
+) -> None:
     ages = _ages(frames)
     old = additions[additions["customer_id"].map(ages) >= 60]
     young = additions[additions["customer_id"].map(ages) < 40]
@@ -158,7 +169,15 @@ def test_synth_every_product_is_added_in_a_larger_bank(tmp_path: object) -> None
     generate_bank(out, customers=60_000, seed=5, as_of=dt.date(2026, 9, 30))
     f = read_bank(out)
     h = f.holdings
-    s1 = set(zip(h.loc[h["snapshot_date"] == FIRST, "customer_id"], h.loc[h["snapshot_date"] == FIRST, "product_id"], strict=True))
+    s1 = set(
+        zip(
+            h.loc[h["snapshot_date"] == FIRST, "customer_id"],
+            h.loc[h["snapshot_date"] == FIRST, "product_id"],
+            strict=True,
+        )
+    )
     s2 = h[h["snapshot_date"] != FIRST]
-    added = {p for cid, p in zip(s2["customer_id"], s2["product_id"], strict=True) if (cid, p) not in s1}
+    added = {
+        p for cid, p in zip(s2["customer_id"], s2["product_id"], strict=True) if (cid, p) not in s1
+    }
     assert added == set(load_world().product_ids)

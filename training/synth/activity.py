@@ -34,14 +34,18 @@ class Rows:
     staff: np.ndarray | None = None  # teller number (>= 0), -1 = manager, -2 = none
 
 
-def digital_habits(rng: np.random.Generator, people: People, world: World, held: np.ndarray) -> None:
+def digital_habits(
+    rng: np.random.Generator, people: People, world: World, held: np.ndarray
+) -> None:
     """Log-ins only for customers who hold the e-banking product; the young log in more."""
     n = len(people)
     mob = held[:, world.index("mobile_banking")]
     onl = held[:, world.index("online_banking")]
     lam_m = 2 + 45 * np.exp(-np.maximum(people.age - 22, 0) / 25)
     people.mobile = np.where(mob, rng.poisson(lam_m * rng.lognormal(0, 0.4, n)), 0)
-    people.online = np.where(onl, rng.poisson(np.where(people.age < 60, 8, 2) * rng.lognormal(0, 0.5, n)), 0)
+    people.online = np.where(
+        onl, rng.poisson(np.where(people.age < 60, 8, 2) * rng.lognormal(0, 0.5, n)), 0
+    )
 
 
 def transactions(
@@ -52,7 +56,9 @@ def transactions(
     count = np.minimum(rng.poisson(0.8 + 0.5 * np.sqrt(people.counter) + people.mobile / 25), 12)
     who = np.repeat(np.arange(n), count)
     has_card = held[:, world.index("credit_card")]
-    has_wealth = held[:, [i for i, p in enumerate(world.product_ids) if p.startswith("wealth")]].any(axis=1)
+    has_wealth = held[
+        :, [i for i, p in enumerate(world.product_ids) if p.startswith("wealth")]
+    ].any(axis=1)
     w = np.zeros((n, len(TRANSACTION_TYPES)))
     w[:, TX["cash_withdrawal"]] = 2.5 + 0.3 * people.counter
     w[:, TX["cash_deposit"]] = 1.5
@@ -69,7 +75,8 @@ def transactions(
          kind == TX["credit_card_repayment"], kind == TX["wealth_purchase"],
          kind == TX["account_opening"]],
         [2000 * rng.lognormal(0, 1.0, m), np.maximum(1000, aum * 0.03) * rng.lognormal(0, 1.3, m),
-         income * rng.uniform(0.1, 0.6, m) + 100, np.maximum(10000, aum * rng.uniform(0.05, 0.3, m)),
+         income * rng.uniform(0.1, 0.6, m) + 100,
+         np.maximum(10000, aum * rng.uniform(0.05, 0.3, m)),
          np.zeros(m)],
         default=np.maximum(500, income * 0.3) * rng.lognormal(0, 0.8, m),
     )  # fmt: skip

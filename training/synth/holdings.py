@@ -41,7 +41,9 @@ def add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
     month = d.astype("datetime64[M]")
     dom = (d - month.astype("datetime64[D]")).astype(np.int64)
     target = month + months.astype("timedelta64[M]")
-    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
+        np.int64
+    )
     return (target.astype("datetime64[D]").astype(np.int64) + np.minimum(dom, length - 1)).astype(
         np.int64
     )
@@ -60,10 +62,14 @@ def _amounts(
     """Money products get a share of AUM; insurance a yearly premium; services nothing."""
     money = _money_mask(world)
     amount = np.where(held & money, people.aum[:, None] * share, 0.0)
-    amount = np.maximum(amount, np.where(held & money, np.minimum(world.min_aum, people.aum[:, None]), 0))
+    amount = np.maximum(
+        amount, np.where(held & money, np.minimum(world.min_aum, people.aum[:, None]), 0)
+    )
     reg, prot = world.index("insurance_regular"), world.index("insurance_protection")
     n = len(people)
-    amount[:, reg] = np.where(held[:, reg], np.maximum(people.income * rng.uniform(0.5, 2, n), 1000), 0)
+    amount[:, reg] = np.where(
+        held[:, reg], np.maximum(people.income * rng.uniform(0.5, 2, n), 1000), 0
+    )
     amount[:, prot] = np.where(held[:, prot], rng.uniform(100, 800, n), 0)
     return np.round(amount, 2) + 0.0
 
@@ -80,7 +86,7 @@ def _value_change(rng: np.random.Generator, world: World, held: np.ndarray) -> n
 def _dates(
     rng: np.random.Generator, world: World, held: np.ndarray, start: np.ndarray, end: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Open dates in [start, end]; termed products opened within their term, so they mature ahead."""
+    """Open dates in [start, end]; termed products opened within their term mature later."""
     n, p = held.shape
     span = np.maximum(end - start, 0)[:, None]
     term = np.broadcast_to(world.term_months, (n, p))
@@ -128,7 +134,7 @@ def next_book(
     as_of: int,
     next_as_of: int,
 ) -> Book:
-    """The second snapshot: matured products leave (time deposits may roll over), additions arrive."""
+    """Second snapshot: matured products leave (time deposits may roll over), additions arrive."""
     n, p = book.held.shape
     matured = book.held & (book.maturity != NO_DATE) & (book.maturity <= next_as_of)
     td = world.index("time_deposit")

@@ -28,7 +28,7 @@ def tier_index(aum: np.ndarray, world: World) -> np.ndarray:
 
 
 def assign_managers(rng: np.random.Generator, people: People, world: World) -> Staff:
-    """Gold+ customers mostly get a manager of their tier's level; a few ordinary ones get level 1."""
+    """Gold+ customers mostly get a manager of their tier's level; a few ordinary get level 1."""
     cfg = world.managers
     levels = np.array([0] + [t.manager_level for t in world.bank.tiers])
     level = levels[tier_index(people.aum, world)]

@@ -108,9 +108,9 @@ def make_people(
     """Draw n customer profiles (numbered from `first`) as of a day number."""
     pop = world.population
     minor = rng.random(n) < pop["minor_share"]
-    adult_age = np.where(
-        rng.random(n) < 0.7, rng.normal(38, 12, n), rng.normal(64, 10, n)
-    ).clip(18, 90)
+    adult_age = np.where(rng.random(n) < 0.7, rng.normal(38, 12, n), rng.normal(64, 10, n)).clip(
+        18, 90
+    )
     age0 = np.where(minor, rng.integers(12, 18, n), adult_age.astype(np.int64))
     birth = as_of - (age0 * 365.25 + rng.uniform(1, 364, n)).astype(np.int64)
     age = ages_on(birth, as_of)

@@ -37,7 +37,9 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "customer_id": "str", "product_id": "str", "date": "date", "channel": "str",
         "outcome": "str", "staff_id": "str?",
     },
-    "managers.csv": {"manager_id": "str", "branch_id": "str", "level": "int", "book_size_cap": "int"},
+    "managers.csv": {
+        "manager_id": "str", "branch_id": "str", "level": "int", "book_size_cap": "int",
+    },
 }  # fmt: skip
 RISK_LEVELS = {f"C{i}": i for i in range(1, 6)}
 
@@ -89,7 +91,9 @@ def _convert(file: str, column: str, kind: str, raw: pd.Series) -> pd.Series:
         return raw.map(RISK_LEVELS).astype("Int8")
     if base == "date":
         parsed = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
-        _fail(file, column, raw, parsed.isna().to_numpy() & ~empty, "expected a YYYY-MM-DD date, got")
+        _fail(
+            file, column, raw, parsed.isna().to_numpy() & ~empty, "expected a YYYY-MM-DD date, got"
+        )
         return parsed.astype("datetime64[s]")
     number = pd.to_numeric(raw.mask(empty), errors="coerce")
     _fail(file, column, raw, number.isna().to_numpy() & ~empty, f"expected a number ({base}), got")
@@ -119,7 +123,9 @@ def read_bank(directory: Path | str) -> BankFrames:
     except (OSError, ValueError) as exc:
         raise BankFormatError(f"manifest.json: cannot read from {root}: {exc}") from exc
     if manifest.get("format") != "recsvc-bank" or manifest.get("format_version") != 1:
-        raise BankFormatError("manifest.json: field 'format'/'format_version' is not recsvc-bank v1")
+        raise BankFormatError(
+            "manifest.json: field 'format'/'format_version' is not recsvc-bank v1"
+        )
     frames = {f.removesuffix(".csv"): read_csv(root / f, f) for f in SCHEMAS}
     return BankFrames(manifest=manifest, **frames)
 
@@ -135,7 +141,7 @@ def _opt(values: list[Any]) -> list[Any]:
 
 
 def _col(frame: pd.DataFrame, name: str) -> list[Any]:
-    return frame[name].to_numpy(dtype=object, na_value=None).tolist()
+    return _opt(frame[name].to_numpy(dtype=object).tolist())
 
 
 def _slices(ids: pd.Series, wanted: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +152,7 @@ def _slices(ids: pd.Series, wanted: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def customers_from_frames(frames: BankFrames, snapshot: int = 0) -> Iterator[Customer]:
-    """Customer objects with that snapshot's holdings and the 90 days of transactions before the first.
+    """Customers with that snapshot's holdings and the 90 days of transactions before the first.
 
     The profile itself is the first snapshot's (the file has only one); snapshot=1 swaps in
     the second snapshot's holdings, which is what the label is made of.

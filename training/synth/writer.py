@@ -51,7 +51,9 @@ def manager_ids(staff: Staff) -> np.ndarray:
 
 def write_frame(frame: pd.DataFrame, fh: TextIO, header: bool) -> int:
     """Append rows in the contract's CSV dialect; returns the row count."""
-    frame.to_csv(fh, header=header, index=False, lineterminator="\n", float_format="%.2f", na_rep="")
+    frame.to_csv(
+        fh, header=header, index=False, lineterminator="\n", float_format="%.2f", na_rep=""
+    )
     return len(frame)
 
 
