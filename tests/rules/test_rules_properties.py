@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rules_factories import AS_OF
@@ -18,31 +20,56 @@ SETTINGS = Settings()
 CATALOGUE: Catalogue = load_catalogue(SETTINGS.catalogue_path)
 RULES: RulesConfig = load_rules_config(SETTINGS.rules_config_path)
 BANK: BankConfig = load_bank_config(SETTINGS.bank_config_path)
+# The same products with no min_age/max_age: regulation's age protection must hold on its own.
+UNGUARDED = Catalogue(
+    tuple(
+        dataclasses.replace(
+            p, eligibility=dataclasses.replace(p.eligibility, min_age=None, max_age=None)
+        )
+        for p in CATALOGUE
+    )
+)
 AS_OF_DATES = st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2030, 12, 31))
+
+
+MOSTLY_TRUE = st.sampled_from([True, True, True, False])
+MOSTLY_FALSE = st.sampled_from([False, False, False, True])
+
+
+def _assessment_dates(as_of: dt.date) -> st.SearchStrategy[dt.date | None]:
+    """Valid most of the time (so rated products come into play), else expired, future or none."""
+    days = st.sampled_from(
+        ["valid", "valid", "valid", "edge", "expired", "future", "none"]
+    ).flatmap(
+        lambda kind: {
+            "valid": st.integers(0, 365),
+            "edge": st.sampled_from([0, 334, 335, 365, 366]),
+            "expired": st.integers(366, 2000),
+            "future": st.integers(-60, -1),
+            "none": st.none(),
+        }[kind]
+    )
+    return days.map(lambda d: None if d is None else as_of - dt.timedelta(days=d))
 
 
 @st.composite
 def customer_profiles(draw: st.DrawFn, as_of: dt.date = AS_OF) -> Customer:
     """Any customer: age 0-100, any or no risk level, any assessment date incl. expired."""
-    age_days = draw(st.integers(min_value=0, max_value=100 * 366))
+    age = draw(st.integers(min_value=0, max_value=100))
     risk_level = draw(st.none() | st.integers(min_value=1, max_value=5))
-    assessed = draw(
-        st.none()
-        | st.dates(min_value=as_of - dt.timedelta(days=1200), max_value=as_of + dt.timedelta(40))
-    )
     held = draw(st.lists(st.sampled_from(CATALOGUE.ids), max_size=8, unique=True))
     return Customer(
         customer_id=draw(st.from_regex(r"C[0-9]{8}", fullmatch=True)),
-        birth_date=as_of - dt.timedelta(days=age_days),
+        birth_date=as_of - dt.timedelta(days=age * 365 + draw(st.integers(0, 364))),
         gender=draw(st.sampled_from(["M", "F"])),
         branch_id="B001",
-        monthly_income=draw(st.sampled_from([0, 2999, 3000, 8000, 50000])),
-        aum=draw(st.sampled_from([0, 9999, 10000, 50000, 200000, 999999, 1e6, 2e7])),
+        monthly_income=draw(st.sampled_from([50000, 0, 2999, 3000, 8000])),
+        aum=draw(st.sampled_from([2e7, 0, 9999, 10000, 50000, 200000, 999999, 1e6])),
         risk_level=risk_level,
-        assessment_date=assessed if risk_level is not None else None,
+        assessment_date=draw(_assessment_dates(as_of)) if risk_level is not None else None,
         holdings=tuple(Holding(pid) for pid in held),
-        consent_marketing=draw(st.booleans()),
-        open_complaint=draw(st.booleans()),
+        consent_marketing=draw(MOSTLY_TRUE),
+        open_complaint=draw(MOSTLY_FALSE),
     )
 
 
@@ -50,15 +77,17 @@ def customer_profiles(draw: st.DrawFn, as_of: dt.date = AS_OF) -> Customer:
 def requests(draw: st.DrawFn) -> tuple[Customer, str, dt.date, dict[str, dt.date]]:
     as_of = draw(AS_OF_DATES)
     customer = draw(customer_profiles(as_of))
-    declined = draw(st.dictionaries(st.sampled_from(CATALOGUE.ids), AS_OF_DATES, max_size=4))
+    declined = draw(st.dictionaries(st.sampled_from(CATALOGUE.ids), AS_OF_DATES, max_size=3))
     return customer, draw(st.sampled_from(PITCH_CHANNELS)), as_of, declined
 
 
-def _evaluate(request: tuple[Customer, str, dt.date, dict[str, dt.date]]) -> Verdict:
+def _evaluate(
+    request: tuple[Customer, str, dt.date, dict[str, dt.date]], catalogue: Catalogue = CATALOGUE
+) -> Verdict:
     customer, channel, as_of, declined = request
     return evaluate(
         customer,
-        CATALOGUE,
+        catalogue,
         channel=channel,
         as_of=as_of,
         rules=RULES,
@@ -73,13 +102,14 @@ def _assessment_valid(customer: Customer, as_of: dt.date) -> bool:
     return 0 <= (as_of - customer.assessment_date).days <= 365
 
 
+@pytest.mark.parametrize("catalogue", [CATALOGUE, UNGUARDED], ids=["packaged", "no_age_limits"])
 @settings(max_examples=500, deadline=None)
 @given(requests())
 def test_no_unsuitable_product_is_ever_eligible(
-    request: tuple[Customer, str, dt.date, dict[str, dt.date]],
+    catalogue: Catalogue, request: tuple[Customer, str, dt.date, dict[str, dt.date]]
 ) -> None:
     customer, channel, as_of, _ = request
-    verdict = _evaluate(request)
+    verdict = _evaluate(request, catalogue)
     age = age_on(customer.birth_date, as_of)
     if not customer.consent_marketing or customer.open_complaint:
         assert verdict.eligible == ()
