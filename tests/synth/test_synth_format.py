@@ -146,3 +146,12 @@ def test_synth_reader_attaches_each_snapshots_holdings(frames: BankFrames) -> No
         held = frames.holdings[frames.holdings["snapshot_date"] == when]
         assert sum(len(c.holdings) for c in built) == len(held)
     assert sum(len(c.recent_transactions) for c in built) == len(frames.transactions)
+
+
+@pytest.mark.parametrize("customers", [1, 3, 5])
+def test_synth_tiny_banks_still_follow_the_contract(tmp_path: Path, customers: int) -> None:
+    from training.synth.reader import read_bank
+
+    generate_bank(tmp_path, customers=customers, seed=9)
+    frames = read_bank(tmp_path)
+    assert len(list(customers_from_frames(frames))) == customers

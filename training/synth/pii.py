@@ -52,12 +52,12 @@ def id_numbers(rng: np.random.Generator, birth: np.ndarray, female: np.ndarray) 
     region = REGIONS[rng.integers(0, len(REGIONS), n)]
     ymd = np.char.replace(np.datetime_as_string(birth.astype("datetime64[D]")), "-", "")
     seq = rng.integers(0, 500, n) * 2 + 1 - female
-    body = np.char.add(np.char.add(region, ymd), np.char.zfill(seq.astype(str), 3))
+    body = np.char.add(np.char.add(region, ymd), np.char.mod("%03d", seq))
     digits = body.view("<U1").reshape(n, 17).astype(np.int64) if n else np.zeros((0, 17), int)
     return np.char.add(body, ID_CHECK[(digits @ ID_WEIGHTS) % 11])
 
 
 def phones(rng: np.random.Generator, n: int) -> np.ndarray:
     """11 digits starting with 1."""
-    tail = np.char.zfill(rng.integers(0, 10**9, n).astype(str), 9)
+    tail = np.char.mod("%09d", rng.integers(0, 10**9, n))
     return np.char.add(PHONE_PREFIX[rng.integers(0, len(PHONE_PREFIX), n)], tail)

@@ -36,17 +36,16 @@ def dates(days: np.ndarray) -> np.ndarray:
 
 def customer_ids(index: np.ndarray) -> np.ndarray:
     """C + 8 digits, numbered from 1."""
-    return np.char.add("C", np.char.zfill((index + 1).astype(str), 8))
+    return np.char.mod("C%08d", index + 1)
 
 
 def branch_ids(branch: np.ndarray) -> np.ndarray:
-    return np.char.add("BR", np.char.zfill(branch.astype(str), 5))
+    return np.char.mod("BR%05d", branch)
 
 
 def manager_ids(staff: Staff) -> np.ndarray:
-    level_number = staff.level * 1000 + staff.number
-    return np.char.add(np.char.add("M", np.char.zfill(staff.branch.astype(str), 5)),
-                       level_number.astype(str))  # fmt: skip
+    """M + branch (5 digits) + level (1) + number within branch and level (3)."""
+    return np.char.mod("M%09d", staff.branch * 10_000 + staff.level * 1000 + staff.number)
 
 
 def write_frame(frame: pd.DataFrame, fh: TextIO, header: bool) -> int:
@@ -103,8 +102,7 @@ def transactions_frame(people: People, rows: Rows) -> pd.DataFrame:
 def pitches_frame(people: People, world: World, rows: Rows, staff: Staff) -> pd.DataFrame:
     assert rows.outcome is not None and rows.staff is not None
     branch = people.branch[rows.who]
-    teller = np.char.add(np.char.add("T", np.char.zfill(branch.astype(str), 5)),
-                         np.char.zfill((rows.staff + 1).astype(str), 2))  # fmt: skip
+    teller = np.char.mod("T%07d", branch * 100 + rows.staff + 1)
     mids = manager_ids(staff)
     own = staff.of_customer[rows.who]
     manager = mids[np.maximum(own, 0)] if len(mids) else np.full(len(own), "")
