@@ -235,10 +235,10 @@ def test_unknown_channel_is_named(
 ) -> None:
     kwargs = {"channel": channel, "as_of": AS_OF, "rules": rules_config, "bank": bank}
     with pytest.raises(ValueError, match=repr(channel)):
-        evaluate(make_customer(), catalogue, **kwargs)  # type: ignore[arg-type]
+        evaluate(make_customer(), catalogue, **kwargs)
     product = catalogue.products[0]
     with pytest.raises(ValueError, match=repr(channel)):
-        check_product(make_customer(), product, **kwargs)  # type: ignore[arg-type]
+        check_product(make_customer(), product, **kwargs)
 
 
 def test_all_codes_reported_primary_first(run: Run) -> None:
