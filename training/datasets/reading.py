@@ -49,7 +49,9 @@ def iter_chunks(spec: DatasetSpec, path: Path) -> Iterator[tuple[int, pd.DataFra
     if missing:
         raise DatasetError(f"{path}: missing column {missing[0]!r} (row 0, header)")
     cols = needed_columns(spec)
-    reader = pd.read_csv(
+    start = 1
+    seen = False
+    with pd.read_csv(
         path,
         sep=spec.source.separator,
         compression=_compression(spec),
@@ -60,16 +62,14 @@ def iter_chunks(spec: DatasetSpec, path: Path) -> Iterator[tuple[int, pd.DataFra
         na_values=list(spec.source.na_values),
         keep_default_na=False,
         chunksize=spec.source.chunk_rows,
-    )
-    start = 1
-    seen = False
-    try:
-        for chunk in reader:
-            seen = True
-            yield start, chunk
-            start += len(chunk)
-    except pd.errors.ParserError as exc:
-        raise DatasetError(f"{path}: malformed CSV near row {start}: {exc}") from exc
+    ) as reader:
+        try:
+            for chunk in reader:
+                seen = True
+                yield start, chunk
+                start += len(chunk)
+        except pd.errors.ParserError as exc:
+            raise DatasetError(f"{path}: malformed CSV near row {start}: {exc}") from exc
     if not seen:
         raise DatasetError(f"{path}: file has a header but no data rows")
 
