@@ -41,6 +41,7 @@ def build_encoder(spec: DatasetSpec, frame: DatasetFrame) -> TabularEncoder:
 def build_ranker(spec: DatasetSpec, *, seed: int, num_threads: int = 1) -> ProductRanker:
     """A ranker with the spec's [model] settings (LightGBM params in [model.lightgbm])."""
     model = dict(spec.model)
+    native = spec.categorical if model.get("native_categorical", False) else ()
     return ProductRanker(
         kind=str(model.get("kind", "binary_per_product")),
         params=dict(model.get("lightgbm", {})),
@@ -48,6 +49,7 @@ def build_ranker(spec: DatasetSpec, *, seed: int, num_threads: int = 1) -> Produ
         calibration=model.get("calibration", "platt"),
         calibration_fraction=float(model.get("calibration_fraction", 0.2)),
         refit_full=bool(model.get("refit_full", True)),
+        categorical_features=native,
         seed=seed,
         num_threads=num_threads,
     )

@@ -81,7 +81,7 @@ class TabularEncoder:
             col += 1
         for c in self.categorical:
             values = df[c].astype("str").where(df[c].notna())
-            codes = pd.Index(self.vocabulary_[c], dtype="str").get_indexer(values)
+            codes = pd.Index(self.vocabulary_[c], dtype="str").get_indexer(pd.Index(values))
             out[:, col] = np.where(codes < 0, np.nan, codes).astype(np.float32)
             col += 1
         start = col

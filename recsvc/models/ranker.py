@@ -39,6 +39,7 @@ class ProductRanker:
         calibration_fraction: float = 0.2,
         refit_full: bool = True,
         min_positives: int = 5,
+        categorical_features: Sequence[str] = (),
         seed: int = 0,
         deterministic: bool = True,
         num_threads: int = 2,
@@ -50,6 +51,7 @@ class ProductRanker:
         self.calibration_fraction = calibration_fraction
         self.refit_full = refit_full
         self.min_positives = min_positives
+        self.categorical_features = list(categorical_features)
         self.seed = seed
         self.deterministic = deterministic
         self.num_threads = num_threads
@@ -64,16 +66,25 @@ class ProductRanker:
             "num_threads": self.num_threads,
         }
 
+    def _dataset(self, X: np.ndarray, y: np.ndarray) -> lgb.Dataset:
+        cats = [c for c in self.categorical_features if c in self.feature_names_]
+        return lgb.Dataset(
+            X,
+            y,
+            feature_name=self.feature_names_,
+            categorical_feature=cats or "auto",
+            free_raw_data=True,
+        )
+
     def _train_boosters(
         self, X: np.ndarray, held: np.ndarray, labels: np.ndarray
     ) -> list[lgb.Booster | float]:
-        names = self.feature_names_
         if self.kind == MULTICLASS:
             rows, cls = np.nonzero(labels)
             if len(rows) == 0:
                 raise ValueError("labels has no positive cell: nothing to learn for multiclass")
             params = self._lgb_params({"objective": "multiclass", "num_class": labels.shape[1]})
-            data = lgb.Dataset(X[rows], cls, feature_name=names, free_raw_data=True)
+            data = self._dataset(X[rows], cls)
             return [lgb.train(params, data, num_boost_round=self.num_boost_round)]
         if self.kind != BINARY:
             raise ValueError(f"kind must be {MULTICLASS!r} or {BINARY!r}, got {self.kind!r}")
@@ -84,7 +95,7 @@ class ProductRanker:
             if y.sum() < self.min_positives or y.sum() == len(y):
                 boosters.append(float(y.mean()) if len(y) else 0.0)
                 continue
-            data = lgb.Dataset(X[mask], y, feature_name=names, free_raw_data=True)
+            data = self._dataset(X[mask], y)
             params = self._lgb_params({"objective": "binary"})
             boosters.append(lgb.train(params, data, num_boost_round=self.num_boost_round))
         return boosters
@@ -215,6 +226,7 @@ class ProductRanker:
             "calibration_fraction": self.calibration_fraction,
             "refit_full": self.refit_full,
             "min_positives": self.min_positives,
+            "categorical_features": list(self.categorical_features),
             "seed": self.seed,
             "deterministic": self.deterministic,
             "num_threads": self.num_threads,
