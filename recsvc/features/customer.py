@@ -66,7 +66,6 @@ TRANSACTION_FEATURES = (
     "max_cash_deposit_log",
     "counter_txn_share",
 )
-CATEGORICAL = {"occupation": OCCUPATIONS, "income_stability": INCOME_STABILITY}
 
 
 class CustomerFeaturizer:
@@ -82,12 +81,9 @@ class CustomerFeaturizer:
         return (*PROFILE_FEATURES, *held, *HOLDING_FEATURES, *TRANSACTION_FEATURES)
 
     def feature_schema(self) -> dict[str, Any]:
-        """Names and vocabularies plus a fingerprint the registry checks against the code."""
-        categorical = {name: list(vocab) for name, vocab in CATEGORICAL.items()}
-        tiers = [self.bank.ordinary.code, *(t.code for t in self.bank.tiers)]
-        body = {"names": list(self.names), "categorical": categorical, "tiers": tiers}
-        canonical = json.dumps(body, sort_keys=True, ensure_ascii=True).encode()
-        return {**body, "fingerprint": hashlib.sha256(canonical).hexdigest()}
+        """Names and fingerprint, in the form the ranker and the registry check against the code."""
+        names = list(self.names)
+        return {"names": names, "categorical": {}, "fingerprint": _fingerprint(names)}
 
     # ---- one customer (request path) -------------------------------------------------------
 
@@ -232,8 +228,8 @@ class CustomerFeaturizer:
     def _held_frame(self, holdings: pd.DataFrame, index: pd.Index) -> np.ndarray:
         held = np.zeros((len(index), len(self.product_ids)), dtype=float)
         if len(holdings):
-            rows = index.get_indexer(holdings["customer_id"])
-            cols = pd.Index(self.product_ids).get_indexer(holdings["product_id"])
+            rows = index.get_indexer(pd.Index(holdings["customer_id"]))
+            cols = pd.Index(self.product_ids).get_indexer(pd.Index(holdings["product_id"]))
             ok = (rows >= 0) & (cols >= 0)
             held[rows[ok], cols[ok]] = 1.0
         return held
@@ -244,7 +240,7 @@ class CustomerFeaturizer:
         out[:, [0, 1, 2, 4]] = 0.0
         if not len(holdings):
             return out
-        rows = index.get_indexer(holdings["customer_id"])
+        rows = index.get_indexer(pd.Index(holdings["customer_id"]))
         keep = rows >= 0
         h, rows = holdings[keep], rows[keep]
         n = len(index)
@@ -275,7 +271,7 @@ class CustomerFeaturizer:
         dates = pd.to_datetime(txns["date"])
         since = pd.Timestamp(as_of - dt.timedelta(days=HISTORY_DAYS))
         window = (dates.isna() | ((dates > since) & (dates <= pd.Timestamp(as_of)))).to_numpy()
-        rows = index.get_indexer(txns["customer_id"])
+        rows = index.get_indexer(pd.Index(txns["customer_id"]))
         keep = window & (rows >= 0)
         t, rows = txns[keep], rows[keep]
         kinds = t["type"].to_numpy()
@@ -292,6 +288,16 @@ class CustomerFeaturizer:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[:, k + 2] = np.where(total > 0, counter / np.maximum(total, 1.0), np.nan)
         return out
+
+
+def _fingerprint(names: list[str]) -> str:
+    canonical = json.dumps(
+        {"categorical": {}, "names": names},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _code(value: str, vocabulary: Sequence[str]) -> float:
