@@ -72,7 +72,7 @@ def frames_to_dataset(
 
 
 def load_bank_dataset(spec: DatasetSpec, data_path: Path, **options: Any) -> DatasetFrame:
-    """Loader `recsvc-bank`: a directory written by `python -m training synth` (or a bank export)."""
+    """Loader `recsvc-bank`: a directory from `python -m training synth`, or a bank export."""
     if not Path(data_path).is_dir():
         raise DatasetError(f"{data_path}: a recsvc-bank data set is a directory with manifest.json")
     frames = read_bank(data_path)
