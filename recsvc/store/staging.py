@@ -117,14 +117,13 @@ class Staging:
         keys = [c.name for c in target.primary_key.columns]
         if _SURROGATE in keys:
             return
-        earlier = staged.alias("earlier")
-        duplicate = conn.execute(
-            select(func.min(staged.c.line)).where(
-                select(earlier.c.line)
-                .where(*(earlier.c[k] == staged.c[k] for k in keys), earlier.c.line < staged.c.line)
-                .exists()
-            )
-        ).scalar()
+        groups = (
+            select(func.max(staged.c.line).label("line"))
+            .group_by(*(staged.c[k] for k in keys))
+            .having(func.count() > 1)
+            .subquery()
+        )
+        duplicate = conn.execute(select(func.min(groups.c.line))).scalar()
         if duplicate is not None:
             raise LoadError(file, duplicate, keys[-1], f"duplicate of ({', '.join(keys)})")
 
