@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from training import commands
+
 EXIT_ERROR = 2
 
 
@@ -83,6 +85,16 @@ def run_synth(args: argparse.Namespace) -> int:
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     "synth": Subcommand("write a synthetic bank's CSV files", add_synth, run_synth),
+    "train": Subcommand("train a model on a data set", commands.add_train, commands.run_train),
+    "evaluate": Subcommand(
+        "model and baselines on the hold-out, as JSON", commands.add_evaluate, commands.run_evaluate
+    ),
+    "predict": Subcommand("top-k products each", commands.add_predict, commands.run_predict),
+    "report": Subcommand("the model card (HTML)", commands.add_report, commands.run_report),
+    "publish": Subcommand("publish a model directory", commands.add_publish, commands.run_publish),
+    "promote": Subcommand("alias -> version", commands.add_promote, commands.run_promote),
+    "rollback": Subcommand("undo a promote", commands.add_nothing, commands.run_rollback),
+    "list": Subcommand("published versions", commands.add_nothing, commands.run_list),
 }
 
 
