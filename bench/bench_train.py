@@ -54,6 +54,7 @@ def main() -> None:
     X = encoder.transform(frame.features)
     lgb_params = dict(spec.model.get("lightgbm", {}))
     n_products = 19
+    rounds = int(spec.model.get("num_boost_round", 150))
     for kind, products in ((MULTICLASS, len(frame.products)), (BINARY, n_products)):
         held, labels = frame.held[:, :products], frame.labels[:, :products]
         if kind == BINARY:
@@ -61,13 +62,13 @@ def main() -> None:
             top = np.argsort(-frame.labels.sum(axis=0), kind="stable")[:products]
             held, labels = frame.held[:, top], frame.labels[:, top]
         ranker = ProductRanker(
-            kind=kind, params=lgb_params, num_boost_round=150, seed=0, num_threads=1
+            kind=kind, params=lgb_params, num_boost_round=rounds, seed=0, num_threads=1
         )
         t0 = time.perf_counter()
         ranker.fit(X, held, labels, feature_names=encoder.feature_names)
         fit_s = time.perf_counter() - t0
         print(
-            f"{kind}: {products} products, 150 rounds, fit (with calibration + refit) {fit_s:.1f} s"
+            f"{kind}: {products} products, {rounds} rounds, fit (with calibration + refit) {fit_s:.1f} s"
         )
         for threads in (1, 2):
             ranker.num_threads = threads

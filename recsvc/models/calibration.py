@@ -21,6 +21,10 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(q / (1 - q))
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
 def fit_platt(scores: np.ndarray, labels: np.ndarray, *, max_iter: int = 50) -> dict[str, Any]:
     """Logistic fit of labels on logit(score) by Newton's method (strictly monotone if a > 0)."""
     x = _logit(scores).ravel()
@@ -32,7 +36,7 @@ def fit_platt(scores: np.ndarray, labels: np.ndarray, *, max_iter: int = 50) -> 
     t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
     a, b = 1.0, 0.0
     for _ in range(max_iter):
-        p = 1 / (1 + np.exp(-(a * x + b)))
+        p = _sigmoid(a * x + b)
         w = np.maximum(p * (1 - p), 1e-12)
         g = np.array([np.sum((p - t) * x), np.sum(p - t)])
         h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
@@ -76,7 +80,7 @@ def apply_calibrator(params: Mapping[str, Any], scores: np.ndarray) -> np.ndarra
     method = params.get("method")
     if method == PLATT:
         z = float(params["a"]) * _logit(scores) + float(params["b"])
-        return 1 / (1 + np.exp(-z))
+        return _sigmoid(z)
     if method == PIECEWISE:
         xs = np.asarray(params["x"], dtype=np.float64)
         ys = np.asarray(params["y"], dtype=np.float64)
