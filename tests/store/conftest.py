@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -290,9 +290,25 @@ def expected_customer(tables: dict[str, list[dict[str, Any]]], customer_id: str)
     )
 
 
+Tables = dict[str, list[dict[str, Any]]]
+
+
 @pytest.fixture
-def tables() -> dict[str, list[dict[str, Any]]]:
+def tables() -> Tables:
+    """A fresh copy of the tiny bank's rows, free to modify."""
     return bank_tables()
+
+
+@pytest.fixture
+def make_export() -> Callable[[Path, Tables], Path]:
+    """write_export, for tests that write their own variant of the bank."""
+    return write_export
+
+
+@pytest.fixture
+def expected() -> Callable[[Tables, str], Customer]:
+    """expected_customer, for tests that compare what the store gives back."""
+    return expected_customer
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import copy
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import bank_tables, write_export
 from sqlalchemy import Engine, select
 
 from recsvc.store import Base, LoadError, load_customers
@@ -68,15 +68,15 @@ def test_rerun_changes_nothing(engine: Engine, bank_dir: Path) -> None:
 
 
 def test_reload_of_changed_export_touches_only_what_changed(
-    engine: Engine, tmp_path: Path, tables: dict[str, list[dict[str, Any]]]
+    engine: Engine, tmp_path: Path, tables: Tables, make_export: MakeExport
 ) -> None:
-    load_customers(engine, write_export(tmp_path / "v1", tables))
+    load_customers(engine, make_export(tmp_path / "v1", tables))
     changed = copy.deepcopy(tables)
     changed["customers.csv"][2]["aum"] = 1.0
     changed["customers.csv"].append(dict(changed["customers.csv"][0], customer_id="C00000009"))
     changed["holdings.csv"] = [h for h in changed["holdings.csv"] if h["product_id"] != "LARGE_CD"]
     changed["transactions.csv"].pop(2)  # one of C00000001's two identical bill payments
-    report = load_customers(engine, write_export(tmp_path / "v2", changed))
+    report = load_customers(engine, make_export(tmp_path / "v2", changed))
     customers = report.tables["customers"]
     assert (customers.inserted, customers.updated, customers.unchanged) == (1, 1, 3)
     holdings = report.tables["holdings"]
@@ -87,22 +87,20 @@ def test_reload_of_changed_export_touches_only_what_changed(
 
 
 def test_customers_outside_the_export_are_left_alone(
-    engine: Engine, tmp_path: Path, tables: dict[str, list[dict[str, Any]]]
+    engine: Engine, tmp_path: Path, tables: Tables, make_export: MakeExport
 ) -> None:
-    load_customers(engine, write_export(tmp_path / "all", tables))
+    load_customers(engine, make_export(tmp_path / "all", tables))
     only_first = {
         name: [r for r in rows if r.get("customer_id", "C00000001") == "C00000001"]
         for name, rows in tables.items()
     }
-    report = load_customers(engine, write_export(tmp_path / "one", only_first))
+    report = load_customers(engine, make_export(tmp_path / "one", only_first))
     assert report.changed == 0
     assert len(dump(engine)["transactions"]) == 4
 
 
-def _break(file: str, index: int, **changes: Any) -> dict[str, list[dict[str, Any]]]:
-    tables = bank_tables()
-    tables[file][index].update(changes)
-    return tables
+Tables = dict[str, list[dict[str, Any]]]
+MakeExport = Callable[[Path, Tables], Path]
 
 
 MALFORMED = [
@@ -129,13 +127,16 @@ MALFORMED = [
 def test_malformed_row_names_file_line_field_and_commits_nothing(
     engine: Engine,
     tmp_path: Path,
+    tables: Tables,
+    make_export: MakeExport,
     file: str,
     index: int,
     changes: dict[str, Any],
     line: int,
     field: str,
 ) -> None:
-    directory = write_export(tmp_path / "bad", _break(file, index, **changes))
+    tables[file][index].update(changes)
+    directory = make_export(tmp_path / "bad", tables)
     with pytest.raises(LoadError) as caught:
         load_customers(engine, directory, chunk_size=2)
     error = caught.value
@@ -146,22 +147,24 @@ def test_malformed_row_names_file_line_field_and_commits_nothing(
     assert all(rows == [] for rows in dump(engine).values())
 
 
-def test_failed_reload_keeps_the_previous_load(engine: Engine, tmp_path: Path) -> None:
-    load_customers(engine, write_export(tmp_path / "good", bank_tables()))
+def test_failed_reload_keeps_the_previous_load(
+    engine: Engine, tmp_path: Path, tables: Tables, make_export: MakeExport
+) -> None:
+    load_customers(engine, make_export(tmp_path / "good", tables))
     before = dump(engine)
-    tables = bank_tables()
     tables["customers.csv"][0]["aum"] = 5.0
     tables["pitches.csv"][2]["channel"] = "carrier_pigeon"
     with pytest.raises(LoadError, match=re.escape("pitches.csv line 4 field channel")):
-        load_customers(engine, write_export(tmp_path / "bad", tables))
+        load_customers(engine, make_export(tmp_path / "bad", tables))
     assert dump(engine) == before
 
 
-def test_pii_value_never_in_error(engine: Engine, tmp_path: Path) -> None:
-    tables = bank_tables()
+def test_pii_value_never_in_error(
+    engine: Engine, tmp_path: Path, tables: Tables, make_export: MakeExport
+) -> None:
     tables["customers.csv"][0]["phone"] = "1" * 40  # too long, and personal data
     with pytest.raises(LoadError) as caught:
-        load_customers(engine, write_export(tmp_path / "bad", tables))
+        load_customers(engine, make_export(tmp_path / "bad", tables))
     assert caught.value.field == "phone"
     assert "1" * 40 not in str(caught.value)
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import expected_customer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from recsvc.customers import Customer
 from recsvc.store import customers_of_manager, get_customer, iter_customers, load_customers
 
+Tables = dict[str, list[dict[str, Any]]]
+Expected = Callable[[Tables, str], Customer]
 IDS = ["C00000001", "C00000002", "C00000003", "C00000004"]
 
 
@@ -24,17 +27,17 @@ def loaded(engine: Engine, bank_dir: Path) -> Engine:
 
 @pytest.mark.parametrize("customer_id", IDS)
 def test_get_customer_round_trips(
-    loaded: Engine, tables: dict[str, list[dict[str, Any]]], customer_id: str
+    loaded: Engine, tables: Tables, expected: Expected, customer_id: str
 ) -> None:
     with Session(loaded) as session:
         customer = get_customer(session, customer_id)
-    expected = expected_customer(tables, customer_id)
-    assert customer == expected
+    want = expected(tables, customer_id)
+    assert customer == want
     assert customer is not None
     assert (customer.name, customer.id_number, customer.phone) == (
-        expected.name,
-        expected.id_number,
-        expected.phone,
+        want.name,
+        want.id_number,
+        want.phone,
     )
 
 
@@ -63,12 +66,12 @@ def test_customers_of_manager(loaded: Engine) -> None:
 
 @pytest.mark.parametrize("chunk_size", [1, 3, 100])
 def test_iter_customers_yields_everyone_once_in_bounded_chunks(
-    loaded: Engine, tables: dict[str, list[dict[str, Any]]], chunk_size: int
+    loaded: Engine, tables: Tables, expected: Expected, chunk_size: int
 ) -> None:
     chunks = list(iter_customers(loaded, chunk_size))
     assert all(1 <= len(chunk) <= chunk_size for chunk in chunks)
     customers = [customer for chunk in chunks for customer in chunk]
-    assert customers == [expected_customer(tables, cid) for cid in IDS]
+    assert customers == [expected(tables, cid) for cid in IDS]
 
 
 def test_iter_customers_of_empty_store(engine: Engine) -> None:
