@@ -42,14 +42,16 @@ def _frame(
     )
 
 
-def load_table(spec: DatasetSpec, data_path: Path, **_: Any) -> DatasetFrame:
-    """A single table, one row per customer, the target a binary column."""
+def load_table(
+    spec: DatasetSpec, data_path: Path, *, labelled: bool = True, **_: Any
+) -> DatasetFrame:
+    """A single table, one row per customer, the target a binary column (absent if unlabelled)."""
     target = spec.target.column
     if target is None:
         raise DatasetError(f"spec {spec.name}: loader 'table' needs target.kind = 'column'")
     positive = set(spec.target.positive)
     ids, feats, labels = [], [], []
-    for first, chunk in iter_chunks(spec, data_path):
+    for first, chunk in iter_chunks(spec, data_path, labelled=labelled):
         if spec.id_column:
             ids.append(
                 to_ids(
@@ -58,6 +60,10 @@ def load_table(spec: DatasetSpec, data_path: Path, **_: Any) -> DatasetFrame:
             )
         else:
             ids.append(np.arange(first, first + len(chunk), dtype=np.int64))
+        if not labelled:
+            labels.append(np.zeros(len(chunk), dtype=bool))
+            feats.append(typed_features(chunk, spec=spec, path=data_path, first_row=first))
+            continue
         raw = chunk[target].str.strip()
         if raw.isna().any():
             pos = int(np.flatnonzero(raw.isna().to_numpy())[0])

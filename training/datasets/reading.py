@@ -13,19 +13,24 @@ from training.datasets.frame import DatasetError
 from training.datasets.spec import DatasetSpec
 
 
-def needed_columns(spec: DatasetSpec) -> list[str]:
+def needed_columns(spec: DatasetSpec, *, labelled: bool = True) -> list[str]:
     """Every source column the spec uses, in a stable order without duplicates."""
     cols: list[str] = []
-    for c in (spec.id_column, spec.snapshot_column, spec.target.column):
+    target = spec.target.column if labelled else None
+    for c in (spec.id_column, spec.snapshot_column, target):
         if c:
             cols.append(c)
     cols += [*spec.numeric, *spec.categorical, *spec.holdings]
     return list(dict.fromkeys(cols))
 
 
-def _header(spec: DatasetSpec, path: Path) -> list[str]:
+def _header(spec: DatasetSpec, path: Path, *, labelled: bool) -> list[str]:
     if not spec.source.header:
-        return list(spec.source.column_names)
+        names = list(spec.source.column_names)
+        target = spec.target.column
+        if not labelled and target in names and _field_count(spec, path) == len(names) - 1:
+            names.remove(target)  # e.g. CoIL's ticeval2000.txt: same columns minus the target
+        return names
     try:
         head = pd.read_csv(path, sep=spec.source.separator, compression=_compression(spec), nrows=0)
     except pd.errors.EmptyDataError as exc:
@@ -35,20 +40,29 @@ def _header(spec: DatasetSpec, path: Path) -> list[str]:
     return [str(c) for c in head.columns]
 
 
+def _field_count(spec: DatasetSpec, path: Path) -> int:
+    head = pd.read_csv(
+        path, sep=spec.source.separator, compression=_compression(spec), header=None, nrows=1
+    )
+    return len(head.columns)
+
+
 def _compression(spec: DatasetSpec) -> Any:
     comp = spec.source.compression
     return None if comp == "none" else comp
 
 
-def iter_chunks(spec: DatasetSpec, path: Path) -> Iterator[tuple[int, pd.DataFrame]]:
+def iter_chunks(
+    spec: DatasetSpec, path: Path, *, labelled: bool = True
+) -> Iterator[tuple[int, pd.DataFrame]]:
     """Yield (first data row number, chunk) with needed columns as raw strings."""
     if not path.is_file():
         raise DatasetError(f"{path}: file not found")
-    header = _header(spec, path)
-    missing = [c for c in needed_columns(spec) if c not in header]
+    header = _header(spec, path, labelled=labelled)
+    cols = needed_columns(spec, labelled=labelled)
+    missing = [c for c in cols if c not in header]
     if missing:
         raise DatasetError(f"{path}: missing column {missing[0]!r} (row 0, header)")
-    cols = needed_columns(spec)
     start = 1
     seen = False
     with pd.read_csv(

@@ -17,7 +17,9 @@ def holdout_mask(frame: DatasetFrame, spec: DatasetSpec, *, seed: int) -> np.nda
     if method in ("customer", "random"):
         fraction = float(spec.split.get("test_fraction", 0.3))
         if not 0 < fraction < 1:
-            raise SpecError(f"spec {spec.name}: key 'split.test_fraction' = {fraction} not in (0,1)")
+            raise SpecError(
+                f"spec {spec.name}: key 'split.test_fraction' = {fraction} not in (0,1)"
+            )
         return rng.random(len(frame)) < fraction
     if method == "stratified_cv":
         folds = int(spec.split.get("folds", 5))
