@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -81,8 +80,3 @@ def rules(name: str, frame: DatasetFrame) -> np.ndarray | None:
     """Scores from the dataset's rules heuristic, or None when it has none."""
     fn = RULES.get(name)
     return None if fn is None else np.asarray(fn(frame), dtype=np.float64)
-
-
-def describe() -> dict[str, Any]:
-    """Names of the baselines, for reports."""
-    return {"always": ["popularity", "logistic"], "optional": ["segment_popularity", "rules"]}

@@ -93,7 +93,7 @@ class _SnapshotBuffer:
         if self.as_of is None:
             return set(sorted(snapshots)[-self.keep :])
         later = sorted(s for s in snapshots if s > self.as_of)
-        return {self.as_of, *later[:1]}
+        return {self.as_of, *later[: self.keep - 1]}
 
     def add(self, snap: str, piece: tuple[np.ndarray, pd.DataFrame, np.ndarray]) -> None:
         self.pieces.setdefault(snap, []).append(piece)
@@ -112,7 +112,6 @@ def load_snapshots(
     snap_col, id_col = spec.snapshot_column, spec.id_column
     if not snap_col or not id_col:
         raise DatasetError(f"spec {spec.name}: loader 'snapshots' needs id and snapshot columns")
-    hold_cols = list(spec.holdings)
     buf = _SnapshotBuffer(as_of=as_of, keep=2 if labelled else 1)
     seen: set[str] = set()
     for first, chunk in iter_chunks(spec, data_path):
@@ -135,7 +134,6 @@ def load_snapshots(
         raise DatasetError(f"{data_path}: column {snap_col!r}: snapshot {as_of!r} not present")
     if labelled and len(chosen) < 2:
         raise DatasetError(f"{data_path}: column {snap_col!r}: need two snapshots, found {chosen}")
-    del hold_cols
     return _join(spec, buf.pieces, chosen, labelled=labelled)
 
 
