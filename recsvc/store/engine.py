@@ -23,20 +23,38 @@ def normalise_url(database_url: str) -> str:
 
 
 def make_engine(database_url: str, *, echo: bool = False) -> Engine:
-    """An engine configured for how recsvc uses the database (one place for pragmas)."""
+    """An engine configured for how recsvc uses the database (one place for pragmas).
+
+    Bound parameters are hidden from logs and error messages: they carry personal data.
+    """
     url = make_url(normalise_url(database_url))
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url.render_as_string(hide_password=False), url.database, echo)
     if url.get_backend_name() == "postgresql":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+        event.listen(engine, "handle_error", _drop_postgres_detail)
+        return engine
     raise ValueError(f"database_url: unsupported backend {url.get_backend_name()!r}")
+
+
+def _drop_postgres_detail(context: Any) -> None:
+    """PostgreSQL's DETAIL echoes row values (personal data); keep only the primary message."""
+    original = context.original_exception
+    primary = getattr(getattr(original, "diag", None), "message_primary", None)
+    if not primary:
+        return
+    original.args = (primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        kind = type(original)
+        wrapped.args = (f"({kind.__module__}.{kind.__name__}) {primary}",)
 
 
 def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
     in_memory = database in (None, "", ":memory:") or (database or "").startswith("file::memory:")
     if not in_memory:
         Path(str(database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo)
+    engine = create_engine(url, echo=echo, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -193,3 +193,17 @@ def test_header_must_match_the_contract(engine: Engine, bank_dir: Path) -> None:
         LoadError, match=re.escape("managers.csv line 1 field book_size_cap: missing column")
     ):
         load_customers(engine, bank_dir, verify_checksums=False)
+
+
+def test_loads_what_the_synthetic_bank_writes(engine: Engine, tmp_path: Path) -> None:
+    """The generator and the loader agree on the v1 contract (a small bank, loaded twice)."""
+    synth = pytest.importorskip("training.synth.generate")
+    directory = tmp_path / "synth"
+    synth.generate_bank(directory, customers=300, seed=3)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    first = load_customers(engine, directory, chunk_size=64)
+    assert first.tables["customers"].inserted == 300
+    assert first.tables["transactions"].inserted == manifest["files"]["transactions.csv"]["rows"]
+    assert first.tables["pitch_history"].inserted == manifest["files"]["pitches.csv"]["rows"]
+    assert 0 < first.tables["holdings"].inserted < manifest["files"]["holdings.csv"]["rows"]
+    assert load_customers(engine, directory).changed == 0

@@ -8,9 +8,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from recsvc.store import Base, make_engine, upgrade
 from recsvc.store.engine import normalise_url
+from recsvc.store.tables import CustomerRow
 
 
 def test_migrations_produce_exactly_the_orm_metadata(engine: Engine) -> None:
@@ -76,3 +78,11 @@ def test_normalise_url_pins_postgres_to_psycopg(given: str, expected: str) -> No
 def test_make_engine_rejects_other_backends() -> None:
     with pytest.raises(ValueError, match="database_url"):
         make_engine("mysql://u@h/db")
+
+
+def test_database_errors_do_not_echo_personal_data(engine: Engine) -> None:
+    statement = CustomerRow.__table__.insert().values(customer_id="C1", name="张伟")
+    with pytest.raises(IntegrityError) as caught, engine.begin() as conn:
+        conn.execute(statement)  # birth_date etc. missing: NOT NULL fails
+    assert "张伟" not in str(caught.value)
+    assert "张伟" not in str(caught.value.orig)  # what a logged traceback would show too
