@@ -56,3 +56,6 @@ MANAGER_COLUMNS = ("manager_id", "branch_id", "level", "book_size_cap")
 PITCH_OUTCOMES = ("accepted", "declined", "not_interested", "no_answer")
 # Outcomes after which the same product should not be pitched again soon (contact fatigue).
 DECLINE_OUTCOMES = ("declined", "not_interested")
+
+# Chunks become IN (...) lists and executemany batches; SQLite allows 32766 bound variables.
+MAX_CHUNK_SIZE = 10_000

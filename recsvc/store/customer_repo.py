@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from recsvc.customers.profile import ChannelHabits, Customer, Holding, Transaction
-from recsvc.store.constants import CHANNEL_HABIT_COLUMNS, CUSTOMER_COLUMNS
+from recsvc.store.constants import CHANNEL_HABIT_COLUMNS, CUSTOMER_COLUMNS, MAX_CHUNK_SIZE
 from recsvc.store.tables import CustomerRow, HoldingRow, TransactionRow
 
 _PLAIN_COLUMNS = tuple(c for c in CUSTOMER_COLUMNS if c not in CHANNEL_HABIT_COLUMNS)
@@ -81,8 +81,8 @@ def customers_of_manager(session: Session, manager_id: str) -> list[str]:
 
 def iter_customers(engine: Engine, chunk_size: int = 1000) -> Iterator[list[Customer]]:
     """All customers in id order, chunk by chunk, so memory stays bounded by chunk_size."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")
     after = ""
     while True:
         with Session(engine) as session:

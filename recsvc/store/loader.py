@@ -26,6 +26,7 @@ from recsvc.store.constants import (
     MANAGER_COLUMNS,
     MANAGERS_FILE,
     MANIFEST_FILE,
+    MAX_CHUNK_SIZE,
     PITCH_COLUMNS,
     PITCHES_FILE,
     TRANSACTION_COLUMNS,
@@ -130,8 +131,8 @@ def load_customers(
     verify_checksums: bool = True,
 ) -> LoadReport:
     """Load a bank export; a bad row raises LoadError and nothing at all is committed."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")
     started = time.perf_counter()
     directory = Path(directory)
     manifest = read_manifest(directory, verify_checksums=verify_checksums)
