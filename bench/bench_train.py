@@ -68,7 +68,8 @@ def main() -> None:
         ranker.fit(X, held, labels, feature_names=encoder.feature_names)
         fit_s = time.perf_counter() - t0
         print(
-            f"{kind}: {products} products, {rounds} rounds, fit (with calibration + refit) {fit_s:.1f} s"
+            f"{kind}: {products} products, {rounds} rounds, "
+            f"fit (with calibration + refit) {fit_s:.1f} s"
         )
         for threads in (1, 2):
             ranker.num_threads = threads
@@ -82,7 +83,9 @@ def main() -> None:
                 f"{len(X) / best:,.0f} customers/s (best of {args.repeats})"
             )
     t0 = time.perf_counter()
-    records = frame.features.iloc[:2000].to_dict(orient="records")
+    records = [
+        {str(k): v for k, v in r.items()} for r in frame.features.iloc[:2000].to_dict("records")
+    ]
     for r in records:
         encoder.transform_one(r)
     per = (time.perf_counter() - t0) / len(records) * 1e6

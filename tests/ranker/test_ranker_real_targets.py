@@ -17,6 +17,8 @@ SANTANDER = DATA / "santander" / "train_ver2_mar_apr_2016_sample.csv.gz"
 COIL = DATA / "coil2000" / "ticdata2000.txt"
 BANK = DATA / "bank_marketing" / "bank-additional-train.csv"
 
+Run = tuple[DatasetFrame, DatasetFrame, np.ndarray]
+
 SANTANDER_MAP7_TARGET = 0.0285
 COIL_HITS_TARGET = 122
 BANK_AUC_TARGET = 0.805
@@ -27,7 +29,7 @@ pytestmark = [
 ]
 
 
-def _holdout_scores(name: str, path: Path, seeds: list[int]) -> list[tuple[DatasetFrame, ...]]:
+def _holdout_scores(name: str, path: Path, seeds: list[int]) -> list[Run]:
     spec = load_spec(name)
     frame = load_dataset(spec, path)
     out = []
@@ -41,25 +43,25 @@ def _holdout_scores(name: str, path: Path, seeds: list[int]) -> list[tuple[Datas
 
 
 @pytest.fixture(scope="module")
-def santander_runs() -> list[tuple[DatasetFrame, ...]]:
+def santander_runs() -> list[Run]:
     return _holdout_scores("santander", SANTANDER, [0, 1, 2])
 
 
 @pytest.fixture(scope="module")
-def bank_runs() -> list[tuple[DatasetFrame, ...]]:
+def bank_runs() -> list[Run]:
     return _holdout_scores("bank_marketing", BANK, [0, 1, 2, 3])
 
 
-def _santander_maps(runs: list[tuple[DatasetFrame, ...]]) -> tuple[list[float], list[float]]:
+def _santander_maps(runs: list[Run]) -> tuple[list[float], list[float]]:
     model, pop = [], []
     for train, test, scores in runs:
-        model.append(metrics.map_at_k(scores, test.labels, k=7, held=test.held))  # type: ignore[arg-type]
-        p = baselines.popularity(train, test)  # type: ignore[arg-type]
-        pop.append(metrics.map_at_k(p, test.labels, k=7, held=test.held))  # type: ignore[arg-type]
+        model.append(metrics.map_at_k(scores, test.labels, k=7, held=test.held))
+        p = baselines.popularity(train, test)
+        pop.append(metrics.map_at_k(p, test.labels, k=7, held=test.held))
     return model, pop
 
 
-def test_santander_beats_popularity_on_every_holdout_seed(santander_runs: list) -> None:
+def test_santander_beats_popularity_on_every_holdout_seed(santander_runs: list[Run]) -> None:
     model, pop = _santander_maps(santander_runs)
     assert all(m >= p + 0.001 for m, p in zip(model, pop, strict=True)), (model, pop)
     assert np.mean(model) >= 0.0280, model
@@ -69,7 +71,7 @@ def test_santander_beats_popularity_on_every_holdout_seed(santander_runs: list) 
     reason="MAP@7 target 0.0285 is met on 2-3 of 5 hold-out seeds (mean 0.0281, popularity 0.0268)",
     strict=False,
 )
-def test_santander_map7_target_on_mean_of_holdout_seeds(santander_runs: list) -> None:
+def test_santander_map7_target_on_mean_of_holdout_seeds(santander_runs: list[Run]) -> None:
     model, _ = _santander_maps(santander_runs)
     assert np.mean(model) >= SANTANDER_MAP7_TARGET, model
 
@@ -79,11 +81,11 @@ def test_coil2000_caravan_owners_in_top_800_of_4000() -> None:
     assert result["campaign_hits_mean"] >= COIL_HITS_TARGET, result
 
 
-def _bank_aucs(runs: list) -> list[float]:
-    return [metrics.per_product_auc(s, test.labels)[0] for _, test, s in runs]
+def _bank_aucs(runs: list[Run]) -> list[float]:
+    return [float(metrics.per_product_auc(s, test.labels)[0] or 0.0) for _, test, s in runs]
 
 
-def test_bank_marketing_auc_without_duration(bank_runs: list) -> None:
+def test_bank_marketing_auc_without_duration(bank_runs: list[Run]) -> None:
     aucs = _bank_aucs(bank_runs)
     assert np.mean(aucs) >= 0.800, aucs
     assert max(aucs) >= BANK_AUC_TARGET, aucs
@@ -93,5 +95,5 @@ def test_bank_marketing_auc_without_duration(bank_runs: list) -> None:
     reason="AUC 0.805 is met on 2 of 4 random 20% hold-outs (mean 0.8037, range 0.788-0.812)",
     strict=False,
 )
-def test_bank_marketing_auc_target_on_mean_of_holdouts(bank_runs: list) -> None:
+def test_bank_marketing_auc_target_on_mean_of_holdouts(bank_runs: list[Run]) -> None:
     assert np.mean(_bank_aucs(bank_runs)) >= BANK_AUC_TARGET
