@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from training.datasets import DatasetFrame
+from training.heuristics import domain_rules_scores
 
 RulesHeuristic = Callable[[DatasetFrame], np.ndarray]
 """(frame) -> (n x P) scores; registered per dataset name in RULES."""
@@ -71,7 +72,11 @@ def logistic(
     return out
 
 
-RULES: dict[str, RulesHeuristic] = {}
+def _synthetic_rules(frame: DatasetFrame) -> np.ndarray:
+    return domain_rules_scores(frame.features, frame.products)
+
+
+RULES: dict[str, RulesHeuristic] = {"synthetic": _synthetic_rules}
 """Rules-only heuristics by dataset name; the synthetic bank registers its own.
 Real data sets have no natural rules, so they use segment popularity instead."""
 

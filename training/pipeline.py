@@ -13,6 +13,7 @@ import numpy as np
 from recsvc.features.tabular import TabularEncoder
 from recsvc.models.ranker import ProductRanker, read_descriptor
 from training import baselines, metrics
+from training.card import evaluation_section
 from training.datasets import DatasetFrame, DatasetSpec, load_dataset
 from training.datasets.split import holdout_mask, stratified_folds
 
@@ -23,11 +24,16 @@ def _log(progress: bool, message: str) -> None:
 
 
 def file_sha256(path: Path) -> str:
-    """Streamed sha256 of the data file, recorded so a model names the exact data it saw."""
+    """Streamed sha256 of the data (a file, or a directory's files by name), so a model names
+    the exact data it saw."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            h.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with file.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
     return h.hexdigest()
 
 
@@ -100,6 +106,62 @@ def score_metrics(
     return out
 
 
+def baseline_scores(
+    spec: DatasetSpec,
+    train: DatasetFrame,
+    test: DatasetFrame,
+    *,
+    X_train: np.ndarray,
+    X_test: np.ndarray,
+    seed: int,
+) -> dict[str, tuple[np.ndarray, bool]]:
+    """Every baseline's hold-out scores, and whether they are probabilities."""
+    out = {
+        "popularity": (baselines.popularity(train, test), True),
+        "logistic": (baselines.logistic(X_train, train, X_test, seed=seed), True),
+    }
+    segment = spec.baselines.get("segment")
+    if segment:
+        out["segment_popularity"] = (
+            baselines.segment_popularity(train, test, column=str(segment)),
+            True,
+        )
+    rule_scores = baselines.rules(spec.name, test)
+    if rule_scores is not None:
+        out["rules"] = (rule_scores, False)
+    return out
+
+
+def compare_with_scores(
+    spec: DatasetSpec,
+    train: DatasetFrame,
+    test: DatasetFrame,
+    *,
+    encoder: TabularEncoder,
+    ranker: ProductRanker,
+    seed: int,
+    n_boot: int = 1000,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The model and every baseline on the same hold-out: metrics, and the score matrices."""
+    X_train, X_test = encoder.transform(train.features), encoder.transform(test.features)
+    scores = {"model": ranker.predict_proba(X_test)}
+    result: dict[str, Any] = {
+        "n_train": len(train),
+        "n_test": len(test),
+        "model": score_metrics(scores["model"], test, probabilities=True, seed=seed, n_boot=n_boot),
+    }
+    base: dict[str, Any] = {}
+    for name, (matrix, probabilities) in baseline_scores(
+        spec, train, test, X_train=X_train, X_test=X_test, seed=seed
+    ).items():
+        scores[name] = matrix
+        base[name] = score_metrics(
+            matrix, test, probabilities=probabilities, seed=seed, n_boot=n_boot
+        )
+    result["baselines"] = base
+    return result, scores
+
+
 def compare(
     spec: DatasetSpec,
     train: DatasetFrame,
@@ -111,39 +173,10 @@ def compare(
     n_boot: int = 1000,
 ) -> dict[str, Any]:
     """The model and every baseline scored on the same hold-out customers."""
-    X_train, X_test = encoder.transform(train.features), encoder.transform(test.features)
-    result = {
-        "n_train": len(train),
-        "n_test": len(test),
-        "model": score_metrics(
-            ranker.predict_proba(X_test), test, probabilities=True, seed=seed, n_boot=n_boot
-        ),
-    }
-    base: dict[str, Any] = {
-        "popularity": score_metrics(
-            baselines.popularity(train, test), test, probabilities=True, seed=seed, n_boot=n_boot
-        ),
-        "logistic": score_metrics(
-            baselines.logistic(X_train, train, X_test, seed=seed),
-            test,
-            probabilities=True,
-            seed=seed,
-            n_boot=n_boot,
-        ),
-    }
-    segment = spec.baselines.get("segment")
-    if segment:
-        seg = baselines.segment_popularity(train, test, column=str(segment))
-        base["segment_popularity"] = score_metrics(
-            seg, test, probabilities=True, seed=seed, n_boot=n_boot
-        )
-    rule_scores = baselines.rules(spec.name, test)
-    if rule_scores is not None:
-        base["rules"] = score_metrics(
-            rule_scores, test, probabilities=False, seed=seed, n_boot=n_boot
-        )
-    result["baselines"] = base
-    return result
+    report, _ = compare_with_scores(
+        spec, train, test, encoder=encoder, ranker=ranker, seed=seed, n_boot=n_boot
+    )
+    return report
 
 
 def train(
@@ -164,7 +197,21 @@ def train(
     _log(progress, f"fitting on {len(train_part)} customers, holding out {len(test_part)}")
     encoder, ranker = fit_on(spec, train_part, seed=seed, num_threads=num_threads)
     _log(progress, "scoring hold-out and baselines")
-    report = compare(spec, train_part, test_part, encoder=encoder, ranker=ranker, seed=seed)
+    report, scores = compare_with_scores(
+        spec, train_part, test_part, encoder=encoder, ranker=ranker, seed=seed
+    )
+    _log(progress, "collecting the model card's evaluation")
+    model_scores = scores.pop("model")
+    evaluation = evaluation_section(
+        train=train_part,
+        test=test_part,
+        X_test=encoder.transform(test_part.features),
+        ranker=ranker,
+        scores=model_scores,
+        baseline_scores=scores,
+        feature_names=list(encoder.feature_names),
+        seed=seed,
+    )
     extra = {
         "dataset": {
             "name": spec.name,
@@ -174,6 +221,7 @@ def train(
             "split_seed": seed,
         },
         "metrics": report,
+        "evaluation": evaluation,
     }
     out = ranker.save(out_dir, extra=extra)
     _log(progress, f"saved {out} (hold-out MAP@7 {report['model']['map@7']:.5f})")

@@ -12,9 +12,18 @@ from training.datasets.spec import DatasetSpec, SpecError, load_spec, parse_spec
 
 Loader = Callable[..., DatasetFrame]
 
+
+def _load_recsvc_bank(spec: DatasetSpec, data_path: Path, **options: Any) -> DatasetFrame:
+    """The synthetic bank / bank export; imported late (it builds on this package)."""
+    from training.synthetic import load_bank_dataset
+
+    return load_bank_dataset(spec, data_path, **options)
+
+
 LOADERS: dict[str, Loader] = {
     "table": load_table,
     "snapshots": load_snapshots,
+    "recsvc-bank": _load_recsvc_bank,
 }
 
 
