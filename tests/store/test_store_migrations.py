@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from recsvc.store import Base, make_engine, upgrade
-from recsvc.store.engine import normalise_url
+from recsvc.store.engine import alembic_config, normalise_url
 from recsvc.store.tables import CustomerRow
 
 
@@ -86,3 +87,13 @@ def test_database_errors_do_not_echo_personal_data(engine: Engine) -> None:
         conn.execute(statement)  # birth_date etc. missing: NOT NULL fails
     assert "张伟" not in str(caught.value)
     assert "张伟" not in str(caught.value.orig)  # what a logged traceback would show too
+
+
+def test_downgrade_to_base_and_back(engine: Engine) -> None:
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+    assert not set(Base.metadata.tables) & set(inspect(engine).get_table_names())
+    upgrade(engine)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from recsvc.config import Settings
 from recsvc.store.engine import make_engine
 from recsvc.store.tables import Base
 
@@ -23,14 +24,12 @@ def _run(connection: Connection) -> None:
 
 
 def run_migrations_online() -> None:
-    """Use the caller's connection, else build an engine from sqlalchemy.url."""
+    """Use the caller's connection, else sqlalchemy.url, else the service's DATABASE_URL."""
     connection = context.config.attributes.get("connection")
     if connection is not None:
         _run(connection)
         return
-    url = context.config.get_main_option("sqlalchemy.url")
-    if not url:
-        raise RuntimeError("sqlalchemy.url: not set and no connection given")
+    url = context.config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
