@@ -42,6 +42,7 @@ class Staging:
 
     @classmethod
     def create(cls, conn: Connection) -> Staging:
+        """Create the key tables now; row tables are created when first staged."""
         metadata = MetaData()
         temporary = ["TEMPORARY"]
         keys = Table(
@@ -65,6 +66,7 @@ class Staging:
         return staging
 
     def drop(self, conn: Connection) -> None:
+        """Drop what was created, so a pooled connection does not keep them."""
         self.metadata.drop_all(conn)
 
     def loaded_customers(self) -> Select[Any]:
