@@ -16,6 +16,7 @@ from recsvc.models.calibration import apply_all, fit_calibrator
 FORMAT = "recsvc-model"
 FORMAT_VERSION = 1
 MULTICLASS = "multiclass"
+MULTICLASS_FILES = ["model.txt", "model_any.txt"]
 BINARY = "binary_per_product"
 DESCRIPTOR = "model.json"
 CALIBRATION = "calibration.json"
@@ -40,6 +41,7 @@ class ProductRanker:
         refit_full: bool = True,
         min_positives: int = 5,
         categorical_features: Sequence[str] = (),
+        gate: bool = True,
         seed: int = 0,
         deterministic: bool = True,
         num_threads: int = 2,
@@ -52,6 +54,7 @@ class ProductRanker:
         self.refit_full = refit_full
         self.min_positives = min_positives
         self.categorical_features = list(categorical_features)
+        self.gate = gate
         self.seed = seed
         self.deterministic = deterministic
         self.num_threads = num_threads
@@ -85,7 +88,17 @@ class ProductRanker:
                 raise ValueError("labels has no positive cell: nothing to learn for multiclass")
             params = self._lgb_params({"objective": "multiclass", "num_class": labels.shape[1]})
             data = self._dataset(X[rows], cls)
-            return [lgb.train(params, data, num_boost_round=self.num_boost_round)]
+            main: list[lgb.Booster | float] = [
+                lgb.train(params, data, num_boost_round=self.num_boost_round)
+            ]
+            if self.gate:
+                # P(adds anything | x): the multiclass part only orders products within a
+                # customer; the gate makes scores comparable across customers (who to call).
+                gate_params = self._lgb_params({"objective": "binary"})
+                any_added = (labels.sum(axis=1) > 0).astype(np.uint8)
+                data = self._dataset(X, any_added)
+                main.append(lgb.train(gate_params, data, num_boost_round=self.num_boost_round))
+            return main
         if self.kind != BINARY:
             raise ValueError(f"kind must be {MULTICLASS!r} or {BINARY!r}, got {self.kind!r}")
         boosters: list[lgb.Booster | float] = []
@@ -151,27 +164,40 @@ class ProductRanker:
         """Uncalibrated booster outputs (probability scale), (n x P)."""
         X = np.asarray(X, dtype=np.float32)
         if self.kind == MULTICLASS:
-            booster = self.boosters_[0]
-            assert isinstance(booster, lgb.Booster)
-            return np.asarray(booster.predict(X, num_threads=self.num_threads))
+            main = self._booster(0).predict(X, num_threads=self.num_threads)
+            if len(self.boosters_) == 1:
+                return np.asarray(main)
+            gate = self._booster(1).predict(X, num_threads=self.num_threads)
+            return np.asarray(main) * np.asarray(gate)[:, None]
         out = np.empty((len(X), len(self.boosters_)), dtype=np.float64)
         for j, b in enumerate(self.boosters_):
             out[:, j] = b if isinstance(b, float) else b.predict(X, num_threads=self.num_threads)
         return out
+
+    def _booster(self, index: int) -> lgb.Booster:
+        booster = self.boosters_[index]
+        assert isinstance(booster, lgb.Booster)
+        return booster
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probability that each product is taken up, (n x P)."""
         return apply_all(self.calibrators_, self.predict_raw(X))
 
     def contributions(self, X: np.ndarray, product_index: int) -> np.ndarray:
-        """LightGBM SHAP contributions for one product, (n x F+1), last column the bias."""
+        """LightGBM SHAP contributions for one product, (n x F+1), last column the bias.
+
+        Multiclass with a gate: class-margin plus gate-margin contributions (log-odds units).
+        """
         X = np.asarray(X, dtype=np.float32)
         F = X.shape[1]
         if self.kind == MULTICLASS:
-            booster = self.boosters_[0]
-            assert isinstance(booster, lgb.Booster)
-            contrib = np.asarray(booster.predict(X, pred_contrib=True, num_threads=1))
-            return contrib[:, product_index * (F + 1) : (product_index + 1) * (F + 1)]
+            contrib = np.asarray(self._booster(0).predict(X, pred_contrib=True, num_threads=1))
+            out = contrib[:, product_index * (F + 1) : (product_index + 1) * (F + 1)]
+            if len(self.boosters_) > 1:
+                out = out + np.asarray(
+                    self._booster(1).predict(X, pred_contrib=True, num_threads=1)
+                )
+            return out
         b = self.boosters_[product_index]
         if isinstance(b, float):
             out = np.zeros((len(X), F + 1))
@@ -181,7 +207,7 @@ class ProductRanker:
 
     def _artifact_names(self) -> list[str]:
         if self.kind == MULTICLASS:
-            return ["model.txt"]
+            return MULTICLASS_FILES[: len(self.boosters_)]
         return [
             f"model_{j:02d}.txt" for j, b in enumerate(self.boosters_) if not isinstance(b, float)
         ]
@@ -195,7 +221,7 @@ class ProductRanker:
             if isinstance(b, float):
                 constants[self.products_[j]] = b
             else:
-                name = "model.txt" if self.kind == MULTICLASS else f"model_{j:02d}.txt"
+                name = MULTICLASS_FILES[j] if self.kind == MULTICLASS else f"model_{j:02d}.txt"
                 b.save_model(str(out / name))
         cal = {"products": dict(zip(self.products_, self.calibrators_, strict=True))}
         (out / CALIBRATION).write_text(json.dumps(cal, indent=1), encoding="utf-8")
@@ -227,6 +253,7 @@ class ProductRanker:
             "refit_full": self.refit_full,
             "min_positives": self.min_positives,
             "categorical_features": list(self.categorical_features),
+            "gate": self.gate,
             "seed": self.seed,
             "deterministic": self.deterministic,
             "num_threads": self.num_threads,
@@ -247,7 +274,8 @@ class ProductRanker:
         constants = desc.get("constant_products", {})
         boosters: list[lgb.Booster | float] = []
         if ranker.kind == MULTICLASS:
-            boosters.append(lgb.Booster(model_file=str(_need(d / "model.txt"))))
+            for name in MULTICLASS_FILES[: 2 if ranker.gate else 1]:
+                boosters.append(lgb.Booster(model_file=str(_need(d / name))))
         else:
             for j, pid in enumerate(ranker.products_):
                 if pid in constants:
