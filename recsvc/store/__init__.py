@@ -6,6 +6,7 @@ from recsvc.store.customer_repo import customers_of_manager, get_customer, iter_
 from recsvc.store.engine import make_engine, upgrade
 from recsvc.store.feedback import pitched_today, recent_declines, record_feedback
 from recsvc.store.loader import LoadReport, TableCounts, load_customers
+from recsvc.store.pitch_log import pitched_on, record_pitch
 from recsvc.store.tables import Base
 
 __all__ = [
@@ -20,9 +21,11 @@ __all__ = [
     "iter_customers",
     "load_customers",
     "make_engine",
+    "pitched_on",
     "pitched_today",
     "recent_declines",
     "record_feedback",
+    "record_pitch",
     "upgrade",
     "write_audit",
 ]

@@ -178,3 +178,17 @@ class ApiKeyRow(Base):
     manager_id: Mapped[str | None] = mapped_column(CODE)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PitchLogRow(Base):
+    """A product actually pitched (put in front of a customer) on a day: the daily contact cap."""
+
+    __tablename__ = "pitch_log"
+    __table_args__ = (Index(None, "customer_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ID)
+    customer_id: Mapped[str] = mapped_column(ID)
+    product_id: Mapped[str] = mapped_column(ID)
+    day: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(CODE)
