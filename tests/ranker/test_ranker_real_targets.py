@@ -68,7 +68,7 @@ def test_santander_beats_popularity_on_every_holdout_seed(santander_runs: list[R
 
 
 @pytest.mark.xfail(
-    reason="MAP@7 target 0.0285 is met on 2-3 of 5 hold-out seeds (mean 0.0281, popularity 0.0268)",
+    reason="MAP@7 0.0285 is met on 2 of 5 hold-out seeds (mean 0.0281; popularity 0.0268)",
     strict=False,
 )
 def test_santander_map7_target_on_mean_of_holdout_seeds(santander_runs: list[Run]) -> None:
