@@ -41,7 +41,11 @@ def on_starting(server):  # type: ignore[no-untyped-def]
 
 
 def post_fork(server, worker):  # type: ignore[no-untyped-def]
-    """Per-worker start-up after fork: where the ranking model will be loaded (not yet)."""
+    """Per-worker start-up after fork; nothing of the model here, nor in the master.
+
+    The app (built in each worker, preload_app off) holds a recsvc.models.runtime.ModelRuntime
+    that loads the model lazily on first use, in the worker, with num_threads=1.
+    """
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

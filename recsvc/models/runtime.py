@@ -1,0 +1,275 @@
+"""The ranking model inside a serving worker: loaded lazily after fork, swapped when an alias moves.
+
+Readers never lock: the current LoadedModel sits behind one attribute and is replaced by a
+single assignment. A lock serialises only the poll-and-reload step. Nothing is loaded at import
+or in the constructor: LightGBM's OpenMP threads must not exist in a process that later forks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recsvc.models.registry import ALIASES, AliasState, Registry
+from recsvc.models.runtime_check import check_ranker
+
+if TYPE_CHECKING:
+    from recsvc.features.customer import CustomerFeaturizer
+    from recsvc.models.ranker import ProductRanker
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_DEPTH = 3  # previous champions a fresh worker tries when the champion will not load
+_MESSAGE_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One verified, checked model; never mutated, so a request can hold it across calls."""
+
+    version: str
+    model_hash: str
+    ranker: ProductRanker
+    products: tuple[str, ...]
+    product_index: Mapping[str, int]
+    loaded_at: str
+    alias_revision: int
+
+    @property
+    def n_features(self) -> int:
+        return len(self.ranker.feature_names_)
+
+
+def model_hash(manifest: Mapping[str, Any]) -> str:
+    """sha256 over the recorded artifact hashes: the same files give the same hash, any version."""
+    artifacts = manifest.get("artifacts", {})
+    canonical = {name: artifacts[name].get("sha256") for name in sorted(artifacts)}
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def score(loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities (n x P) from one model snapshot, one thread."""
+    return np.asarray(loaded.ranker.predict_proba(_check_rows(loaded, X)))
+
+
+def contributions(loaded: LoadedModel, X: np.ndarray, product_id: str) -> np.ndarray:
+    """Per-feature contributions (n x F+1, last column the bias) to one product's score."""
+    if product_id not in loaded.product_index:
+        raise ValueError(f"product {product_id!r} is not scored by model {loaded.version}")
+    index = loaded.product_index[product_id]
+    return np.asarray(loaded.ranker.contributions(_check_rows(loaded, X), index))
+
+
+def _check_rows(loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2 or X.shape[1] != loaded.n_features:
+        raise ValueError(
+            f"X has shape {X.shape}, model {loaded.version} expects (n, {loaded.n_features})"
+        )
+    return X
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _error_record(exc: BaseException, version: str | None) -> dict[str, Any]:
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return {
+        "type": type(exc).__name__,
+        "message": message[:_MESSAGE_LIMIT],
+        "version": version,
+        "at": _utc_now(),
+    }
+
+
+class ModelRuntime:
+    """Serves the model an alias points at; follows promote/rollback within `poll_seconds`."""
+
+    def __init__(
+        self,
+        registry_root: Path,
+        *,
+        featurizer: CustomerFeaturizer,
+        alias: str = "champion",
+        poll_seconds: float = 1.0,
+        retry_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registry_root = Path(registry_root)
+        self.featurizer = featurizer
+        self.alias = alias
+        self.poll_seconds = poll_seconds
+        self.retry_seconds = retry_seconds
+        self.clock = clock
+        self._model: LoadedModel | None = None
+        self._reload_lock = threading.Lock()
+        self._next_poll = float("-inf")
+        self._seen: AliasState | None = None
+        self._target: str | None = None
+        self._failed: tuple[str, int, float] | None = None  # version, revision, retry at
+        self._last_error: dict[str, Any] | None = None
+
+    # ---------------------------------------------------------------- request path
+
+    def current(self) -> LoadedModel | None:
+        """The model to score with, or None (serve rules only, degraded); polls when due."""
+        if self.clock() >= self._next_poll:
+            self._poll()
+        return self._model
+
+    def score(self, loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (n x P); pass the LoadedModel got from `current()` once."""
+        return score(loaded, X)
+
+    def contributions(self, loaded: LoadedModel, X: np.ndarray, product_id: str) -> np.ndarray:
+        """Per-feature contributions (n x F+1) to one product's score, same snapshot as scores."""
+        return contributions(loaded, X, product_id)
+
+    # ---------------------------------------------------------------- probes
+
+    def status(self) -> dict[str, Any]:
+        """What this worker serves and why, for /readyz and /v1/models; never loads anything."""
+        model, seen = self._model, self._seen
+        return {
+            "alias": self.alias,
+            "version": model.version if model else None,
+            "model_hash": model.model_hash if model else None,
+            "loaded_at": model.loaded_at if model else None,
+            "products": len(model.products) if model else 0,
+            "alias_target": self._target,
+            "alias_revision_seen": seen.revision if seen else None,
+            "degraded": model is None,
+            "last_error": dict(self._last_error) if self._last_error else None,
+        }
+
+    def readiness(self, *, require_model: bool = False) -> tuple[str, bool, str]:
+        """A readiness check: rules-only is a working (degraded) mode unless a model is required."""
+        model = self.current()
+        if model is not None:
+            return "model", True, f"{model.version} ({model.model_hash[:12]})"
+        error = self._last_error
+        reason = f"{error['type']} on {error['version']}" if error else "no published model"
+        return "model", not require_model, f"degraded, rules only: {reason}"
+
+    # ---------------------------------------------------------------- reload path (locked)
+
+    def _poll(self) -> None:
+        # Block only while nothing is loaded yet; otherwise serve the old model meanwhile.
+        if not self._reload_lock.acquire(blocking=self._model is None):
+            return
+        try:
+            now = self.clock()
+            if now >= self._next_poll:
+                self._next_poll = now + self.poll_seconds
+                self._refresh(now)
+        finally:
+            self._reload_lock.release()
+
+    def _refresh(self, now: float) -> None:
+        registry = Registry(self.registry_root)
+        try:
+            state = registry.alias_state()
+        except Exception as exc:  # an unreadable aliases file must not fail requests
+            self._record_failure(exc, version=None, revision=-1, now=now)
+            return
+        self._seen = state
+        target = getattr(state, self.alias) if self.alias in ALIASES else self.alias
+        self._target = target
+        loaded = self._model
+        if target is None:
+            if loaded is not None:
+                logger.info("model alias unset", extra={"fields": {"alias": self.alias}})
+            self._model = None
+            return
+        if loaded is not None and loaded.version == target:
+            self._failed, self._last_error = None, None
+            return
+        if self._failed is not None:
+            version, revision, retry_at = self._failed
+            if version == target and revision == state.revision and now < retry_at:
+                return
+        self._load_first_good(registry, state, target, now)
+
+    def _candidates(self, state: AliasState, target: str) -> list[str]:
+        """The target, then (for a worker with nothing loaded) the champions before it."""
+        if self._model is not None or self.alias != "champion":
+            return [target]
+        history = [v for v in reversed(state.champion_history) if v != target]
+        return [target, *history[:FALLBACK_DEPTH]]
+
+    def _load_first_good(
+        self, registry: Registry, state: AliasState, target: str, now: float
+    ) -> None:
+        for version in self._candidates(state, target):
+            try:
+                model = self._load(registry, version, revision=state.revision)
+            except Exception as exc:  # any failure: keep serving what we have
+                if version == target:
+                    self._record_failure(exc, version=version, revision=state.revision, now=now)
+                else:
+                    logger.warning(
+                        "fallback model refused",
+                        extra={"fields": _error_record(exc, version)},
+                    )
+                continue
+            self._model = model
+            if version == target:
+                self._failed, self._last_error = None, None
+            logger.info(
+                "model loaded",
+                extra={
+                    "fields": {
+                        "version": model.version,
+                        "model_hash": model.model_hash,
+                        "alias": self.alias,
+                        "alias_revision": state.revision,
+                        "fallback": version != target,
+                    }
+                },
+            )
+            return
+
+    def _load(self, registry: Registry, version: str, *, revision: int) -> LoadedModel:
+        from recsvc.models.ranker import ProductRanker  # LightGBM only after fork, on first use
+
+        schema = self.featurizer.feature_schema()
+        verified = registry.load_verified(
+            version, expected_feature_fingerprint=schema["fingerprint"]
+        )
+        ranker = ProductRanker.load(verified.path, num_threads=1)
+        check_ranker(ranker, n_features=len(schema["names"]))
+        products = tuple(ranker.products_)
+        return LoadedModel(
+            version=verified.version,
+            model_hash=model_hash(verified.manifest),
+            ranker=ranker,
+            products=products,
+            product_index=MappingProxyType({p: j for j, p in enumerate(products)}),
+            loaded_at=_utc_now(),
+            alias_revision=revision,
+        )
+
+    def _record_failure(
+        self, exc: BaseException, *, version: str | None, revision: int, now: float
+    ) -> None:
+        record = _error_record(exc, version)
+        self._last_error = record
+        if version is not None:
+            self._failed = (version, revision, now + self.retry_seconds)
+        logger.warning(
+            "model load refused; serving the previous model",
+            extra={"fields": {**record, "alias": self.alias, "alias_revision": revision}},
+        )
