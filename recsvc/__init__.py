@@ -48,17 +48,49 @@ def _register_extensions(app: Flask, settings: Settings) -> None:
     app.extensions[CATALOGUE_JSON] = catalogue_to_json(catalogue)
     auth.init_app(app, KeyAuthenticator(engine, ttl_seconds=settings.api_key_cache_seconds))
     health.init_app(app, engine)
+    _register_service(app, settings, engine, catalogue)
     ratelimit.init_app(app, settings)
     spec.init_app(app)
 
 
+def _register_service(app: Flask, settings: Settings, engine: Any, catalogue: Any) -> None:
+    """The cross-sell use case and the model it serves (loaded lazily, after any fork)."""
+    from recsvc.api.health import READINESS
+    from recsvc.api.recommend import SERVICE
+    from recsvc.customers import load_bank_config
+    from recsvc.features.customer import CustomerFeaturizer
+    from recsvc.models.reasons import ReasonExplainer
+    from recsvc.models.runtime import ModelRuntime
+    from recsvc.pitch import load_pitch_config
+    from recsvc.rules import load_rules_config
+    from recsvc.service.config import load_service_config
+    from recsvc.service.recommend import CrossSellService
+
+    bank = load_bank_config(settings.bank_config_path)
+    featurizer = CustomerFeaturizer(product_ids=catalogue.ids, bank=bank)
+    runtime = ModelRuntime(settings.registry_dir, featurizer=featurizer)
+    service = CrossSellService(
+        engine=engine,
+        catalogue=catalogue,
+        rules=load_rules_config(settings.rules_config_path),
+        bank=bank,
+        config=load_service_config(settings.service_config_path),
+        pitch_config=load_pitch_config(settings.pitch_config_path),
+        featurizer=featurizer,
+        runtime=runtime,
+        explainer=ReasonExplainer.from_file(settings.reasons_config_path, featurizer.names),
+    )
+    app.extensions[SERVICE] = service
+    app.extensions[READINESS].append(runtime.readiness)
+
+
 def _register_blueprints(app: Flask) -> None:
     """Each resource's blueprint; smorest ones also land in the OpenAPI document."""
-    from recsvc.api import docs, health, products
+    from recsvc.api import audit, customers, docs, health, models, products, recommend
 
     api = app.extensions["recsvc.api"]
-    api.register_blueprint(health.blp)
-    api.register_blueprint(products.blp)
+    for module in (health, products, recommend, customers, models, audit):
+        api.register_blueprint(module.blp)
     app.register_blueprint(docs.blp)
 
 

@@ -33,6 +33,9 @@ class Settings:
     catalogue_path: Path = PACKAGE_DATA / "catalogue.yaml"
     bank_config_path: Path = PACKAGE_DATA / "bank.yaml"
     rules_config_path: Path = PACKAGE_DATA / "rules.yaml"
+    service_config_path: Path = PACKAGE_DATA / "service.yaml"
+    pitch_config_path: Path = PACKAGE_DATA / "pitch.yaml"
+    reasons_config_path: Path = PACKAGE_DATA / "reasons.yaml"
     log_level: str = "INFO"
     max_body_bytes: int = 64 * 1024
     rate_limit: str = "600 per minute"
@@ -57,6 +60,13 @@ class Settings:
             catalogue_path=Path(env.get("RECSVC_CATALOGUE") or defaults.catalogue_path),
             bank_config_path=Path(env.get("RECSVC_BANK_CONFIG") or defaults.bank_config_path),
             rules_config_path=Path(env.get("RECSVC_RULES_CONFIG") or defaults.rules_config_path),
+            service_config_path=Path(
+                env.get("RECSVC_SERVICE_CONFIG") or defaults.service_config_path
+            ),
+            pitch_config_path=Path(env.get("RECSVC_PITCH_CONFIG") or defaults.pitch_config_path),
+            reasons_config_path=Path(
+                env.get("RECSVC_REASONS_CONFIG") or defaults.reasons_config_path
+            ),
             log_level=env.get("RECSVC_LOG_LEVEL") or defaults.log_level,
             max_body_bytes=_env_int(env, "RECSVC_MAX_BODY_BYTES", defaults.max_body_bytes),
             rate_limit=env.get("RECSVC_RATE_LIMIT") or defaults.rate_limit,

@@ -11,7 +11,14 @@ from flask import Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from recsvc.api.context import request_id
-from recsvc.service.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
+from recsvc.service.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unavailable,
+)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:recsvc:problem:"
@@ -20,6 +27,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     Forbidden: 403,
     Unavailable: 503,
+    Invalid: 422,
 }
 _SLUGS = {
     400: "bad-request",

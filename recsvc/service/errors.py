@@ -28,3 +28,10 @@ class Forbidden(DomainError):
 
 class Unavailable(DomainError):
     """A dependency (store, model) is not ready; retrying later may succeed."""
+
+
+class Invalid(DomainError):
+    """A field is well-formed but wrong in context (e.g. feedback for a product never offered)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"field {field!r}: {message}", extensions={"errors": {field: [message]}})

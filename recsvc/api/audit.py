@@ -1,0 +1,40 @@
+"""GET /v1/audit/{request_id}: what was answered, why, by which model (compliance)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy.orm import Session
+
+from recsvc.api.auth import requires
+from recsvc.api.recommend import service
+from recsvc.service.errors import NotFound
+from recsvc.store import get_audit
+
+blp = Blueprint("audit", __name__, url_prefix="/v1", description="The audit trail")
+
+
+class AuditOut(Schema):
+    request_id = fields.String()
+    created_at = fields.DateTime()
+    caller_role = fields.String()
+    staff_id = fields.String(allow_none=True)
+    customer_id = fields.String(allow_none=True)
+    model_version = fields.String(allow_none=True)
+    model_hash = fields.String(allow_none=True)
+    degraded = fields.Boolean()
+    payload = fields.Dict()
+
+
+@blp.route("/audit/<string:request_id>")
+@blp.response(200, AuditOut)
+@requires("compliance", "admin")
+def get_audit_record(request_id: str) -> Any:
+    """One audited answer, as it was given."""
+    with Session(service().engine) as session:
+        record = get_audit(session, request_id)
+    if record is None:
+        raise NotFound(f"no audited request {request_id!r}")
+    return record

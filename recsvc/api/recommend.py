@@ -1,0 +1,93 @@
+"""POST /v1/pitch (teller), POST /v1/recommendations, POST /v1/feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from recsvc.api.auth import current_principal, requires
+from recsvc.api.context import request_id
+from recsvc.api.reco_schemas import (
+    FeedbackIn,
+    FeedbackOut,
+    PitchAnswerOut,
+    PitchIn,
+    RecommendationsAnswerOut,
+    RecommendationsIn,
+)
+from recsvc.customers.profile import Transaction
+from recsvc.service.answers import Answer, Caller, RecommendRequest
+from recsvc.service.recommend import CrossSellService
+
+SERVICE = "recsvc.service"
+blp = Blueprint("recommend", __name__, url_prefix="/v1", description="Suggestions and pitches")
+
+
+def service() -> CrossSellService:
+    svc: CrossSellService = current_app.extensions[SERVICE]
+    return svc
+
+
+def caller() -> Caller:
+    """The authenticated caller (views are behind @requires, so there is one)."""
+    p = current_principal()
+    assert p is not None
+    return Caller(role=p.role, staff_id=p.staff_id, branch_id=p.branch_id, manager_id=p.manager_id)
+
+
+def transaction(data: dict[str, Any] | None) -> Transaction | None:
+    return None if data is None else Transaction(**data)
+
+
+def answer_body(answer: Answer) -> dict[str, Any]:
+    return answer.to_dict()
+
+
+@blp.route("/pitch", methods=["POST"])
+@blp.arguments(PitchIn)
+@blp.response(200, PitchAnswerOut)
+@requires("teller", "manager")
+def pitch(body: dict[str, Any]) -> dict[str, Any]:
+    """The teller's one product and one sentence for the customer at the counter, or null."""
+    request = RecommendRequest(
+        request_id=request_id(),
+        caller=caller(),
+        channel="teller",
+        customer_id=body["customer_id"],
+        transaction=transaction(body["transaction"]),
+        limit=1,
+        locale=body["locale"],
+    )
+    return answer_body(service().recommend(request, pitch_only=True))
+
+
+@blp.route("/recommendations", methods=["POST"])
+@blp.arguments(RecommendationsIn)
+@blp.response(200, RecommendationsAnswerOut)
+@requires("teller", "manager")
+def recommendations(body: dict[str, Any]) -> dict[str, Any]:
+    """Ranked suitable products with reasons, everything excluded with its rule, and a pitch."""
+    request = RecommendRequest(
+        request_id=request_id(),
+        caller=caller(),
+        channel=body["channel"],
+        customer_id=body["customer_id"],
+        customer=body["customer"],
+        transaction=transaction(body["transaction"]),
+        limit=body["limit"],
+        locale=body["locale"],
+    )
+    return answer_body(service().recommend(request))
+
+
+@blp.route("/feedback", methods=["POST"])
+@blp.arguments(FeedbackIn)
+@blp.response(201, FeedbackOut)
+@blp.alt_response(200, schema=FeedbackOut, description="a repeat of recorded feedback")
+@requires("teller", "manager")
+def feedback(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The customer's answer to a pitch; idempotent on (request_id, product_id)."""
+    created = service().record_feedback(**body)
+    return {**body, "created": created}, 201 if created else 200

@@ -1,0 +1,97 @@
+"""What the service answers: plain data the API serialises and the audit stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from recsvc.customers.profile import Customer, Transaction
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking (from the API key)."""
+
+    role: str
+    staff_id: str | None = None
+    branch_id: str | None = None
+    manager_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecommendRequest:
+    """One ask for suggestions: a stored customer (by id) or an inline profile."""
+
+    request_id: str
+    caller: Caller
+    channel: str
+    customer_id: str | None = None
+    customer: Customer | None = None
+    transaction: Transaction | None = None
+    limit: int = 5
+    locale: str = "zh-CN"
+    as_of: dt.date | None = None  # default: today in the bank's time zone; set for replays
+
+
+@dataclass(frozen=True)
+class ReasonOut:
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RecommendationOut:
+    product_id: str
+    name: str
+    family: str
+    risk_level: str | None
+    propensity: float | None
+    expected_value: float
+    score: float
+    reasons: list[ReasonOut]
+    requires_dual_recording: bool
+
+
+@dataclass(frozen=True)
+class ExcludedOut:
+    product_id: str
+    code: str
+    text: str
+    codes: list[str]
+
+
+@dataclass(frozen=True)
+class NextActionOut:
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PitchOut:
+    product_id: str
+    name: str
+    text: str
+    risk_notice: str | None
+    requires_dual_recording: bool
+    reasons: list[ReasonOut]
+    next_action: NextActionOut | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    request_id: str
+    model_version: str | None
+    model_hash: str | None
+    degraded: bool
+    as_of: dt.date
+    recommendations: list[RecommendationOut]
+    excluded: list[ExcludedOut]
+    pitch: PitchOut | None
+    next_actions: list[NextActionOut] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (dates as ISO strings), used by the audit record."""
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat()
+        return data
