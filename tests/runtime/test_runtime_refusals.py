@@ -1,0 +1,235 @@
+"""A new version that will not verify, load or check is refused; the old model keeps serving."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from runtime_support import FakeClock
+
+from recsvc.models.manifest import feature_fingerprint
+from recsvc.models.registry import Registry
+from recsvc.models.runtime import ModelRuntime
+from recsvc.models.runtime_check import ModelCheckFailed, check_ranker, sample_features
+
+
+def _tamper(registry: Registry, version: str, name: str = "calibration.json") -> None:
+    path = registry.versions_dir / version / name
+    path.parent.chmod(0o755)
+    path.chmod(0o644)
+    path.write_text(path.read_text() + " ")
+
+
+def _edit_json(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    document = json.loads(path.read_text())
+    edit(document)
+    path.write_text(json.dumps(document))
+
+
+def test_tampered_new_version_is_refused_and_the_old_one_serves(
+    make_runtime: Callable[..., ModelRuntime],
+    registry: Registry,
+    published: tuple[str, str],
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, second = published
+    runtime = make_runtime()
+    assert runtime.current().version == first  # type: ignore[union-attr]
+    registry.promote(second)
+    _tamper(registry, second)
+
+    clock.advance(1.0)
+    with caplog.at_level(logging.WARNING, logger="recsvc.models.runtime"):
+        loaded = runtime.current()
+
+    assert loaded is not None and loaded.version == first
+    error = runtime.status()["last_error"]
+    assert error["type"] == "TamperedArtifact" and error["version"] == second
+    assert "calibration.json" in error["message"]
+    assert runtime.status()["alias_target"] == second
+    assert any(getattr(r, "fields", {}).get("type") == "TamperedArtifact" for r in caplog.records)
+
+
+def test_schema_mismatch_is_refused(
+    make_runtime: Callable[..., ModelRuntime],
+    registry: Registry,
+    published: tuple[str, str],
+    model_dirs: tuple[Path, Path],
+    copy_model: Callable[[Path, str], Path],
+    clock: FakeClock,
+) -> None:
+    runtime = make_runtime()
+    runtime.current()
+    other = copy_model(model_dirs[1], "other_schema")
+
+    def rename_first_feature(descriptor: dict[str, Any]) -> None:
+        names = ["renamed", *descriptor["feature_schema"]["names"][1:]]
+        fingerprint = feature_fingerprint(names=names, categorical={})
+        schema = {"names": names, "categorical": {}, "fingerprint": fingerprint}
+        descriptor["feature_schema"] = schema
+
+    _edit_json(other / "model.json", rename_first_feature)
+    registry.promote(registry.publish(other))
+
+    clock.advance(1.0)
+
+    assert runtime.current().version == published[0]  # type: ignore[union-attr]
+    assert runtime.status()["last_error"]["type"] == "SchemaMismatch"
+
+
+def test_model_failing_the_sample_check_is_refused(
+    make_runtime: Callable[..., ModelRuntime],
+    registry: Registry,
+    published: tuple[str, str],
+    model_dirs: tuple[Path, Path],
+    copy_model: Callable[[Path, str], Path],
+    clock: FakeClock,
+) -> None:
+    runtime = make_runtime()
+    runtime.current()
+    broken = copy_model(model_dirs[0], "out_of_range")
+
+    def beyond_one(calibration: dict[str, Any]) -> None:
+        for product in calibration["products"]:
+            calibration["products"][product] = {
+                "method": "piecewise_linear",
+                "x": [0.0, 1.0],
+                "y": [1.5, 2.0],
+            }
+
+    _edit_json(broken / "calibration.json", beyond_one)
+    registry.promote(registry.publish(broken))
+
+    clock.advance(1.0)
+
+    assert runtime.current().version == published[0]  # type: ignore[union-attr]
+    assert runtime.status()["last_error"]["type"] == "ModelCheckFailed"
+
+
+def test_failed_version_is_retried_only_after_backoff_or_alias_change(
+    make_runtime: Callable[..., ModelRuntime],
+    registry: Registry,
+    published: tuple[str, str],
+    model_dirs: tuple[Path, Path],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    second = published[1]
+    runtime = make_runtime(poll_seconds=1.0, retry_seconds=30.0)
+    runtime.current()
+    registry.promote(second)
+    _tamper(registry, second)
+    attempts: list[str] = []
+    original = Registry.load_verified
+
+    def counting(self: Registry, version: str, **kw: Any) -> Any:
+        attempts.append(version)
+        return original(self, version, **kw)
+
+    monkeypatch.setattr(Registry, "load_verified", counting)
+
+    for _ in range(10):
+        clock.advance(1.0)
+        runtime.current()
+    assert attempts == [second]
+
+    clock.advance(30.0)
+    runtime.current()
+    assert attempts == [second, second]
+
+    third = registry.publish(model_dirs[1])
+    registry.promote(third)
+    clock.advance(1.0)
+    loaded = runtime.current()
+    assert attempts == [second, second, third]
+    assert loaded is not None and loaded.version == third
+    assert runtime.status()["last_error"] is None
+
+
+def test_fresh_worker_falls_back_to_the_previous_champion(
+    make_runtime: Callable[..., ModelRuntime],
+    registry: Registry,
+    published: tuple[str, str],
+) -> None:
+    first, second = published
+    registry.promote(second)
+    _tamper(registry, second)
+
+    runtime = make_runtime()
+    loaded = runtime.current()
+
+    assert loaded is not None and loaded.version == first
+    assert runtime.status()["last_error"]["version"] == second
+
+
+def test_nothing_verifies_means_no_model(
+    make_runtime: Callable[..., ModelRuntime],
+    registry: Registry,
+    published: tuple[str, str],
+) -> None:
+    registry.promote(published[1])
+    for version in published:
+        _tamper(registry, version)
+    runtime = make_runtime()
+
+    assert runtime.current() is None
+    assert runtime.status()["degraded"] is True
+    name, ok, detail = runtime.readiness(require_model=True)
+    assert (name, ok) == ("model", False) and "TamperedArtifact" in detail
+
+
+def test_unset_alias_name_is_recorded_not_raised(
+    make_runtime: Callable[..., ModelRuntime], published: tuple[str, str]
+) -> None:
+    runtime = make_runtime(alias="not-an-alias")
+
+    assert runtime.current() is None
+    assert runtime.status()["last_error"]["type"] == "UnknownVersion"
+
+
+class _Stub:
+    """Just enough of a ProductRanker to feed check_ranker chosen outputs."""
+
+    def __init__(self, scores: np.ndarray, *, n_features: int = 4) -> None:
+        self.products_ = ["a", "b"]
+        self.feature_names_ = [f"f{i}" for i in range(n_features)]
+        self._scores = scores
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self._scores
+
+    def contributions(self, X: np.ndarray, product_index: int) -> np.ndarray:
+        return np.zeros((len(X), len(self.feature_names_) + 1))
+
+
+@pytest.mark.parametrize(
+    ("scores", "match"),
+    [
+        (np.full((6, 2), np.nan), "not finite"),
+        (np.full((6, 2), -0.1), "not finite"),
+        (np.full((6, 3), 0.5), "shape"),
+    ],
+)
+def test_check_ranker_refuses_bad_scores(scores: np.ndarray, match: str) -> None:
+    with pytest.raises(ModelCheckFailed, match=match):
+        check_ranker(_Stub(scores), n_features=4)  # type: ignore[arg-type]
+
+
+def test_check_ranker_accepts_probabilities_and_refuses_another_width() -> None:
+    check_ranker(_Stub(np.full((6, 2), 0.5)), n_features=4)  # type: ignore[arg-type]
+    with pytest.raises(ModelCheckFailed, match="expects 5 features"):
+        check_ranker(_Stub(np.full((6, 2), 0.5), n_features=5), n_features=4)  # type: ignore[arg-type]
+
+
+def test_sample_is_fixed() -> None:
+    one, two = sample_features(n_features=7), sample_features(n_features=7)
+
+    np.testing.assert_array_equal(one, two)
+    assert one.shape == (6, 7) and one.dtype == np.float32
+    assert np.isnan(one[1]).all() and (one[0] == 0).all()
