@@ -9,7 +9,7 @@ RUN apt-get update \
 
 RUN useradd --create-home --uid 10001 recsvc
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md gunicorn.conf.py ./
 COPY recsvc ./recsvc
 COPY training ./training
 RUN pip install --no-cache-dir .

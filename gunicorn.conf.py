@@ -48,6 +48,13 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     """
 
 
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """Load the champion in this worker before it takes requests (first caller waits less)."""
+    service = getattr(worker.wsgi, "extensions", {}).get("recsvc.service")
+    if service is not None:
+        service.runtime.current()
+
+
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
     """Let the metrics of a dead worker be merged correctly (live gauges dropped)."""
     from prometheus_client import multiprocess
