@@ -163,9 +163,9 @@ def _unknown(entry: dict[str, Any]) -> str:
 
 
 def _rule(entry: dict[str, Any]) -> ReasonRule:
-    value = float(entry.get("value", 0.0))
+    written = float(entry.get("threshold", 0.0))
     transform = entry.get("transform")
-    threshold = _TRANSFORMS[transform](value) if transform else value
+    threshold = _TRANSFORMS[transform](written) if transform else written
     return ReasonRule(
         code=entry["code"],
         op=entry.get("op", "=="),
@@ -204,7 +204,7 @@ class _RuleSchema(_FallbackSchema):
     feature = fields.String(load_default=None, validate=validate.Length(min=1))
     feature_prefix = fields.String(load_default=None, validate=validate.Length(min=1))
     op = fields.String(required=True, validate=validate.OneOf(tuple(_OPS)))
-    value = fields.Float(required=True, allow_nan=False)
+    threshold = fields.Float(required=True, allow_nan=False)
     transform = fields.String(load_default=None, validate=validate.OneOf(tuple(_TRANSFORMS)))
 
     @validates_schema
