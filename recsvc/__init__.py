@@ -75,7 +75,7 @@ def _register_service(app: Flask, settings: Settings, engine: Any, catalogue: An
         rules=load_rules_config(settings.rules_config_path),
         bank=bank,
         config=load_service_config(settings.service_config_path),
-        pitch_config=load_pitch_config(settings.pitch_config_path),
+        pitch_config=load_pitch_config(settings.pitch_config_path, product_ids=catalogue.ids),
         featurizer=featurizer,
         runtime=runtime,
         explainer=ReasonExplainer.from_file(settings.reasons_config_path, featurizer.names),
