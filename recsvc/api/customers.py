@@ -62,9 +62,9 @@ def get_customer(customer_id: str) -> dict[str, Any]:
 
 
 @blp.route("/customers/<string:customer_id>/recommendations")
+@requires("manager")
 @blp.arguments(CustomerRecommendationsQuery, location="query")
 @blp.response(200, RecommendationsAnswerOut)
-@requires("manager")
 def customer_recommendations(query: dict[str, Any], customer_id: str) -> dict[str, Any]:
     """Ranked suggestions for a customer of the caller's book."""
     request = RecommendRequest(

@@ -46,9 +46,9 @@ def answer_body(answer: Answer) -> dict[str, Any]:
 
 
 @blp.route("/pitch", methods=["POST"])
+@requires("teller", "manager")
 @blp.arguments(PitchIn)
 @blp.response(200, PitchAnswerOut)
-@requires("teller", "manager")
 def pitch(body: dict[str, Any]) -> dict[str, Any]:
     """The teller's one product and one sentence for the customer at the counter, or null."""
     request = RecommendRequest(
@@ -64,9 +64,9 @@ def pitch(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/recommendations", methods=["POST"])
+@requires("teller", "manager")
 @blp.arguments(RecommendationsIn)
 @blp.response(200, RecommendationsAnswerOut)
-@requires("teller", "manager")
 def recommendations(body: dict[str, Any]) -> dict[str, Any]:
     """Ranked suitable products with reasons, everything excluded with its rule, and a pitch."""
     request = RecommendRequest(
@@ -83,10 +83,10 @@ def recommendations(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/feedback", methods=["POST"])
+@requires("teller", "manager")
 @blp.arguments(FeedbackIn)
 @blp.response(201, FeedbackOut)
 @blp.alt_response(200, schema=FeedbackOut, description="a repeat of recorded feedback")
-@requires("teller", "manager")
 def feedback(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """The customer's answer to a pitch; idempotent on (request_id, product_id)."""
     created = service().record_feedback(**body)
