@@ -96,11 +96,20 @@ class CrossSellService:
     def customer(self, session: Session, caller: Caller, customer_id: str) -> Customer:
         """A stored customer the caller may see: a manager sees their own book only (else 404)."""
         customer = get_customer(session, customer_id)
-        if customer is None or (
-            caller.role == "manager" and customer.manager_id != caller.manager_id
-        ):
+        if customer is None or not _in_book(caller, customer):
             raise NotFound(f"no customer {customer_id!r} in your book")
         return customer
+
+    def _requested_customer(self, session: Session, request: RecommendRequest) -> Customer:
+        """The customer asked about; a manager's inline profile of a stored customer must be
+        in their book too (its declines and pitches are read from the store)."""
+        if request.customer is None:
+            return self.customer(session, request.caller, str(request.customer_id))
+        if request.caller.role == "manager":
+            stored = get_customer(session, request.customer.customer_id)
+            if stored is not None and not _in_book(request.caller, stored):
+                raise NotFound(f"no customer {request.customer.customer_id!r} in your book")
+        return request.customer
 
     def record_feedback(self, **fields: str) -> bool:
         """The customer's answer to a pitch (see service.feedback)."""
@@ -113,9 +122,7 @@ class CrossSellService:
         as_of = request.as_of or self.today()
         try:
             with Session(self.engine) as session:
-                customer = request.customer or self.customer(
-                    session, request.caller, str(request.customer_id)
-                )
+                customer = self._requested_customer(session, request)
                 answer = self._answer(session, request, customer, as_of, pitch_only=pitch_only)
                 self._audit(session, request, customer, answer, pitch_only=pitch_only)
                 session.commit()
@@ -297,6 +304,13 @@ class CrossSellService:
                 ),
             ),
         )
+
+
+def _in_book(caller: Caller, customer: Customer) -> bool:
+    """Managers see only their own book; a manager key without a manager id sees no one."""
+    if caller.role != "manager":
+        return True
+    return caller.manager_id is not None and customer.manager_id == caller.manager_id
 
 
 def _with_transaction(customer: Customer, txn: Transaction | None, as_of: dt.date) -> Customer:
