@@ -1,0 +1,45 @@
+"""Fixtures for the service's functional tests: a store + app shared by a module's tests (they
+use their own request ids and customers), and the synthetic bank's customer rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apptesting import ServiceEnv, service_env
+from flask import Flask
+from flask.testing import FlaskClient
+from service_support import build_app, read_customers
+
+
+@pytest.fixture(scope="module")
+def module_env(
+    tmp_path_factory: pytest.TempPathFactory,
+    loaded_store: Path,
+    trained_model: Path,
+    synthetic_bank: Path,
+) -> ServiceEnv:
+    return service_env(
+        tmp_path_factory.mktemp("service"),
+        template_db=loaded_store,
+        model_dir=trained_model,
+        bank=synthetic_bank,
+    )
+
+
+@pytest.fixture(scope="module")
+def module_app(module_env: ServiceEnv) -> Iterator[Flask]:
+    app = build_app(module_env)
+    yield app
+    app.extensions["recsvc.engine"].dispose()
+
+
+@pytest.fixture
+def module_client(module_app: Flask) -> FlaskClient:
+    return module_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def customers(synthetic_bank: Path) -> list[dict[str, str]]:
+    return read_customers(synthetic_bank)
