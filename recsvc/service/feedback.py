@@ -37,6 +37,7 @@ def save_feedback(
                 raise NotFound(f"no audited request {request_id!r}")
             if product_id not in offered_products(audit.payload):
                 raise Invalid("product_id", "was not offered in that request")
+            session.commit()  # audit rows never change: write in a fresh, short transaction
             created = record_feedback(
                 session, request_id=request_id, product_id=product_id, outcome=outcome,
                 customer_id=audit.customer_id, staff_id=staff_id,
