@@ -163,8 +163,17 @@ class CrossSellService:
             order=self.order,
         )
         limit = min(max(request.limit, 1), self.config.max_limit)
-        explained = [self._recommendation(r, scored, triggers, request.locale) for r in ranked]
-        recommendations = [out for out, _ in explained]
+        cache: dict[str, tuple[RecommendationOut, str | None]] = {}
+
+        def explained(entry: Ranked) -> tuple[RecommendationOut, str | None]:
+            """Reasons cost a pred_contrib call: only for what is shown or pitched."""
+            key = entry.product.product_id
+            if key not in cache:
+                cache[key] = self._recommendation(entry, scored, triggers, request.locale)
+            return cache[key]
+
+        shown = [] if pitch_only else ranked[:limit]
+        recommendations = [explained(r)[0] for r in shown]
         excluded = _excluded(verdict, request.locale)
         next_actions = [
             NextActionOut(a.code, a.message(request.locale)) for a in verdict.next_actions
@@ -180,7 +189,7 @@ class CrossSellService:
             model_hash=loaded.model_hash if loaded else None,
             degraded=loaded is None,
             as_of=as_of,
-            recommendations=[] if pitch_only else recommendations[:limit],
+            recommendations=recommendations,
             excluded=excluded,
             pitch=_with_next_action(pitch, next_actions),
             next_actions=next_actions,
@@ -229,7 +238,7 @@ class CrossSellService:
         session: Session,
         customer: Customer,
         ranked: list[Ranked],
-        explained: list[tuple[RecommendationOut, str | None]],
+        explained: Callable[[Ranked], tuple[RecommendationOut, str | None]],
         as_of: dt.date,
         request: RecommendRequest,
     ) -> tuple[PitchOut | None, list[ExcludedOut]]:
@@ -244,8 +253,9 @@ class CrossSellService:
                 for pid in sorted(allowed - set(already), key=self.order.__getitem__)
             ]
             allowed &= set(already)
-        for entry, (out, short) in zip(ranked, explained, strict=True):
+        for entry in ranked:
             if entry.product.product_id in allowed:
+                out, short = explained(entry)
                 pitch = self._render(entry.product, customer, out, short, request.locale)
                 if pitch is not None:
                     return pitch, capped
