@@ -1,0 +1,122 @@
+"""Client load for the operational tests: bounded threads that record every reply."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from servertesting import request
+
+from recsvc.config import Settings
+
+MAX_RUN_S = 60  # no client loop outlives this, whatever the test's own stop condition
+MAX_REQUESTS_PER_CLIENT = 20_000
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One request as the client saw it: status None means no HTTP answer (connection error)."""
+
+    path: str
+    sent: float
+    done: float
+    status: int | None
+    request_id: str
+    body: dict[str, Any] | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def model_version(self) -> str | None:
+        return None if self.body is None else self.body.get("model_version")
+
+
+class Recorder:
+    """Thread-safe list of replies, in completion order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._replies: list[Reply] = []
+
+    def add(self, reply: Reply) -> None:
+        with self._lock:
+            self._replies.append(reply)
+
+    def snapshot(self) -> list[Reply]:
+        with self._lock:
+            return list(self._replies)
+
+
+def call(
+    base: str, path: str, body: Mapping[str, Any], headers: Mapping[str, str], rec: Recorder
+) -> Reply:
+    """POST with our own X-Request-ID, so every attempt can be found in the store later."""
+    rid = uuid.uuid4().hex
+    sent = time.monotonic()
+    try:
+        status, text = request(
+            base, "POST", path, body=dict(body), headers={**headers, "X-Request-ID": rid}
+        )
+    except OSError as exc:
+        reply = Reply(path, sent, time.monotonic(), None, rid, None, f"{type(exc).__name__}")
+    else:
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = None
+        reply = Reply(path, sent, time.monotonic(), status, rid, parsed)
+    rec.add(reply)
+    return reply
+
+
+def run_clients(
+    n: int, step: Callable[[random.Random], None], stop: threading.Event, *, seed: int = 0
+) -> list[threading.Thread]:
+    """Start n threads calling step(rng) until stop is set (or the count/time bounds hit)."""
+
+    def loop(k: int) -> None:
+        rng = random.Random(seed * 1000 + k)
+        deadline = time.monotonic() + MAX_RUN_S
+        for _ in range(MAX_REQUESTS_PER_CLIENT):
+            if stop.is_set() or time.monotonic() > deadline:
+                return
+            step(rng)
+
+    threads = [threading.Thread(target=loop, args=(k,), daemon=True) for k in range(n)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def join_all(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.join(timeout=MAX_RUN_S)
+        assert not thread.is_alive(), "a client thread did not stop"
+
+
+def sqlite_path(settings: Settings) -> Path:
+    return Path(settings.database_url.removeprefix("sqlite:///"))
+
+
+def customer_ids(settings: Settings) -> list[str]:
+    return sorted(row[0] for row in stored_rows(settings, "SELECT customer_id FROM customers"))
+
+
+def stored_rows(settings: Settings, sql: str) -> set[tuple[Any, ...]]:
+    """Rows read straight from the SQLite file, bypassing the service."""
+    db = sqlite3.connect(sqlite_path(settings))
+    try:
+        return {tuple(row) for row in db.execute(sql)}
+    finally:
+        db.close()
