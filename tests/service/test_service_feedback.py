@@ -1,0 +1,89 @@
+"""POST /v1/feedback: idempotent, and only for what was actually offered in that request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from apptesting import ServiceEnv
+from factories import customer_payload
+from flask.testing import FlaskClient
+from service_support import assert_problem
+
+
+@pytest.fixture
+def answered(module_env: ServiceEnv, module_client: FlaskClient) -> dict[str, Any]:
+    """A fresh audited answer for an inline profile (each test gets its own request id)."""
+    body = {"customer": customer_payload(customer_id="FB0000001"), "channel": "teller"}
+    reply = module_client.post("/v1/recommendations", json=body, headers=teller(module_env))
+    assert reply.status_code == 200
+    return dict(reply.get_json())
+
+
+def teller(env: ServiceEnv) -> dict[str, str]:
+    return env.headers("teller", staff_id="T001")
+
+
+def feedback(answer: dict[str, Any], **overrides: str) -> dict[str, str]:
+    body = {
+        "request_id": answer["request_id"],
+        "product_id": answer["pitch"]["product_id"],
+        "outcome": "accepted",
+        "staff_id": "T001",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_first_feedback_is_201_and_a_repeat_is_200(
+    module_env: ServiceEnv, module_client: FlaskClient, answered: dict[str, Any]
+) -> None:
+    body = feedback(answered)
+    first = module_client.post("/v1/feedback", json=body, headers=teller(module_env))
+    again = module_client.post("/v1/feedback", json=body, headers=teller(module_env))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json() == {**{k: body[k] for k in ("request_id", "product_id", "outcome")},
+                                "created": True}  # fmt: skip
+    assert again.get_json()["created"] is False
+
+
+def test_a_listed_product_that_was_not_pitched_may_get_feedback(
+    module_env: ServiceEnv, module_client: FlaskClient, answered: dict[str, Any]
+) -> None:
+    listed = [r["product_id"] for r in answered["recommendations"]]
+    other = next(p for p in listed if p != answered["pitch"]["product_id"])
+    reply = module_client.post(
+        "/v1/feedback", json=feedback(answered, product_id=other), headers=teller(module_env)
+    )
+    assert reply.status_code == 201
+
+
+def test_unknown_request_id_is_404(
+    module_env: ServiceEnv, module_client: FlaskClient, answered: dict[str, Any]
+) -> None:
+    body = feedback(answered, request_id="never-issued-0001")
+    assert_problem(module_client.post("/v1/feedback", json=body, headers=teller(module_env)), 404)
+
+
+def test_a_product_not_offered_in_that_request_is_422_naming_product_id(
+    module_env: ServiceEnv,
+    module_client: FlaskClient,
+    answered: dict[str, Any],
+) -> None:
+    excluded = answered["excluded"][0]["product_id"]
+    body = feedback(answered, product_id=excluded)
+    problem = assert_problem(
+        module_client.post("/v1/feedback", json=body, headers=teller(module_env)), 422
+    )
+    assert set(problem["errors"]) == {"product_id"}
+
+
+@pytest.mark.parametrize("outcome", ["maybe", "", "ACCEPTED"])
+def test_a_bad_outcome_is_422_naming_outcome(
+    module_env: ServiceEnv, module_client: FlaskClient, answered: dict[str, Any], outcome: str
+) -> None:
+    body = feedback(answered, outcome=outcome)
+    problem = assert_problem(
+        module_client.post("/v1/feedback", json=body, headers=teller(module_env)), 422
+    )
+    assert set(problem["errors"]) == {"outcome"}
