@@ -159,7 +159,32 @@ def compare_with_scores(
             matrix, test, probabilities=probabilities, seed=seed, n_boot=n_boot
         )
     result["baselines"] = base
+    result["model_minus_baseline"] = paired_margins(scores, test, seed=seed, n_boot=n_boot)
     return result, scores
+
+
+def paired_margins(
+    scores: dict[str, np.ndarray], test: DatasetFrame, *, seed: int, n_boot: int
+) -> dict[str, Any]:
+    """Model minus each baseline on the same customers: MAP@7 and precision@1, with a paired
+    bootstrap CI (a margin is real when its interval excludes 0)."""
+    held, labels = test.held, test.labels
+
+    def per_customer(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ap = metrics.average_precision_at_k(matrix, labels, k=7, held=held)
+        return ap, metrics.precision_at_1_per_customer(matrix, labels, held=held)
+
+    model_ap, model_p1 = per_customer(scores["model"])
+    out: dict[str, Any] = {}
+    for name, matrix in scores.items():
+        if name == "model":
+            continue
+        ap, p1 = per_customer(matrix)
+        out[name] = {
+            "map@7": metrics.bootstrap_ci(model_ap - ap, n_boot=n_boot, seed=seed),
+            "precision@1": metrics.bootstrap_ci(model_p1 - p1, n_boot=n_boot, seed=seed),
+        }
+    return out
 
 
 def compare(
