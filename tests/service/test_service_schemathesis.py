@@ -1,0 +1,78 @@
+"""Property-based API fuzzing from the app's own OpenAPI document: no 5xx, and every error is
+problem+json. Each operation is called with a key of a role it admits."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+import schemathesis
+from apptesting import ServiceEnv
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from service_support import PROBLEM_JSON
+
+EXAMPLES_PER_OPERATION = 25
+
+
+def role_for(operation: Any) -> str:
+    roles = operation.definition.raw.get("x-roles") or ["admin"]
+    return "admin" if "admin" in roles else roles[0]
+
+
+def operations(app: Flask) -> list[Any]:
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+def check(response: Any, label: str) -> None:
+    status = response.status_code
+    assert status < 500, (label, status, response.text[:500])
+    if status >= 400:
+        assert response.headers["content-type"][0].startswith(PROBLEM_JSON), (label, status)
+        body = response.json()
+        assert body["status"] == status and body["type"] and body["title"], (label, body)
+
+
+def test_no_operation_answers_5xx_or_a_non_problem_error(
+    module_env: ServiceEnv, module_app: Flask
+) -> None:
+    ops = operations(module_app)
+    assert len(ops) >= 13, [op.label for op in ops]
+    keys = {
+        role: module_env.headers(role, manager_id="M000011001")
+        for role in ("admin", "teller", "manager")
+    }
+    failures: list[str] = []
+    for op in ops:
+        headers = keys.get(role_for(op), keys["admin"])
+
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=op.as_strategy())
+        def run(case: Any) -> None:
+            check(case.call(headers=headers), op.label)  # noqa: B023
+
+        try:
+            run()
+        except AssertionError as exc:
+            failures.append(f"{op.label}: {exc}")
+    assert failures == []
+
+
+@pytest.mark.parametrize("status", [401, 404])
+def test_the_check_itself_rejects_a_plain_json_error(status: int) -> None:
+    class Plain:
+        status_code = status
+        headers: ClassVar[dict[str, list[str]]] = {"content-type": ["application/json"]}
+        text = "{}"
+
+        def json(self) -> dict[str, Any]:
+            return {}
+
+    with pytest.raises(AssertionError):
+        check(Plain(), "fake")
