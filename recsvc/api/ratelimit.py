@@ -33,7 +33,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         application_limits_exempt_when=_exempt,
         storage_uri=settings.rate_limit_storage_uri,
         headers_enabled=False,
-        strategy="moving-window",
+        strategy="fixed-window",  # one counter per key and window: cheap per request
     )
     limiter.init_app(app)
     app.extensions[LIMITER] = limiter

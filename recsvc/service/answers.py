@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from recsvc.customers.profile import Customer, Transaction
@@ -90,8 +91,12 @@ class Answer:
     pitch: PitchOut | None
     next_actions: list[NextActionOut] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (dates as ISO strings), used by the audit record."""
+    @cached_property
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form (dates as ISO strings), built once for the audit and the response."""
         data = asdict(self)
         data["as_of"] = self.as_of.isoformat()
         return data
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.as_dict

@@ -65,6 +65,9 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+        # WAL + NORMAL: a commit survives a killed process (what "acknowledged" must mean
+        # here); only a power cut can lose the last commits. Production runs PostgreSQL.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

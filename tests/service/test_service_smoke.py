@@ -5,8 +5,6 @@ def test_pitch_and_audit_round_trip(env, service_client) -> None:
     body = reply.get_json()
     assert body["degraded"] is False
     assert body["model_version"] == env.registry.alias_state().champion
-    audit = service_client.get(
-        f"/v1/audit/{body['request_id']}", headers=env.headers("compliance")
-    )
+    audit = service_client.get(f"/v1/audit/{body['request_id']}", headers=env.headers("compliance"))
     assert audit.status_code == 200
     assert audit.get_json()["payload"]["answer"]["pitch"] == body["pitch"]
