@@ -26,8 +26,10 @@ def arbitrate(
     transaction_weights: Mapping[str, float],
     config: ServiceConfig,
     order: Mapping[str, int],
-) -> list[Ranked]:
-    """Rank eligible products by priority; ties by catalogue order; at most N per family."""
+) -> tuple[list[Ranked], list[Ranked]]:
+    """Rank eligible products by priority (ties by catalogue order); at most N per family.
+
+    Returns the ranking and what the family limit left out (shown as FAMILY_LIMIT)."""
     ranked = []
     for product in eligible:
         p = None if propensities is None else float(propensities[product.product_id])
@@ -38,10 +40,13 @@ def arbitrate(
         ranked.append(Ranked(product, p, expected, score))
     ranked.sort(key=lambda r: (-r.score, order[r.product.product_id]))
     kept: list[Ranked] = []
+    dropped: list[Ranked] = []
     per_family: dict[str, int] = {}
     for entry in ranked:
         family = entry.product.family
         if per_family.get(family, 0) < config.max_per_family:
             per_family[family] = per_family.get(family, 0) + 1
             kept.append(entry)
-    return kept
+        else:
+            dropped.append(entry)
+    return kept, dropped

@@ -11,6 +11,7 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 DAILY_PITCH_LIMIT = "DAILY_PITCH_LIMIT"
+FAMILY_LIMIT = "FAMILY_LIMIT"
 
 
 class ServiceConfigError(ValueError):
@@ -85,9 +86,10 @@ def load_service_config(path: Path) -> ServiceConfig:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ServiceConfigError(f"{path}: key 'timezone': unknown zone") from exc
     texts = data["contact_policy"]["texts"]
-    if DAILY_PITCH_LIMIT not in texts or set(texts[DAILY_PITCH_LIMIT]) != {"zh-CN", "en"}:
-        key = f"contact_policy.texts.{DAILY_PITCH_LIMIT}"
-        raise ServiceConfigError(f"{path}: key {key!r} needs zh-CN and en")
+    for code in (DAILY_PITCH_LIMIT, FAMILY_LIMIT):
+        if code not in texts or set(texts[code]) != {"zh-CN", "en"}:
+            key = f"contact_policy.texts.{code}"
+            raise ServiceConfigError(f"{path}: key {key!r} needs zh-CN and en")
     arb, rec = data["arbitration"], data["recommendations"]
     return ServiceConfig(
         timezone=zone,

@@ -34,7 +34,7 @@ from recsvc.service.answers import (
 )
 from recsvc.service.arbitration import Ranked, arbitrate
 from recsvc.service.audit import audit_payload
-from recsvc.service.config import DAILY_PITCH_LIMIT, ServiceConfig
+from recsvc.service.config import DAILY_PITCH_LIMIT, FAMILY_LIMIT, ServiceConfig
 from recsvc.service.errors import Conflict, NotFound, Unavailable
 from recsvc.service.feedback import save_feedback
 from recsvc.store import (
@@ -155,7 +155,7 @@ class CrossSellService:
         triggers = {
             t.product_id: t for t in transaction_triggers(request.transaction, self.pitch_config)
         } if request.transaction else {}  # fmt: skip
-        ranked = arbitrate(
+        ranked, same_family = arbitrate(
             verdict.eligible,
             propensities=scored.propensities,
             transaction_weights={pid: t.weight for pid, t in triggers.items()},
@@ -174,7 +174,9 @@ class CrossSellService:
 
         shown = [] if pitch_only else ranked[:limit]
         recommendations = [explained(r)[0] for r in shown]
-        excluded = _excluded(verdict, request.locale)
+        excluded = _excluded(verdict, request.locale) + self._family_limited(
+            same_family, request.locale
+        )
         next_actions = [
             NextActionOut(a.code, a.message(request.locale)) for a in verdict.next_actions
         ]
@@ -232,6 +234,12 @@ class CrossSellService:
             requires_dual_recording=product.dual_recording,
         )
         return out, short
+
+    def _family_limited(self, dropped: list[Ranked], locale: str) -> list[ExcludedOut]:
+        """Suitable, but a better product of the same family is offered instead."""
+        text = self.config.policy_texts[FAMILY_LIMIT][locale]
+        codes = [FAMILY_LIMIT]
+        return [ExcludedOut(r.product.product_id, FAMILY_LIMIT, text, codes) for r in dropped]
 
     def _pitch(
         self,
