@@ -56,6 +56,7 @@ def build_ranker(spec: DatasetSpec, *, seed: int, num_threads: int = 1) -> Produ
         calibration_fraction=float(model.get("calibration_fraction", 0.2)),
         refit_full=bool(model.get("refit_full", True)),
         categorical_features=native,
+        negatives_per_positive=model.get("negatives_per_positive"),
         seed=seed,
         num_threads=num_threads,
     )

@@ -42,6 +42,7 @@ class ProductRanker:
         min_positives: int = 5,
         categorical_features: Sequence[str] = (),
         gate: bool = True,
+        negatives_per_positive: float | None = None,
         seed: int = 0,
         deterministic: bool = True,
         num_threads: int = 2,
@@ -55,6 +56,7 @@ class ProductRanker:
         self.min_positives = min_positives
         self.categorical_features = list(categorical_features)
         self.gate = gate
+        self.negatives_per_positive = negatives_per_positive
         self.seed = seed
         self.deterministic = deterministic
         self.num_threads = num_threads
@@ -102,16 +104,34 @@ class ProductRanker:
         if self.kind != BINARY:
             raise ValueError(f"kind must be {MULTICLASS!r} or {BINARY!r}, got {self.kind!r}")
         boosters: list[lgb.Booster | float] = []
+        rng = np.random.default_rng(self.seed)
         for j in range(labels.shape[1]):
             mask = held[:, j] == 0
             y = labels[mask, j]
             if y.sum() < self.min_positives or y.sum() == len(y):
                 boosters.append(float(y.mean()) if len(y) else 0.0)
                 continue
-            data = self._dataset(X[mask], y)
+            rows = self._training_rows(np.flatnonzero(mask), labels[:, j], rng)
+            data = self._dataset(X[rows], labels[rows, j])
             params = self._lgb_params({"objective": "binary"})
             boosters.append(lgb.train(params, data, num_boost_round=self.num_boost_round))
         return boosters
+
+    def _training_rows(
+        self, candidates: np.ndarray, y: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """All positives, and at most `negatives_per_positive` negatives each (seeded sample):
+        rare products train on a fraction of the rows; calibration on the untouched fold
+        restores the true rate."""
+        if self.negatives_per_positive is None:
+            return candidates
+        positives = candidates[y[candidates] == 1]
+        negatives = candidates[y[candidates] == 0]
+        keep = int(np.ceil(self.negatives_per_positive * len(positives)))
+        if keep >= len(negatives):
+            return candidates
+        sample = rng.choice(negatives, size=keep, replace=False)
+        return np.sort(np.concatenate([positives, sample]))
 
     def fit(
         self,
@@ -254,6 +274,7 @@ class ProductRanker:
             "min_positives": self.min_positives,
             "categorical_features": list(self.categorical_features),
             "gate": self.gate,
+            "negatives_per_positive": self.negatives_per_positive,
             "seed": self.seed,
             "deterministic": self.deterministic,
             "num_threads": self.num_threads,
