@@ -192,3 +192,23 @@ class PitchLogRow(Base):
     product_id: Mapped[str] = mapped_column(ID)
     day: Mapped[dt.date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(CODE)
+
+
+class ContactPlanRow(Base):
+    """One customer in a client manager's contact plan for an ISO week (replaced per week)."""
+
+    __tablename__ = "contact_plan"
+    __table_args__ = (Index(None, "week", "manager_id"),)
+
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    manager_id: Mapped[str] = mapped_column(CODE)
+    rank: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[float] = mapped_column(Float)
+    flag: Mapped[str | None] = mapped_column(CODE)
+    triggers: Mapped[list[str]] = mapped_column(PAYLOAD)
+    products: Mapped[list[str]] = mapped_column(PAYLOAD)
+    talking_points: Mapped[list[dict[str, str]]] = mapped_column(PAYLOAD)
+    channel: Mapped[str] = mapped_column(CODE)
+    request_id: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
