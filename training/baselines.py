@@ -48,13 +48,20 @@ def logistic(
     *,
     seed: int = 0,
     max_iter: int = 500,
+    max_rows: int = 200_000,
 ) -> np.ndarray:
-    """One logistic regression per product, on the same encoded features (NaN -> 0 + flag)."""
+    """One logistic regression per product, on the same encoded features (NaN -> 0 + flag).
+
+    Fitted on at most `max_rows` training customers (seeded sample): a linear model has
+    converged long before that, and a million-customer run stays within minutes."""
 
     def prep(X: np.ndarray) -> np.ndarray:
         nan = np.isnan(X)
         return np.hstack([np.where(nan, 0.0, X), nan[:, nan_cols].astype(np.float64)])
 
+    if len(X_train) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(X_train), max_rows, replace=False))
+        X_train, train = X_train[keep], train.take(keep)
     nan_cols = np.isnan(X_train).any(axis=0)
     Xtr, Xte = prep(X_train), prep(X_test)
     out = np.zeros((len(X_test), len(train.products)))
