@@ -18,7 +18,6 @@ import contextlib
 import http.client
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -33,6 +32,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -52,20 +53,6 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
-
-
-def machine() -> str:
-    model = platform.processor() or "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"{platform.platform()} | {model} | nproc {os.cpu_count()} | load {load} | "
-        f"python {platform.python_version()}"
-    )
 
 
 def run(cmd: list[str], env: dict[str, str], timeout: float = 1800) -> str:

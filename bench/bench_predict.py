@@ -11,13 +11,12 @@ Run: python bench/bench_predict.py [--customers 20000] [--train-customers 5000] 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import machine
 
 from recsvc.config import Settings
 from recsvc.features.customer import CustomerFeaturizer
@@ -29,24 +28,6 @@ from training.pipeline import build_ranker
 from training.synth.generate import generate_bank
 from training.synth.reader import customers_from_frames, read_bank
 from training.synthetic import featurizer_for, frames_to_dataset
-
-
-def machine() -> str:
-    """Platform, CPU model and count, load: so the numbers can be placed."""
-    model = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
-    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{platform.platform()} | python {platform.python_version()} | {model} | "
-        f"nproc {nproc} | load avg {load}"
-    )
 
 
 def _percentiles(seconds: list[float]) -> str:

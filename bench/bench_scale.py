@@ -8,8 +8,6 @@ batch predict >= 20,000 customers/s over the whole catalogue. Prints numbers; as
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -17,17 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def machine() -> str:
-    model = platform.processor() or "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return (
-        f"{platform.platform()} | python {platform.python_version()} | {model} | "
-        f"{os.cpu_count()} cpus | load avg {os.getloadavg()}"
-    )
+from machine import machine
 
 
 def timed(cmd: list[str]) -> tuple[float, float]:

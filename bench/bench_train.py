@@ -7,35 +7,17 @@ Prints numbers and the machine; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import machine
 
 from recsvc.models.ranker import BINARY, MULTICLASS, ProductRanker
 from training.datasets import load_dataset, load_spec
 from training.pipeline import build_encoder
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def machine() -> str:
-    """CPU model, core count and load, so numbers can be placed."""
-    model = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
-    return (
-        f"{platform.platform()} | python {platform.python_version()} | {model} | "
-        f"{os.cpu_count()} cpus | load avg {load}"
-    )
 
 
 def main() -> None:
