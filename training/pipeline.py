@@ -63,7 +63,12 @@ def build_ranker(spec: DatasetSpec, *, seed: int, num_threads: int = 1) -> Produ
 
 
 def fit_on(
-    spec: DatasetSpec, frame: DatasetFrame, *, seed: int, num_threads: int = 1
+    spec: DatasetSpec,
+    frame: DatasetFrame,
+    *,
+    seed: int,
+    num_threads: int = 1,
+    progress: bool = False,
 ) -> tuple[TabularEncoder, ProductRanker]:
     """Fit encoder and ranker on one frame."""
     encoder = build_encoder(spec, frame).fit(frame.features)
@@ -76,6 +81,7 @@ def fit_on(
         feature_names=encoder.feature_names,
         products=frame.products,
         feature_schema=encoder.feature_schema(),
+        progress=progress,
     )
     return encoder, ranker
 
@@ -221,7 +227,9 @@ def train(
     test_mask = holdout_mask(frame, spec, seed=seed)
     train_part, test_part = frame.take(~test_mask), frame.take(test_mask)
     _log(progress, f"fitting on {len(train_part)} customers, holding out {len(test_part)}")
-    encoder, ranker = fit_on(spec, train_part, seed=seed, num_threads=num_threads)
+    encoder, ranker = fit_on(
+        spec, train_part, seed=seed, num_threads=num_threads, progress=progress
+    )
     _log(progress, "scoring hold-out and baselines")
     report, scores = compare_with_scores(
         spec, train_part, test_part, encoder=encoder, ranker=ranker, seed=seed

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+from tqdm import tqdm
 
 from recsvc.features.tabular import schema_fingerprint
 from recsvc.models.calibration import apply_all, fit_calibrator
@@ -82,7 +84,7 @@ class ProductRanker:
         )
 
     def _train_boosters(
-        self, X: np.ndarray, held: np.ndarray, labels: np.ndarray
+        self, X: np.ndarray, held: np.ndarray, labels: np.ndarray, *, progress: bool = False
     ) -> list[lgb.Booster | float]:
         if self.kind == MULTICLASS:
             rows, cls = np.nonzero(labels)
@@ -105,7 +107,11 @@ class ProductRanker:
             raise ValueError(f"kind must be {MULTICLASS!r} or {BINARY!r}, got {self.kind!r}")
         boosters: list[lgb.Booster | float] = []
         rng = np.random.default_rng(self.seed)
-        for j in range(labels.shape[1]):
+        products = tqdm(
+            range(labels.shape[1]), desc="boosters", unit="product", leave=False,
+            disable=not (progress and sys.stderr.isatty()),
+        )  # fmt: skip
+        for j in products:
             mask = held[:, j] == 0
             y = labels[mask, j]
             if y.sum() < self.min_positives or y.sum() == len(y):
@@ -142,6 +148,7 @@ class ProductRanker:
         feature_names: Sequence[str],
         products: Sequence[str] | None = None,
         feature_schema: Mapping[str, Any] | None = None,
+        progress: bool = False,
     ) -> ProductRanker:
         """Train on (n x F) features; calibrate on a seeded held-out fold of customers."""
         X = np.asarray(X, dtype=np.float32)
@@ -158,11 +165,11 @@ class ProductRanker:
             return self
         rng = np.random.default_rng(self.seed)
         cal = rng.random(len(X)) < self.calibration_fraction
-        self.boosters_ = self._train_boosters(X[~cal], held[~cal], labels[~cal])
+        self.boosters_ = self._train_boosters(X[~cal], held[~cal], labels[~cal], progress=progress)
         raw = self.predict_raw(X[cal])
         self.calibrators_ = self._fit_calibrators(raw, held[cal], labels[cal])
         if self.refit_full:
-            self.boosters_ = self._train_boosters(X, held, labels)
+            self.boosters_ = self._train_boosters(X, held, labels, progress=progress)
         return self
 
     def _fit_calibrators(
