@@ -95,6 +95,37 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _score_book(args: argparse.Namespace, settings: Settings) -> int:
+    """Plan the week for every client manager; progress bar on a TTY, summary JSON on stdout."""
+    import datetime as dt
+    import time
+
+    from tqdm import tqdm
+
+    from recsvc.service.contact_plan import build_planner, week_of, week_start
+    from recsvc.store import upgrade
+
+    planner = build_planner(settings)
+    upgrade(planner.engine)
+    today = dt.datetime.now(planner.service_config.timezone).date()
+    week = args.week or week_of(today)
+    monday = week_start(week)
+    as_of = today if monday <= today < monday + dt.timedelta(days=7) else monday
+    bar = tqdm(unit="customer", disable=not sys.stderr.isatty(), file=sys.stderr)
+    started = time.perf_counter()
+    with bar:
+        summary = planner.plan_week(week, as_of=as_of, chunk_size=args.chunk_size,
+                                    progress=bar.update)  # fmt: skip
+    out = {
+        "week": summary.week, "as_of": summary.as_of.isoformat(), "run_id": summary.run_id,
+        "customers": summary.customers, "candidates": summary.candidates,
+        "entries": summary.entries, "reassign": summary.reassign,
+        "managers": len(summary.per_manager), "seconds": round(time.perf_counter() - started, 2),
+    }  # fmt: skip
+    print(json.dumps(out, indent=2))
+    return 0
+
+
 def _add_service_commands(sub: Any) -> None:
     from recsvc.security import ROLES
 
@@ -121,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load-customers", help="load a bank export into the store")
     load.add_argument("directory")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
+    book = sub.add_parser("score-book", help="write every client manager's contact plan")
+    book.add_argument("--week", default=None, help="ISO week YYYY-Www (default: this week)")
+    book.add_argument("--chunk-size", type=int, default=2000, help="customers per chunk")
     _add_service_commands(sub)
     return parser
 
@@ -129,6 +163,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "catalog": _catalog,
     "init-db": _init_db,
     "load-customers": _load_customers,
+    "score-book": _score_book,
     "serve": _serve,
     "keys": _keys,
 }

@@ -1,0 +1,354 @@
+"""The nightly contact plan: every customer scored in chunks, the API's rules and contact policy
+applied, each client manager's week written at once. Never calls CrossSellService per customer.
+
+Feedback on a plan entry: each entry gets an audit record whose request id is
+`cp-<week>-<run>-<customer_id>` and whose answer lists the suggested products, so the manager
+reports the outcome through the existing POST /v1/feedback; declines then feed the contact
+policy of the API and of the next night's plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from recsvc.catalog import Catalogue, load_catalogue
+from recsvc.config import PACKAGE_DATA, Settings
+from recsvc.customers.bank import BankConfig, load_bank_config
+from recsvc.customers.profile import Customer
+from recsvc.customers.segments import tier_of, value_class_of
+from recsvc.features.customer import CustomerFeaturizer
+from recsvc.models.runtime import LoadedModel, ModelRuntime
+from recsvc.rules import RulesConfig, customer_facts, evaluate, load_rules_config
+from recsvc.service.arbitration import Ranked, arbitrate
+from recsvc.service.config import ServiceConfig, load_service_config
+from recsvc.service.contact_triggers import (
+    HIGH_PROPENSITY,
+    LOCALES,
+    REASSIGN,
+    SUGGESTION,
+    TRIGGER_CODES,
+    ContactPlanConfig,
+    Found,
+    load_contact_plan_config,
+    preferred_channel,
+    profile_triggers,
+)
+from recsvc.store import AuditRecord, iter_customers, make_engine, write_audit
+from recsvc.store.contact_plan import contacted_between, declines_of, manager_levels, replace_week
+
+CHANNEL = "manager"
+DEFAULT_CONFIG = PACKAGE_DATA / "contact_plan.yaml"
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def week_start(week: str) -> dt.date:
+    """Monday of an ISO week written YYYY-Www; ValueError names a bad week."""
+    match = _WEEK.match(week)
+    try:
+        if match is None:
+            raise ValueError
+        return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise ValueError(f"week must be an ISO week like 2026-W48, got {week!r}") from None
+
+
+def week_of(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One customer to contact: why, what to suggest, what to say, how, and how urgent."""
+
+    customer_id: str
+    manager_id: str
+    triggers: tuple[str, ...]
+    products: tuple[str, ...]
+    talking_points: tuple[dict[str, str], ...]
+    priority: float
+    channel: str
+    flag: str | None = None
+
+
+@dataclass
+class PlanSummary:
+    week: str
+    as_of: dt.date
+    run_id: str
+    customers: int = 0
+    candidates: int = 0
+    entries: int = 0
+    reassign: int = 0
+    per_manager: dict[str, int] = field(default_factory=dict)
+
+
+def _best_first(entries: list[PlanEntry]) -> list[PlanEntry]:
+    return sorted(entries, key=lambda e: (-e.priority, e.customer_id))
+
+
+class _Books:
+    """Each manager's best entries so far, never more than 2 x cap kept (bounded memory)."""
+
+    def __init__(self, caps: Callable[[str], int]) -> None:
+        self.caps = caps
+        self.kept: dict[tuple[str, bool], list[PlanEntry]] = {}
+
+    def add(self, entry: PlanEntry) -> None:
+        key = (entry.manager_id, entry.flag == REASSIGN)
+        kept = self.kept.setdefault(key, [])
+        kept.append(entry)
+        cap = self.caps(entry.manager_id)
+        if len(kept) > 2 * cap:
+            self.kept[key] = _best_first(kept)[:cap]
+
+    def final(self) -> list[PlanEntry]:
+        """Top `cap` per manager; REASSIGN entries take no cap slot of the current manager."""
+        out: list[PlanEntry] = []
+        for (manager_id, _), kept in sorted(self.kept.items()):
+            out += _best_first(kept)[: self.caps(manager_id)]
+        return out
+
+
+def build_planner(settings: Settings, *, config_path: Path = DEFAULT_CONFIG) -> ContactPlanner:
+    """The planner wired as create_app wires the API's service: same rules, catalogue, model."""
+    catalogue = load_catalogue(settings.catalogue_path)
+    bank = load_bank_config(settings.bank_config_path)
+    featurizer = CustomerFeaturizer(product_ids=catalogue.ids, bank=bank)
+    return ContactPlanner(
+        engine=make_engine(settings.database_url),
+        catalogue=catalogue,
+        rules=load_rules_config(settings.rules_config_path),
+        bank=bank,
+        service_config=load_service_config(settings.service_config_path),
+        config=load_contact_plan_config(config_path),
+        featurizer=featurizer,
+        runtime=ModelRuntime(settings.registry_dir, featurizer=featurizer),
+    )
+
+
+class ContactPlanner:
+    """Builds and stores the weekly contact plans of all client managers."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        catalogue: Catalogue,
+        rules: RulesConfig,
+        bank: BankConfig,
+        service_config: ServiceConfig,
+        config: ContactPlanConfig,
+        featurizer: CustomerFeaturizer,
+        runtime: ModelRuntime,
+    ) -> None:
+        self.engine = engine
+        self.catalogue = catalogue
+        self.rules = rules
+        self.bank = bank
+        self.service_config = service_config
+        self.config = config
+        self.featurizer = featurizer
+        self.runtime = runtime
+        self.order = {p.product_id: i for i, p in enumerate(catalogue.products)}
+
+    def plan_week(
+        self,
+        week: str,
+        *,
+        as_of: dt.date | None = None,
+        chunk_size: int = 2000,
+        progress: Callable[[int], None] | None = None,
+    ) -> PlanSummary:
+        """Plan the week (triggers counted from as_of, default its Monday) and replace it."""
+        monday = week_start(week)
+        as_of = as_of or monday
+        summary = PlanSummary(week, as_of, uuid.uuid4().hex[:8])
+        with Session(self.engine) as session:
+            managers = manager_levels(session)
+        books = _Books(lambda m: managers.get(m, (0, self.config.default_book_cap))[1])
+        loaded = self.runtime.current()
+        for chunk in iter_customers(self.engine, chunk_size):
+            for entry in self.plan_chunk(chunk, week, as_of, managers, loaded, summary):
+                books.add(entry)
+            summary.customers += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        entries = books.final()
+        self._write(entries, summary, loaded)
+        return summary
+
+    def plan_chunk(
+        self,
+        chunk: Sequence[Customer],
+        week: str,
+        as_of: dt.date,
+        managers: dict[str, tuple[int, int]],
+        loaded: LoadedModel | None,
+        summary: PlanSummary,
+    ) -> Iterable[PlanEntry]:
+        """Entries for one chunk: contact policy first, one score() call, rules per candidate."""
+        open_ = [c for c in chunk if c.manager_id and c.consent_marketing and not c.open_complaint]
+        if not open_:
+            return []
+        ids = [c.customer_id for c in open_]
+        monday = week_start(week)
+        tz = self.service_config.timezone
+        start = dt.datetime.combine(monday, dt.time(), tzinfo=tz)
+        since = as_of - dt.timedelta(days=self.rules.declined_fatigue_days)
+        with Session(self.engine) as session:
+            contacted = contacted_between(
+                session, ids, start, start + dt.timedelta(days=7), monday,
+                monday + dt.timedelta(days=6),
+            )  # fmt: skip
+            declines = declines_of(session, ids, since, tz=tz)
+        candidates = [c for c in open_ if c.customer_id not in contacted]
+        summary.candidates += len(candidates)
+        probs = self._score(candidates, as_of, loaded)
+        out = []
+        for i, customer in enumerate(candidates):
+            propensities = None
+            if loaded is not None and probs is not None:
+                row = probs[i]
+                propensities = {p: float(row[j]) for p, j in loaded.product_index.items()}
+            entry = self._entry(customer, as_of, propensities, declines.get(customer.customer_id))
+            if entry is not None:
+                level = managers.get(str(customer.manager_id), (0, 0))[0]
+                if tier_of(customer.aum, self.bank).manager_level > level:
+                    entry = self._reassign(entry)
+                out.append(entry)
+        return out
+
+    def _score(
+        self, customers: Sequence[Customer], as_of: dt.date, loaded: LoadedModel | None
+    ) -> np.ndarray | None:
+        if loaded is None or not customers:
+            return None
+        x = np.vstack([self.featurizer.transform_one(c, as_of) for c in customers])
+        return self.runtime.score(loaded, x)
+
+    def _entry(
+        self,
+        customer: Customer,
+        as_of: dt.date,
+        propensities: dict[str, float] | None,
+        declines: dict[str, dt.date] | None,
+    ) -> PlanEntry | None:
+        """The plan entry of one customer who may be contacted, or None without a trigger."""
+        verdict = evaluate(
+            customer, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
+            bank=self.bank, recent_declines=declines or {},
+        )  # fmt: skip
+        ranked, _ = arbitrate(
+            verdict.eligible, propensities=propensities, transaction_weights={},
+            config=self.service_config, order=self.order,
+        )  # fmt: skip
+        facts = customer_facts(customer, as_of=as_of, rules=self.rules, bank=self.bank)
+        found = profile_triggers(
+            customer, as_of=as_of, days_to_expiry=facts.days_to_expiry, config=self.config
+        )
+        best_value = max((r.expected_value for r in ranked), default=0.0)
+        if ranked and best_value >= self.config.high_propensity_value:
+            top = max(ranked, key=lambda r: r.expected_value)
+            found.append(Found(HIGH_PROPENSITY, top.product.product_id))
+        if not found:
+            return None
+        found.sort(key=lambda f: TRIGGER_CODES.index(f.code))
+        priority = best_value + sum(self.config.trigger_weights[f.code] for f in found)
+        if value_class_of(customer, self.bank, as_of) == "BZC":
+            priority *= self.config.bzc_factor
+        products = tuple(r.product.product_id for r in ranked[: self.config.max_products])
+        return PlanEntry(
+            customer_id=customer.customer_id,
+            manager_id=str(customer.manager_id),
+            triggers=tuple(f.code for f in found),
+            products=products,
+            talking_points=self._talking_points(found, ranked),
+            priority=round(priority, 4),
+            channel=preferred_channel(customer, self.config),
+        )
+
+    def _talking_points(
+        self, found: list[Found], ranked: list[Ranked]
+    ) -> tuple[dict[str, str], ...]:
+        """One sentence per trigger (most urgent first), topped up with the best suggestion."""
+        points = [self._text(f.code, f.product_id, f.days) for f in found]
+        if len(points) < 2 and ranked:
+            points.append(self._text(SUGGESTION, ranked[0].product.product_id, None))
+        return tuple(points[: self.config.max_talking_points])
+
+    def _text(self, code: str, product_id: str | None, days: int | None) -> dict[str, str]:
+        product = self.catalogue.get(product_id) if product_id else None
+        out = {"code": code}
+        for locale in LOCALES:
+            name = product.name(locale) if product is not None else ""
+            out[locale] = self.config.texts[code][locale].format(product=name, days=days)
+        return out
+
+    def _reassign(self, entry: PlanEntry) -> PlanEntry:
+        point = self._text(REASSIGN, None, None)
+        points = (point, *entry.talking_points)[: self.config.max_talking_points]
+        return PlanEntry(**{**entry.__dict__, "flag": REASSIGN, "talking_points": points})
+
+    def _write(
+        self, entries: list[PlanEntry], summary: PlanSummary, loaded: LoadedModel | None
+    ) -> None:
+        """The week's plan and one audit record per entry, in one transaction."""
+        now = dt.datetime.now(dt.UTC)
+        rows = []
+        ranks: dict[str, int] = {}
+        with Session(self.engine) as session:
+            for entry in _best_first(entries):
+                rank = ranks[entry.manager_id] = ranks.get(entry.manager_id, 0) + 1
+                request_id = f"cp-{summary.week}-{summary.run_id}-{entry.customer_id}"
+                rows.append(_row(entry, summary.week, rank, request_id, now))
+                write_audit(session, _audit(entry, summary, request_id, loaded, now))
+                summary.per_manager[entry.manager_id] = rank
+                summary.reassign += entry.flag == REASSIGN
+            replace_week(session, summary.week, rows)
+            session.commit()
+        summary.entries = len(rows)
+
+
+def _row(
+    entry: PlanEntry, week: str, rank: int, request_id: str, now: dt.datetime
+) -> dict[str, object]:
+    return {
+        "week": week, "customer_id": entry.customer_id, "manager_id": entry.manager_id,
+        "rank": rank, "priority": entry.priority, "flag": entry.flag,
+        "triggers": list(entry.triggers), "products": list(entry.products),
+        "talking_points": list(entry.talking_points), "channel": entry.channel,
+        "request_id": request_id, "created_at": now,
+    }  # fmt: skip
+
+
+def _audit(
+    entry: PlanEntry, summary: PlanSummary, request_id: str, loaded: LoadedModel | None,
+    now: dt.datetime,
+) -> AuditRecord:  # fmt: skip
+    """What the plan put in front of the manager: feedback checks products against it."""
+    recommendations = [{"product_id": p} for p in entry.products]
+    return AuditRecord(
+        request_id=request_id,
+        caller_role="batch",
+        customer_id=entry.customer_id,
+        model_version=loaded.version if loaded else None,
+        model_hash=loaded.model_hash if loaded else None,
+        degraded=loaded is None,
+        created_at=now,
+        payload={
+            "source": "contact_plan",
+            "week": summary.week,
+            "as_of": summary.as_of.isoformat(),
+            "triggers": list(entry.triggers),
+            "answer": {"recommendations": recommendations, "pitch": None},
+        },
+    )
