@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
@@ -27,6 +28,7 @@ from recsvc.customers.segments import tier_of, value_class_of
 from recsvc.features.customer import CustomerFeaturizer
 from recsvc.models.runtime import LoadedModel, ModelRuntime
 from recsvc.rules import RulesConfig, customer_facts, evaluate, load_rules_config
+from recsvc.service.answers import Caller
 from recsvc.service.arbitration import Ranked, arbitrate
 from recsvc.service.config import ServiceConfig, load_service_config
 from recsvc.service.contact_triggers import (
@@ -41,8 +43,15 @@ from recsvc.service.contact_triggers import (
     preferred_channel,
     profile_triggers,
 )
+from recsvc.service.errors import NotFound
 from recsvc.store import AuditRecord, iter_customers, make_engine, write_audit
-from recsvc.store.contact_plan import contacted_between, declines_of, manager_levels, replace_week
+from recsvc.store.contact_plan import (
+    contacted_between,
+    declines_of,
+    manager_levels,
+    plan_of,
+    replace_week,
+)
 
 CHANNEL = "manager"
 DEFAULT_CONFIG = PACKAGE_DATA / "contact_plan.yaml"
@@ -352,3 +361,14 @@ def _audit(
             "answer": {"recommendations": recommendations, "pitch": None},
         },
     )
+
+
+def manager_plan(
+    engine: Engine, caller: Caller, manager_id: str, week: str
+) -> list[dict[str, Any]]:
+    """A manager's plan, best first; a manager asking for another's book gets 404, not 403."""
+    week_start(week)
+    if caller.role == "manager" and caller.manager_id != manager_id:
+        raise NotFound(f"no contact plan of manager {manager_id!r} in your book")
+    with Session(engine) as session:
+        return plan_of(session, week, manager_id)
