@@ -1,0 +1,67 @@
+"""GET /v1/managers/{id}/contact-plan: the client manager's week, written by score-book."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from recsvc.api.auth import requires
+from recsvc.api.recommend import caller, service
+from recsvc.service.contact_plan import manager_plan, week_of
+
+blp = Blueprint("contact_plan", __name__, url_prefix="/v1", description="Weekly contact plans")
+
+
+class ContactPlanQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    week = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"),
+        metadata={"description": "ISO week YYYY-Www; default: this week"},
+    )
+
+
+class TalkingPointOut(Schema):
+    code = fields.String()
+    zh_cn = fields.String(data_key="zh-CN")
+    en = fields.String()
+
+
+class PlanEntryOut(Schema):
+    customer_id = fields.String()
+    rank = fields.Integer()
+    priority = fields.Float()
+    flag = fields.String(
+        allow_none=True, metadata={"description": "REASSIGN: tier needs a more senior manager"}
+    )
+    triggers = fields.List(fields.String())
+    products = fields.List(fields.String(), metadata={"description": "suitable, best first"})
+    talking_points = fields.List(fields.Nested(TalkingPointOut))
+    channel = fields.String(metadata={"description": "app_message, phone or branch_visit"})
+    request_id = fields.String(metadata={"description": "for POST /v1/feedback"})
+
+
+class ContactPlanOut(Schema):
+    manager_id = fields.String()
+    week = fields.String()
+    entries = fields.List(fields.Nested(PlanEntryOut))
+
+
+@blp.route("/managers/<string:manager_id>/contact-plan")
+@requires("manager", "admin")
+@blp.arguments(ContactPlanQuery, location="query")
+@blp.response(200, ContactPlanOut)
+def contact_plan(query: dict[str, Any], manager_id: str) -> dict[str, Any]:
+    """A client manager's contact plan for a week, highest priority first (own plan only)."""
+    svc = service()
+    week = query["week"] or week_of(svc.today())
+    entries = manager_plan(svc.engine, caller(), manager_id, week)
+    for entry in entries:
+        entry["talking_points"] = [
+            {"code": p["code"], "zh_cn": p["zh-CN"], "en": p["en"]} for p in entry["talking_points"]
+        ]
+    return {"manager_id": manager_id, "week": week, "entries": entries}
