@@ -44,10 +44,12 @@ from recsvc.service.contact_triggers import (
     profile_triggers,
 )
 from recsvc.service.errors import NotFound
-from recsvc.store import AuditRecord, iter_customers, make_engine, write_audit
+from recsvc.store import make_engine
 from recsvc.store.contact_plan import (
     contacted_between,
+    count_customers,
     declines_of,
+    iter_contactable,
     manager_levels,
     plan_of,
     replace_week,
@@ -185,10 +187,10 @@ class ContactPlanner:
             managers = manager_levels(session)
         books = _Books(lambda m: managers.get(m, (0, self.config.default_book_cap))[1])
         loaded = self.runtime.current()
-        for chunk in iter_customers(self.engine, chunk_size):
+        summary.customers = count_customers(self.engine)
+        for chunk in iter_contactable(self.engine, chunk_size):
             for entry in self.plan_chunk(chunk, week, as_of, managers, loaded, summary):
                 books.add(entry)
-            summary.customers += len(chunk)
             if progress is not None:
                 progress(len(chunk))
         entries = books.final()
@@ -222,13 +224,17 @@ class ContactPlanner:
         candidates = [c for c in open_ if c.customer_id not in contacted]
         summary.candidates += len(candidates)
         probs = self._score(candidates, as_of, loaded)
+        bounds = self._value_bounds(probs, loaded, len(candidates))
         out = []
         for i, customer in enumerate(candidates):
             propensities = None
             if loaded is not None and probs is not None:
                 row = probs[i]
                 propensities = {p: float(row[j]) for p, j in loaded.product_index.items()}
-            entry = self._entry(customer, as_of, propensities, declines.get(customer.customer_id))
+            entry = self._entry(
+                customer, as_of, propensities, declines.get(customer.customer_id),
+                value_bound=float(bounds[i]),
+            )  # fmt: skip
             if entry is not None:
                 level = managers.get(str(customer.manager_id), (0, 0))[0]
                 if tier_of(customer.aum, self.bank).manager_level > level:
@@ -244,14 +250,33 @@ class ContactPlanner:
         x = np.vstack([self.featurizer.transform_one(c, as_of) for c in customers])
         return self.runtime.score(loaded, x)
 
+    def _value_bounds(
+        self, probs: np.ndarray | None, loaded: LoadedModel | None, n: int
+    ) -> np.ndarray:
+        """Per customer, the best propensity x value over the whole catalogue: rules only take
+        products away, so below the HIGH_PROPENSITY threshold it cannot fire (skip the rules)."""
+        values = np.array([p.value for p in self.catalogue.products])
+        if probs is None or loaded is None:
+            return np.full(n, self.service_config.degraded_propensity * values.max(initial=0.0))
+        columns = [loaded.product_index[p.product_id] for p in self.catalogue.products]
+        return np.asarray((probs[:, columns] * values[None, :]).max(axis=1, initial=0.0))
+
     def _entry(
         self,
         customer: Customer,
         as_of: dt.date,
         propensities: dict[str, float] | None,
         declines: dict[str, dt.date] | None,
+        *,
+        value_bound: float = float("inf"),
     ) -> PlanEntry | None:
         """The plan entry of one customer who may be contacted, or None without a trigger."""
+        facts = customer_facts(customer, as_of=as_of, rules=self.rules, bank=self.bank)
+        found = profile_triggers(
+            customer, as_of=as_of, days_to_expiry=facts.days_to_expiry, config=self.config
+        )
+        if not found and value_bound < self.config.high_propensity_value:
+            return None
         verdict = evaluate(
             customer, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
             bank=self.bank, recent_declines=declines or {},
@@ -260,10 +285,6 @@ class ContactPlanner:
             verdict.eligible, propensities=propensities, transaction_weights={},
             config=self.service_config, order=self.order,
         )  # fmt: skip
-        facts = customer_facts(customer, as_of=as_of, rules=self.rules, bank=self.bank)
-        found = profile_triggers(
-            customer, as_of=as_of, days_to_expiry=facts.days_to_expiry, config=self.config
-        )
         best_value = max((r.expected_value for r in ranked), default=0.0)
         if ranked and best_value >= self.config.high_propensity_value:
             top = max(ranked, key=lambda r: r.expected_value)
@@ -312,17 +333,17 @@ class ContactPlanner:
     ) -> None:
         """The week's plan and one audit record per entry, in one transaction."""
         now = dt.datetime.now(dt.UTC)
-        rows = []
+        rows, audits = [], []
         ranks: dict[str, int] = {}
+        for entry in _best_first(entries):
+            rank = ranks[entry.manager_id] = ranks.get(entry.manager_id, 0) + 1
+            request_id = f"cp-{summary.week}-{summary.run_id}-{entry.customer_id}"
+            rows.append(_row(entry, summary.week, rank, request_id, now))
+            audits.append(_audit(entry, summary, request_id, loaded, now))
+            summary.per_manager[entry.manager_id] = rank
+            summary.reassign += entry.flag == REASSIGN
         with Session(self.engine) as session:
-            for entry in _best_first(entries):
-                rank = ranks[entry.manager_id] = ranks.get(entry.manager_id, 0) + 1
-                request_id = f"cp-{summary.week}-{summary.run_id}-{entry.customer_id}"
-                rows.append(_row(entry, summary.week, rank, request_id, now))
-                write_audit(session, _audit(entry, summary, request_id, loaded, now))
-                summary.per_manager[entry.manager_id] = rank
-                summary.reassign += entry.flag == REASSIGN
-            replace_week(session, summary.week, rows)
+            replace_week(session, summary.week, rows, audits)
             session.commit()
         summary.entries = len(rows)
 
@@ -342,25 +363,27 @@ def _row(
 def _audit(
     entry: PlanEntry, summary: PlanSummary, request_id: str, loaded: LoadedModel | None,
     now: dt.datetime,
-) -> AuditRecord:  # fmt: skip
-    """What the plan put in front of the manager: feedback checks products against it."""
+) -> dict[str, object]:  # fmt: skip
+    """The audit row of an entry: what the plan put in front of the manager; POST /v1/feedback
+    accepts outcomes for exactly these products."""
     recommendations = [{"product_id": p} for p in entry.products]
-    return AuditRecord(
-        request_id=request_id,
-        caller_role="batch",
-        customer_id=entry.customer_id,
-        model_version=loaded.version if loaded else None,
-        model_hash=loaded.model_hash if loaded else None,
-        degraded=loaded is None,
-        created_at=now,
-        payload={
+    return {
+        "request_id": request_id,
+        "created_at": now,
+        "caller_role": "batch",
+        "staff_id": None,
+        "customer_id": entry.customer_id,
+        "model_version": loaded.version if loaded else None,
+        "model_hash": loaded.model_hash if loaded else None,
+        "degraded": loaded is None,
+        "payload": {
             "source": "contact_plan",
             "week": summary.week,
             "as_of": summary.as_of.isoformat(),
             "triggers": list(entry.triggers),
             "answer": {"recommendations": recommendations, "pitch": None},
         },
-    )
+    }
 
 
 def manager_plan(

@@ -5,26 +5,81 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from recsvc.store.constants import DECLINE_OUTCOMES
+from recsvc.customers.profile import Customer
+from recsvc.store.constants import DECLINE_OUTCOMES, MAX_CHUNK_SIZE
+from recsvc.store.customer_repo import _customer_from_row
 from recsvc.store.feedback import as_utc
 from recsvc.store.tables import (
+    AuditLogRow,
     ClientManagerRow,
     ContactPlanRow,
+    CustomerRow,
     FeedbackRow,
+    HoldingRow,
     PitchHistoryRow,
     PitchLogRow,
+    TransactionRow,
 )
 
 PLAN_COLUMNS = (
     "week", "customer_id", "manager_id", "rank", "priority", "flag", "triggers", "products",
     "talking_points", "channel", "request_id", "created_at",
 )  # fmt: skip
+
+
+def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Customer]]:
+    """Customers a manager may contact (in a book, consenting, no open complaint), id order,
+    chunk by chunk; plain rows instead of ORM objects, which is what makes the batch fast."""
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")
+    after = ""
+    customers = CustomerRow.__table__
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(customers)
+                .where(
+                    customers.c.customer_id > after,
+                    customers.c.manager_id.is_not(None),
+                    customers.c.consent_marketing.is_(True),
+                    customers.c.open_complaint.is_(False),
+                )
+                .order_by(customers.c.customer_id)
+                .limit(chunk_size)
+            ).all()
+            if not rows:
+                return
+            ids = [r.customer_id for r in rows]
+            holdings = _by_customer(conn.execute(
+                select(HoldingRow.__table__).where(HoldingRow.customer_id.in_(ids))
+                .order_by(HoldingRow.customer_id, HoldingRow.product_id)
+            ))  # fmt: skip
+            txns = _by_customer(conn.execute(
+                select(TransactionRow.__table__).where(TransactionRow.customer_id.in_(ids))
+                .order_by(TransactionRow.customer_id, TransactionRow.date, TransactionRow.id)
+            ))  # fmt: skip
+        build: Any = _customer_from_row  # Core rows carry the same attributes as ORM rows
+        yield [build(r, holdings[r.customer_id], txns[r.customer_id]) for r in rows]
+        after = ids[-1]
+
+
+def count_customers(engine: Engine) -> int:
+    """All customers in the store, plannable or not."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(CustomerRow)).scalar_one())
+
+
+def _by_customer(rows: Iterable[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        out[row.customer_id].append(row)
+    return out
 
 
 def manager_levels(session: Session) -> dict[str, tuple[int, int]]:
@@ -91,9 +146,17 @@ def declines_of(
     return dict(out)
 
 
-def replace_week(session: Session, week: str, rows: Sequence[dict[str, Any]]) -> None:
-    """Swap the week's plan for these rows in the caller's transaction (readers see old or new)."""
+def replace_week(
+    session: Session,
+    week: str,
+    rows: Sequence[dict[str, Any]],
+    audits: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Swap the week's plan for these rows and add their audit rows, in the caller's
+    transaction (readers see the old plan or the new one, never a mix)."""
     session.execute(delete(ContactPlanRow).where(ContactPlanRow.week == week))
+    if audits:
+        session.execute(insert(AuditLogRow), list(audits))
     if rows:
         session.execute(insert(ContactPlanRow), list(rows))
 

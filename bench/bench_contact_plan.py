@@ -1,0 +1,85 @@
+"""Benchmark: the nightly contact plan (python -m recsvc score-book) on a synthetic bank.
+
+Run: python bench/bench_contact_plan.py [--customers 100000] [--work DIR] [--chunk-size 2000]
+Target (issue 5): >= 20,000 customers/s end to end, so 1,000,000 customers plan in < 1 minute,
+memory bounded whatever the count. The store and a champion model are built once in a child
+process (kept in --work); the plan runs in this process, so its peak RSS is the planner's.
+Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build(work: Path, customers: int) -> None:
+    """Synthetic bank in a SQLite store, and a model trained on a small bank, published."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from apptesting import build_bank, build_model, build_store
+
+    from recsvc.models.registry import Registry
+    from training.synth.generate import generate_bank
+
+    generate_bank(work / "bank", customers=customers, seed=3)
+    build_store(work / "bank", work / "store.db")
+    model = build_model(build_bank(work / "train_bank"), work / "model")
+    Registry(work / "registry").publish(model, note="bench champion")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--work", type=Path, default=None, help="keep the store here")
+    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--week", default="2026-W48")
+    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_contact_plan_"))
+    if args.build_only:
+        build(work, args.customers)
+        return
+    if not (work / "store.db").exists():
+        start = time.perf_counter()
+        cmd = [sys.executable, __file__, "--build-only", "--work", str(work),
+               "--customers", str(args.customers)]  # fmt: skip
+        subprocess.run(cmd, check=True)
+        print(f"built store of {args.customers} customers in {time.perf_counter() - start:.1f} s")
+    run(work, args.week, args.chunk_size)
+
+
+def run(work: Path, week: str, chunk_size: int) -> None:
+    from recsvc.config import Settings
+    from recsvc.service.contact_plan import build_planner
+
+    settings = dataclasses.replace(
+        Settings(), database_url=f"sqlite:///{work / 'store.db'}", registry_dir=work / "registry"
+    )
+    start = time.perf_counter()
+    planner = build_planner(settings)
+    planner.runtime.current()
+    ready = time.perf_counter()
+    summary = planner.plan_week(week, chunk_size=chunk_size)
+    done = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds = done - ready
+    print(f"store customers     {summary.customers:>10,}")
+    print(f"contactable scored  {summary.candidates:>10,}  (in a book, consenting, no complaint)")
+    print(f"plan entries        {summary.entries:>10,}  for {len(summary.per_manager)} managers")
+    print(f"start-up            {ready - start:>10.2f} s  (config, model load)")
+    print(f"plan + write        {seconds:>10.2f} s")
+    print(f"store customers/s   {summary.customers / seconds:>10,.0f}  (target >= 20,000)")
+    print(f"contactable/s       {summary.candidates / seconds:>10,.0f}")
+    print(f"peak RSS            {peak:>10.0f} MiB  (chunk size {chunk_size})")
+
+
+if __name__ == "__main__":
+    main()
