@@ -254,10 +254,11 @@ class ContactPlanner:
         self, probs: np.ndarray | None, loaded: LoadedModel | None, n: int
     ) -> np.ndarray:
         """Per customer, the best propensity x value over the whole catalogue: rules only take
-        products away, so below the HIGH_PROPENSITY threshold it cannot fire (skip the rules)."""
+        products away, so below the HIGH_PROPENSITY threshold it cannot fire (skip the rules).
+        Without a model there is no propensity: HIGH_PROPENSITY never fires."""
         values = np.array([p.value for p in self.catalogue.products])
         if probs is None or loaded is None:
-            return np.full(n, self.service_config.degraded_propensity * values.max(initial=0.0))
+            return np.zeros(n)
         columns = [loaded.product_index[p.product_id] for p in self.catalogue.products]
         return np.asarray((probs[:, columns] * values[None, :]).max(axis=1, initial=0.0))
 
@@ -286,7 +287,8 @@ class ContactPlanner:
             config=self.service_config, order=self.order,
         )  # fmt: skip
         best_value = max((r.expected_value for r in ranked), default=0.0)
-        if ranked and best_value >= self.config.high_propensity_value:
+        modelled = propensities is not None
+        if ranked and modelled and best_value >= self.config.high_propensity_value:
             top = max(ranked, key=lambda r: r.expected_value)
             found.append(Found(HIGH_PROPENSITY, top.product.product_id))
         if not found:
