@@ -36,8 +36,10 @@ def domain_rules_scores(features: pd.DataFrame, products: Sequence[str]) -> np.n
         ),
         (age >= 60, ELDERLY),
         (features["n_small_cash_withdrawal"].to_numpy() > 0, COUNTER_SMALL_CASH),
-        (features.get("held_credit_card", pd.Series(0, index=features.index)).to_numpy() > 0,
-         CARD_HOLDER),
+        (
+            features.get("held_credit_card", pd.Series(0, index=features.index)).to_numpy() > 0,
+            CARD_HOLDER,
+        ),
     ]
     for who, awards in rules:
         for product, points in awards.items():
