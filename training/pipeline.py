@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import sys
 from pathlib import Path
@@ -247,6 +248,7 @@ def train(
         seed=seed,
     )
     extra = {
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "dataset": {
             "name": spec.name,
             "spec": spec.to_dict(),

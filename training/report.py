@@ -256,6 +256,11 @@ def _table(header: list[str], rows: list[list[str]], *, cls: str = "") -> str:
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _spec_summary(spec: Any) -> Any:
+    """A spec's one-line description (the whole spec stays in model.json)."""
+    return spec.get("description", spec.get("name")) if isinstance(spec, dict) else spec
+
+
 def _identity(label: str, descriptor: dict[str, Any], source: str | None) -> str:
     ds, ev = descriptor.get("dataset") or {}, descriptor["evaluation"]
     rows = {
@@ -263,7 +268,7 @@ def _identity(label: str, descriptor: dict[str, Any], source: str | None) -> str
         "kind": descriptor.get("kind"),
         "created": descriptor.get("created_at") or descriptor.get("created"),
         "dataset": ds.get("name"),
-        "dataset spec": ds.get("spec"),
+        "dataset spec": _spec_summary(ds.get("spec")),
         "data sha256": ds.get("data_sha256"),
         "feature fingerprint": (descriptor.get("feature_schema") or {}).get("fingerprint"),
         "products": len(ev.get("products", [])),
@@ -395,6 +400,7 @@ _CSS = (
     "table{border-collapse:collapse;margin:.5em 0;font-size:.9em}"
     "td,th{border-bottom:1px solid #e4e4e4;padding:.25em .7em;text-align:right}"
     "td:first-child,th:first-child,.kv td{text-align:left;word-break:break-all}"
+    ".kv th{white-space:nowrap;word-break:normal;text-align:left;vertical-align:top}"
     "thead th{background:#f3f5f8}.metrics b{color:#0b3d91}"
     ".better{color:#137333;font-weight:bold}.worse{color:#b3261e;font-weight:bold}.same{color:#666}"
     ".charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}figure img{max-width:100%}"
