@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -39,9 +39,9 @@ from recsvc.service.errors import Conflict, NotFound, Unavailable
 from recsvc.service.feedback import save_feedback
 from recsvc.store import (
     AuditRecord,
+    RequestContext,
     get_customer,
-    pitched_on,
-    recent_declines,
+    get_request_context,
     record_pitch,
     write_audit,
 )
@@ -100,16 +100,28 @@ class CrossSellService:
             raise NotFound(f"no customer {customer_id!r} in your book")
         return customer
 
-    def _requested_customer(self, session: Session, request: RecommendRequest) -> Customer:
-        """The customer asked about; a manager's inline profile of a stored customer must be
-        in their book too (its declines and pitches are read from the store)."""
-        if request.customer is None:
-            return self.customer(session, request.caller, str(request.customer_id))
-        if request.caller.role == "manager":
-            stored = get_customer(session, request.customer.customer_id)
-            if stored is not None and not _in_book(request.caller, stored):
-                raise NotFound(f"no customer {request.customer.customer_id!r} in your book")
-        return request.customer
+    def _requested_customer(
+        self, connection: Connection, request: RecommendRequest, as_of: dt.date
+    ) -> tuple[Customer, RequestContext]:
+        """The customer asked about and what the store knows of them (declines, today's
+        pitches); a manager's inline profile of a stored customer must be in their book too
+        (its declines and pitches are read from the store)."""
+        inline = request.customer
+        customer_id = str(request.customer_id) if inline is None else inline.customer_id
+        context = get_request_context(
+            connection, customer_id,
+            since=as_of - dt.timedelta(days=self.rules.declined_fatigue_days), day=as_of,
+            tz=self.config.timezone,
+            with_customer=inline is None or request.caller.role == "manager",
+        )  # fmt: skip
+        stored = context.customer
+        if stored is not None and not _in_book(request.caller, stored):
+            raise NotFound(f"no customer {customer_id!r} in your book")
+        if inline is not None:
+            return inline, context
+        if stored is None:
+            raise NotFound(f"no customer {customer_id!r} in your book")
+        return stored, context
 
     def record_feedback(self, **fields: str) -> bool:
         """The customer's answer to a pitch (see service.feedback)."""
@@ -121,12 +133,12 @@ class CrossSellService:
         """Rank what the rules allow, say it in one sentence, audit it, then answer."""
         as_of = request.as_of or self.today()
         try:
-            with Session(self.engine) as session:
-                customer = self._requested_customer(session, request)
-                answer = self._answer(session, request, customer, as_of, pitch_only=pitch_only)
-                end_read_transaction(session)
-                self._audit(session, request, customer, answer, pitch_only=pitch_only)
-                session.commit()
+            with self.engine.connect() as connection:
+                customer, context = self._requested_customer(connection, request, as_of)
+                answer = self._answer(request, customer, context, as_of, pitch_only=pitch_only)
+                end_read_transaction(connection)
+                self._audit(connection, request, customer, answer, pitch_only=pitch_only)
+                connection.commit()
         except IntegrityError as exc:
             raise Conflict(f"request id {request.request_id!r} was already used") from exc
         except SQLAlchemyError as exc:
@@ -137,19 +149,17 @@ class CrossSellService:
 
     def _answer(
         self,
-        session: Session,
         request: RecommendRequest,
         customer: Customer,
+        context: RequestContext,
         as_of: dt.date,
         *,
         pitch_only: bool,
     ) -> Answer:
         customer = _with_transaction(customer, request.transaction, as_of)
-        since = as_of - dt.timedelta(days=self.rules.declined_fatigue_days)
-        declines = recent_declines(session, customer.customer_id, since, tz=self.config.timezone)
         verdict = evaluate(
             customer, self.catalogue, channel=request.channel, as_of=as_of,
-            rules=self.rules, bank=self.bank, recent_declines=declines,
+            rules=self.rules, bank=self.bank, recent_declines=context.declines,
         )  # fmt: skip
         scored = self._score(customer, as_of)
         triggers = {
@@ -182,7 +192,7 @@ class CrossSellService:
         ]
         pitch = None
         if request.channel in PITCH_CHANNELS:
-            pitch, capped = self._pitch(session, customer, ranked, explained, as_of, request)
+            pitch, capped = self._pitch(customer, context.pitched, ranked, explained, request)
             excluded += capped
         loaded = scored.loaded
         return Answer(
@@ -243,15 +253,14 @@ class CrossSellService:
 
     def _pitch(
         self,
-        session: Session,
         customer: Customer,
+        already: list[str],
         ranked: list[Ranked],
         explained: Callable[[Ranked], tuple[RecommendationOut, str | None]],
-        as_of: dt.date,
         request: RecommendRequest,
     ) -> tuple[PitchOut | None, list[ExcludedOut]]:
-        """The one product to say, within the daily contact cap; same product again if capped."""
-        already = pitched_on(session, customer.customer_id, as_of)
+        """The one product to say, within the daily contact cap (`already`: the products
+        pitched to the customer today); same product again if capped."""
         capped: list[ExcludedOut] = []
         allowed = {r.product.product_id for r in ranked}
         if len(already) >= self.config.max_products_per_day:
@@ -295,21 +304,17 @@ class CrossSellService:
 
     def _audit(
         self,
-        session: Session,
+        connection: Connection,
         request: RecommendRequest,
         customer: Customer,
         answer: Answer,
         *,
         pitch_only: bool,
     ) -> None:
+        """Audit record first (a reused request id fails at once), then the pitch log."""
         customer_id = customer.customer_id
-        if answer.pitch is not None and request.customer is None:
-            record_pitch(
-                session, request_id=request.request_id, customer_id=customer_id,
-                product_id=answer.pitch.product_id, day=answer.as_of, channel=request.channel,
-            )  # fmt: skip
         write_audit(
-            session,
+            connection,
             AuditRecord(
                 request_id=request.request_id,
                 caller_role=request.caller.role,
@@ -323,6 +328,11 @@ class CrossSellService:
                 ),
             ),
         )
+        if answer.pitch is not None and request.customer is None:
+            record_pitch(
+                connection, request_id=request.request_id, customer_id=customer_id,
+                product_id=answer.pitch.product_id, day=answer.as_of, channel=request.channel,
+            )  # fmt: skip
 
 
 def _in_book(caller: Caller, customer: Customer) -> bool:
@@ -332,14 +342,14 @@ def _in_book(caller: Caller, customer: Customer) -> bool:
     return caller.manager_id is not None and customer.manager_id == caller.manager_id
 
 
-def end_read_transaction(session: Session) -> None:
+def end_read_transaction(connection: Connection) -> None:
     """End the reads' transaction so the writes begin a short one of their own.
 
     SQLite (WAL) cannot turn a read transaction into a write once another worker has committed
     since it began: it fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT) instead
     of waiting. A transaction whose first statement writes waits for the lock (busy_timeout).
     """
-    session.commit()
+    connection.commit()
 
 
 def _with_transaction(customer: Customer, txn: Transaction | None, as_of: dt.date) -> Customer:

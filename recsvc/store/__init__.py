@@ -7,6 +7,7 @@ from recsvc.store.engine import make_engine, upgrade
 from recsvc.store.feedback import pitched_today, recent_declines, record_feedback
 from recsvc.store.loader import LoadReport, TableCounts, load_customers
 from recsvc.store.pitch_log import pitched_on, record_pitch
+from recsvc.store.request_context import RequestContext, get_request_context
 from recsvc.store.tables import Base
 
 __all__ = [
@@ -14,10 +15,12 @@ __all__ = [
     "Base",
     "LoadError",
     "LoadReport",
+    "RequestContext",
     "TableCounts",
     "customers_of_manager",
     "get_audit",
     "get_customer",
+    "get_request_context",
     "iter_customers",
     "load_customers",
     "make_engine",

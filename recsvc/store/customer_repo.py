@@ -25,9 +25,9 @@ def customer_to_row(customer: Customer) -> dict[str, Any]:
     return row
 
 
-def _customer_from_row(
-    row: CustomerRow, holdings: Sequence[HoldingRow], transactions: Sequence[TransactionRow]
-) -> Customer:
+def _customer_from_row(row: Any, holdings: Sequence[Any], transactions: Sequence[Any]) -> Customer:
+    """A Customer from its customers row and its holdings and transactions rows (ORM objects
+    or Core rows: read by attribute)."""
     values = {column: getattr(row, column) for column in _PLAIN_COLUMNS}
     habits = ChannelHabits(**{column: getattr(row, column) for column in CHANNEL_HABIT_COLUMNS})
     return Customer(

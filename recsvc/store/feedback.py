@@ -20,7 +20,7 @@ def as_utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def _day_start(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+def day_start(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return as_utc(dt.datetime.combine(day, dt.time(), tzinfo=tz))
 
 
@@ -73,7 +73,7 @@ def recent_declines(
         select(FeedbackRow.product_id, FeedbackRow.recorded_at).where(
             FeedbackRow.customer_id == customer_id,
             FeedbackRow.outcome.in_(DECLINE_OUTCOMES),
-            FeedbackRow.recorded_at >= _day_start(since, tz),
+            FeedbackRow.recorded_at >= day_start(since, tz),
         )
     )
     _latest(((p, as_utc(at).astimezone(tz).date()) for p, at in feedback), declines)
@@ -92,7 +92,7 @@ def pitched_today(
     session: Session, customer_id: str, day: dt.date, *, tz: dt.tzinfo = dt.UTC
 ) -> list[str]:
     """The product ids already pitched to the customer on `day` (in tz), whatever the outcome."""
-    start, end = _day_start(day, tz), _day_start(day + dt.timedelta(days=1), tz)
+    start, end = day_start(day, tz), day_start(day + dt.timedelta(days=1), tz)
     feedback = session.scalars(
         select(FeedbackRow.product_id).where(
             FeedbackRow.customer_id == customer_id,

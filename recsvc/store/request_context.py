@@ -1,0 +1,123 @@
+"""Everything one recommendation request reads from the store, in one place and with Core
+statements (no ORM identity map or unit of work on the request path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import BindParameter, Connection, bindparam, select
+
+from recsvc.customers.profile import Customer
+from recsvc.store.constants import DECLINE_OUTCOMES
+from recsvc.store.customer_repo import _customer_from_row
+from recsvc.store.feedback import as_utc, day_start
+from recsvc.store.tables import (
+    CustomerRow,
+    FeedbackRow,
+    HoldingRow,
+    PitchHistoryRow,
+    PitchLogRow,
+    TransactionRow,
+)
+
+_CUSTOMERS = CustomerRow.__table__
+_HOLDINGS = HoldingRow.__table__
+_TRANSACTIONS = TransactionRow.__table__
+_FEEDBACK = FeedbackRow.__table__
+_HISTORY = PitchHistoryRow.__table__
+_PITCH_LOG = PitchLogRow.__table__
+
+# Built once: constructing and coercing a statement costs more than SQLite running it.
+_CUSTOMER_ID: BindParameter[str] = bindparam("customer_id")
+_CUSTOMER = select(_CUSTOMERS).where(_CUSTOMERS.c.customer_id == _CUSTOMER_ID)
+_HOLDINGS_OF = (
+    select(_HOLDINGS)
+    .where(_HOLDINGS.c.customer_id == _CUSTOMER_ID)
+    .order_by(_HOLDINGS.c.product_id)
+)
+_TRANSACTIONS_OF = (
+    select(_TRANSACTIONS)
+    .where(_TRANSACTIONS.c.customer_id == _CUSTOMER_ID)
+    .order_by(_TRANSACTIONS.c.date, _TRANSACTIONS.c.id)
+)
+_FEEDBACK_DECLINES = select(_FEEDBACK.c.product_id, _FEEDBACK.c.recorded_at).where(
+    _FEEDBACK.c.customer_id == _CUSTOMER_ID,
+    _FEEDBACK.c.outcome.in_(DECLINE_OUTCOMES),
+    _FEEDBACK.c.recorded_at >= bindparam("since_at", type_=_FEEDBACK.c.recorded_at.type),
+)
+_HISTORY_DECLINES = select(_HISTORY.c.product_id, _HISTORY.c.date).where(
+    _HISTORY.c.customer_id == _CUSTOMER_ID,
+    _HISTORY.c.outcome.in_(DECLINE_OUTCOMES),
+    _HISTORY.c.date >= bindparam("since", type_=_HISTORY.c.date.type),
+)
+_PITCHED_ON = (
+    select(_PITCH_LOG.c.product_id)
+    .where(
+        _PITCH_LOG.c.customer_id == _CUSTOMER_ID,
+        _PITCH_LOG.c.day == bindparam("day", type_=_PITCH_LOG.c.day.type),
+    )
+    .order_by(_PITCH_LOG.c.id)
+)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """The stored customer (None if unknown or not asked for), contact fatigue and today's
+    pitches: what `get_customer`, `recent_declines` and `pitched_on` would each return."""
+
+    customer: Customer | None
+    declines: dict[str, dt.date]
+    pitched: list[str]
+
+
+def get_request_context(
+    connection: Connection,
+    customer_id: str,
+    *,
+    since: dt.date,
+    day: dt.date,
+    tz: dt.tzinfo = dt.UTC,
+    with_customer: bool = True,
+) -> RequestContext:
+    """The customer with holdings and transactions, declines since `since` (days in tz) and
+    the products pitched on `day`, read in the connection's current transaction."""
+    customer = _customer(connection, customer_id) if with_customer else None
+    return RequestContext(
+        customer=customer,
+        declines=_declines(connection, customer_id, since, tz),
+        pitched=_pitched(connection, customer_id, day),
+    )
+
+
+def _customer(connection: Connection, customer_id: str) -> Customer | None:
+    key = {"customer_id": customer_id}
+    row = connection.execute(_CUSTOMER, key).first()
+    if row is None:
+        return None
+    holdings = connection.execute(_HOLDINGS_OF, key).all()
+    transactions = connection.execute(_TRANSACTIONS_OF, key).all()
+    return _customer_from_row(row, holdings, transactions)
+
+
+def _declines(
+    connection: Connection, customer_id: str, since: dt.date, tz: dt.tzinfo
+) -> dict[str, dt.date]:
+    """Product id -> latest day declined (feedback through the API, then the bank's history)."""
+    feedback = connection.execute(
+        _FEEDBACK_DECLINES, {"customer_id": customer_id, "since_at": day_start(since, tz)}
+    )
+    days = [(p, as_utc(at).astimezone(tz).date()) for p, at in feedback]
+    history = connection.execute(_HISTORY_DECLINES, {"customer_id": customer_id, "since": since})
+    days.extend((p, d) for p, d in history)
+    latest: dict[str, dt.date] = {}
+    for product_id, when in days:
+        if product_id not in latest or when > latest[product_id]:
+            latest[product_id] = when
+    return latest
+
+
+def _pitched(connection: Connection, customer_id: str, day: dt.date) -> list[str]:
+    """Distinct products pitched to the customer that day, in the order first pitched."""
+    rows = connection.execute(_PITCHED_ON, {"customer_id": customer_id, "day": day})
+    return list(dict.fromkeys(product_id for (product_id,) in rows))
