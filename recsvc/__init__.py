@@ -86,12 +86,23 @@ def _register_service(app: Flask, settings: Settings, engine: Any, catalogue: An
 
 def _register_blueprints(app: Flask) -> None:
     """Each resource's blueprint; smorest ones also land in the OpenAPI document."""
-    from recsvc.api import audit, contact_plan, customers, docs, health, models, products, recommend
+    from recsvc.api import (
+        audit,
+        console,
+        contact_plan,
+        customers,
+        docs,
+        health,
+        models,
+        products,
+        recommend,
+    )
 
     api = app.extensions["recsvc.api"]
     for module in (health, products, recommend, customers, models, audit, contact_plan):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blp)
+    console.init_app(app)
 
 
 def _register_errorhandlers(app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,9 +65,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "--workers", str(workers),
         "recsvc:create_app()",
     ]  # fmt: skip
+    environ = dict(os.environ)
+    if not settings.secret_key:
+        # One console session secret per start, shared by every worker (they fork after exec).
+        environ["RECSVC_SECRET_KEY"] = secrets.token_hex(32)
     print(f"serving on http://{args.host}:{args.port} with {workers} workers", file=sys.stderr)
     sys.stderr.flush()
-    os.execv(sys.executable, argv)
+    os.execve(sys.executable, argv, environ)
     return 0  # not reached
 
 

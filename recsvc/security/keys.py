@@ -91,6 +91,20 @@ def authenticate(session: Session, bearer: str) -> Principal | None:
     )
 
 
+def active_principal(session: Session, key_id: str) -> Principal | None:
+    """The principal of a key still active, by id alone (a console session holds only the id)."""
+    row = session.get(ApiKeyRow, key_id)
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal(
+        key_id=row.key_id,
+        role=row.role,
+        staff_id=row.staff_id,
+        branch_id=row.branch_id,
+        manager_id=row.manager_id,
+    )
+
+
 def revoke_key(session: Session, key_id: str) -> bool:
     """Mark a key revoked; False if there is no such active key."""
     row = session.scalars(

@@ -1,0 +1,33 @@
+"""The branch console: web pages for tellers, client managers and data scientists.
+
+Signed in with an API key, then a session cookie (key id and role only) with CSRF tokens on
+every form; Chinese by default, `?lang=en` for English; every asset is served by the app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import Flask
+
+from recsvc.config import Settings
+
+SESSION_HOURS = 10  # a working day at the branch
+
+
+def init_app(app: Flask) -> None:
+    """Sign the session cookie, harden it, and add the console's pages."""
+    from recsvc.api.console import manager, model_admin, signin, teller  # noqa: F401 (routes)
+    from recsvc.api.console.blueprint import bp
+
+    settings: Settings = app.extensions["recsvc.settings"]
+    # Empty: one secret per start (`recsvc serve` shares one across its workers).
+    app.secret_key = settings.secret_key or secrets.token_hex(32)
+    app.config.update(
+        SESSION_COOKIE_NAME="recsvc_console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+    )
+    app.register_blueprint(bp)

@@ -1,0 +1,14 @@
+"""The console's blueprint: pages under /console, templates and static files in this package."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)

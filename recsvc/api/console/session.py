@@ -1,0 +1,174 @@
+"""Who is signed in (key id and role in the session, never the key), CSRF tokens, language."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from recsvc.api.console.blueprint import bp
+from recsvc.api.console.i18n import DEFAULT_LANG, LANGS, label
+from recsvc.security import ROLES, Principal, active_principal
+from recsvc.service.answers import Caller
+from recsvc.service.errors import DomainError, Forbidden, Invalid, NotFound, Unavailable
+
+F = TypeVar("F", bound=Callable[..., Any])
+CSRF_FIELD = "csrf_token"
+_PRINCIPAL_FIELDS = ("key_id", "role", "staff_id", "branch_id", "manager_id")
+_HOME = {
+    "teller": "console.teller",
+    "manager": "console.plan",
+    "data_scientist": "console.models",
+    "compliance": "console.models",
+    "admin": "console.models",
+}
+
+
+def sign_in(principal: Principal) -> None:
+    """A fresh session for this principal: its id and scope, never the key itself."""
+    lang = lang_of_session()
+    session.clear()
+    session["principal"] = {f: getattr(principal, f) for f in _PRINCIPAL_FIELDS}
+    session["lang"] = lang
+    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    session.permanent = True
+
+
+def sign_out() -> None:
+    lang = lang_of_session()
+    session.clear()
+    session["lang"] = lang
+
+
+def signed_in() -> Principal | None:
+    """The session's principal if its key is still active (a revoked key ends the session)."""
+    if "console_principal" not in g:
+        g.console_principal = _load_principal()
+    principal: Principal | None = g.console_principal
+    return principal
+
+
+def _load_principal() -> Principal | None:
+    stored = session.get("principal")
+    if not isinstance(stored, dict) or "key_id" not in stored:
+        return None
+    with Session(current_app.extensions["recsvc.engine"]) as db:
+        principal = active_principal(db, str(stored["key_id"]))
+    if principal is None:
+        session.pop("principal", None)
+    return principal
+
+
+def caller() -> Caller:
+    p = signed_in()
+    assert p is not None
+    return Caller(role=p.role, staff_id=p.staff_id, branch_id=p.branch_id, manager_id=p.manager_id)
+
+
+def home_endpoint(role: str) -> str:
+    return _HOME.get(role, "console.signin")
+
+
+def page(*roles: str) -> Callable[[F], F]:
+    """A console page for these roles: signed out -> the sign-in page, other role -> 403."""
+    if not roles or set(roles) - set(ROLES):
+        raise ValueError(f"roles must be some of {ROLES}, got {roles}")
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = signed_in()
+            if principal is None:
+                return redirect(url_for("console.signin"))
+            if principal.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def csrf_token() -> str:
+    token = session.get(CSRF_FIELD)
+    if not isinstance(token, str):
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def lang_of_session() -> str:
+    lang = session.get("lang")
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def lang() -> str:
+    return lang_of_session()
+
+
+def t(key: str, **values: Any) -> str:
+    text = label(key, lang())
+    return text.format(**values) if values else text
+
+
+@bp.before_request
+def _check_csrf_and_lang() -> None:
+    """Every POST carries the session's token (synchronizer pattern); ?lang= is remembered."""
+    wanted = request.args.get("lang")
+    if wanted in LANGS:
+        session["lang"] = wanted
+    if request.method == "POST":
+        sent = request.form.get(CSRF_FIELD, "")
+        expected = session.get(CSRF_FIELD)
+        if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+            abort(400, description="csrf")
+
+
+@bp.context_processor
+def _template_globals() -> dict[str, Any]:
+    return {"t": t, "lang": lang(), "principal": signed_in(), "csrf_token": csrf_token}
+
+
+@bp.after_request
+def _no_store(response: Any) -> Any:
+    """Pages show customer data: never cache them; frame and sniffing protections."""
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+    return response
+
+
+_DOMAIN_PAGES: dict[type[DomainError], tuple[int, str]] = {
+    NotFound: (404, "not_found"),
+    Forbidden: (403, "forbidden"),
+    Invalid: (422, "invalid"),
+    Unavailable: (503, "unavailable"),
+}
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    status = error.code or 500
+    key = {403: "forbidden", 404: "not_found", 422: "invalid"}.get(status, "error")
+    if status == 400 and error.description == "csrf":
+        key = "csrf"
+    return render_template("console/error.html", message=t(key)), status
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError) -> tuple[str, int]:
+    status, key = next(
+        (v for cls, v in _DOMAIN_PAGES.items() if isinstance(error, cls)), (409, "error")
+    )
+    return render_template("console/error.html", message=t(key), detail=error.detail), status

@@ -1,0 +1,139 @@
+"""End to end in headless Chromium (Debian's, driven by Playwright) against gunicorn.
+
+Screenshots of every screen go to test-artifacts/console/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from console_support import MANAGER
+from servertesting import server_environ, serving
+
+from recsvc.config import PROJECT_ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("browser_ready")]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DUAL_CUSTOMER = "C00000001"
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+            locale="zh-CN",
+        )
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def server(planned: Any, tmp_path: Path) -> Iterator[Any]:
+    with serving(server_environ(planned.settings), tmp_path, workers=2) as running:
+        yield running
+
+
+def sign_in(page: Any, base: str, key: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/console/signin")
+    page.fill("#api_key", key)
+    page.click("button.primary")
+    expect(page.locator("header .who")).to_contain_text("退出")
+    assert key not in page.content()
+    assert key.split("_", 2)[2] not in page.url
+
+
+def test_teller_gets_a_pitch_and_records_the_answer(
+    planned: Any, server: Any, browser_page: Any, screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(f"{server.base}/console/signin")
+    page.screenshot(path=screenshots / "01-signin.png")
+    sign_in(page, server.base, planned.key("teller", staff_id="T300"))
+    page.fill("#customer_id", DUAL_CUSTOMER)
+    page.select_option("#txn_type", "cash_deposit")
+    page.fill("#amount", "300000")
+    page.click("#pitch-form button[type=submit]")
+    expect(page.locator("#pitch .say")).to_be_visible()
+    expect(page.locator("#pitch .dual")).to_contain_text("双录")
+    expect(page.locator("#pitch .risk")).to_be_visible()
+    page.screenshot(path=screenshots / "02-teller-pitch.png", full_page=True)
+    page.click("button[data-outcome=accepted]")
+    expect(page.locator(".flash")).to_contain_text("已记录客户反馈：接受")
+    page.screenshot(path=screenshots / "03-teller-recorded.png")
+
+
+def test_manager_sorts_the_plan_and_opens_a_customer(
+    planned: Any, server: Any, browser_page: Any, screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    sign_in(page, server.base, planned.key("manager", staff_id="M300", manager_id=MANAGER))
+    expect(page.locator("#plan tbody tr").first).to_be_visible()
+    page.click("#plan thead th:nth-child(5)")  # priority, ascending
+    expect(page.locator("#plan thead th:nth-child(5)")).to_have_attribute("aria-sort", "ascending")
+    values = [
+        float(v)
+        for v in page.locator("#plan tbody td:nth-child(5)").evaluate_all(
+            "cells => cells.map(c => c.dataset.value)"
+        )
+    ]
+    assert values == sorted(values) and len(values) > 1
+    page.click("#plan thead th:nth-child(5)")  # priority, descending: the plan's own order
+    expect(page.locator("#plan thead th:nth-child(5)")).to_have_attribute("aria-sort", "descending")
+    page.screenshot(path=screenshots / "04-manager-plan.png")
+    page.locator("#plan tbody tr a").first.click()
+    expect(page.locator("#profile")).to_be_visible()
+    expect(page.locator("#excluded")).to_be_visible()
+    page.screenshot(path=screenshots / "05-manager-customer.png", full_page=True)
+    page.goto(f"{server.base}/console/customers/C00000099?lang=en")
+    expect(page.locator("#timeline svg")).to_be_visible()
+    expect(page.locator("h2").first).to_contain_text("Holdings")
+    page.screenshot(path=screenshots / "06-manager-customer-en.png", full_page=True)
+
+
+def test_data_scientist_promotes_a_challenger_after_confirming(
+    planned: Any, server: Any, browser_page: Any, screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    challenger = planned.registry.publish(planned.model_dir, note="retrained challenger")
+    page = browser_page
+    sign_in(page, server.base, planned.key("data_scientist", staff_id="D300"))
+    expect(page.locator("#challenger")).to_have_text(challenger)
+    page.screenshot(path=screenshots / "07-models.png", full_page=True)
+    page.locator(f"#v-{challenger} a.promote").click()
+    expect(page.locator(".question")).to_contain_text(challenger)
+    page.screenshot(path=screenshots / "08-models-confirm.png")
+    page.click("#confirm")
+    expect(page.locator("#champion")).to_have_text(challenger)
+    page.screenshot(path=screenshots / "09-models-promoted.png", full_page=True)
+    assert planned.registry.alias_state().champion == challenger
+
+
+def test_screenshots_land_in_the_artifacts_folder(screenshots: Path) -> None:
+    assert screenshots == PROJECT_ROOT / "test-artifacts" / "console"
