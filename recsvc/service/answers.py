@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
@@ -94,9 +94,26 @@ class Answer:
     @cached_property
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (dates as ISO strings), built once for the audit and the response."""
-        data = asdict(self)
+        data: dict[str, Any] = _plain(self)
         data["as_of"] = self.as_of.isoformat()
         return data
 
     def to_dict(self) -> dict[str, Any]:
         return self.as_dict
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls))
+    for cls in (ReasonOut, RecommendationOut, ExcludedOut, NextActionOut, PitchOut, Answer)
+}
+
+
+def _plain(value: Any) -> Any:
+    """What dataclasses.asdict gives for these answer types (fresh dicts and lists, field
+    order kept), without its generic deepcopy of every leaf: leaves here are immutable."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    names = _FIELDS.get(type(value))
+    if names is None:
+        return value
+    return {name: _plain(getattr(value, name)) for name in names}
