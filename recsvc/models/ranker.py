@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import sys
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,58 @@ _BASE_PARAMS = {"verbose": -1, "num_leaves": 15, "min_data_in_leaf": 50, "learni
 
 class ModelFormatError(ValueError):
     """A model directory is missing a file or has an unexpected descriptor."""
+
+
+_PREDICT_NORMAL, _DTYPE_FLOAT32 = 0, 0  # LightGBM C API: C_API_PREDICT_NORMAL, C_API_DTYPE_FLOAT32
+
+
+def _check(code: int) -> None:
+    if code != 0:
+        raise lgb.basic.LightGBMError(lgb.basic._LIB.LGBM_GetLastError().decode("utf-8"))
+
+
+def _free_fast_config(handle: ctypes.c_void_p, _booster: lgb.Booster) -> None:
+    """Free the FastConfig; holding the booster until then keeps its trees alive."""
+    lgb.basic._LIB.LGBM_FastConfigFree(handle)
+
+
+class SingleRowPredictor:
+    """One booster through LightGBM's single-row fast path (a FastConfig made once): the same
+    trees, parameters and float32 input as `Booster.predict(x, num_threads=n)`, without its
+    per-call Python set-up. Calls are serialised (the FastConfig owns one output buffer)."""
+
+    def __init__(self, booster: lgb.Booster, n_features: int, num_threads: int) -> None:
+        self._handle = ctypes.c_void_p()
+        _check(
+            lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+                booster._handle,
+                ctypes.c_int(_PREDICT_NORMAL),
+                ctypes.c_int(0),
+                ctypes.c_int(booster.best_iteration),  # what Booster.predict uses by default
+                ctypes.c_int(_DTYPE_FLOAT32),
+                ctypes.c_int32(n_features),
+                lgb.basic._c_str(f"num_threads={num_threads}"),
+                ctypes.byref(self._handle),
+            )
+        )
+        weakref.finalize(self, _free_fast_config, self._handle, booster)
+        self._out = np.zeros(1, dtype=np.float64)
+        self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        self._out_len = ctypes.c_int64()
+        self._lock = threading.Lock()
+
+    def predict(self, row: np.ndarray) -> float:
+        """The prediction for one C-contiguous float32 row of n_features values."""
+        with self._lock:
+            _check(
+                lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFast(
+                    self._handle,
+                    row.ctypes.data_as(ctypes.c_void_p),
+                    ctypes.byref(self._out_len),
+                    self._out_ptr,
+                )
+            )
+            return float(self._out[0])
 
 
 class ProductRanker:
@@ -196,10 +251,32 @@ class ProductRanker:
                 return np.asarray(main)
             gate = self._booster(1).predict(X, num_threads=self.num_threads)
             return np.asarray(main) * np.asarray(gate)[:, None]
+        if len(X) == 1 and X.shape[1] == len(self.feature_names_):
+            return self._predict_one(X)
         out = np.empty((len(X), len(self.boosters_)), dtype=np.float64)
         for j, b in enumerate(self.boosters_):
             out[:, j] = b if isinstance(b, float) else b.predict(X, num_threads=self.num_threads)
         return out
+
+    def _predict_one(self, X: np.ndarray) -> np.ndarray:
+        """One row (a serving request): each booster through its single-row fast path."""
+        row = np.ascontiguousarray(X[0], dtype=np.float32)
+        out = np.empty((1, len(self.boosters_)), dtype=np.float64)
+        for j, p in enumerate(self._single_row_predictors()):
+            out[0, j] = p if isinstance(p, float) else p.predict(row)
+        return out
+
+    def _single_row_predictors(self) -> list[SingleRowPredictor | float]:
+        """Made on first use (after fork in a serving worker), then reused."""
+        predictors: list[SingleRowPredictor | float] | None = getattr(self, "_single_row_", None)
+        if predictors is None:
+            n = len(self.feature_names_)
+            predictors = [
+                b if isinstance(b, float) else SingleRowPredictor(b, n, self.num_threads)
+                for b in self.boosters_
+            ]
+            self._single_row_ = predictors
+        return predictors
 
     def _booster(self, index: int) -> lgb.Booster:
         booster = self.boosters_[index]
