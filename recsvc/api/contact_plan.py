@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from recsvc.api.auth import requires
 from recsvc.api.recommend import caller, service
-from recsvc.service.contact_plan import manager_plan, week_of
+from recsvc.service.contact_plan import manager_plan, week_of, week_start
 
 blp = Blueprint("contact_plan", __name__, url_prefix="/v1", description="Weekly contact plans")
 
@@ -23,6 +23,16 @@ class ContactPlanQuery(Schema):
         validate=validate.Regexp(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"),
         metadata={"description": "ISO week YYYY-Www; default: this week"},
     )
+
+    @validates("week")
+    def _real_week(self, value: str | None, **_: Any) -> None:
+        """Shape alone lets 0000-W01 or 2026-W53 through: the calendar must have the week."""
+        if value is None:
+            return
+        try:
+            week_start(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
 
 
 class TalkingPointOut(Schema):

@@ -192,7 +192,11 @@ class CrossSellService:
         ]
         pitch = None
         if request.channel in PITCH_CHANNELS:
-            pitch, capped = self._pitch(customer, context.pitched, ranked, explained, request)
+            # the transaction at the counter comes first: a large deposit is pitched a deposit
+            # or wealth product before anything else that ranks higher on value alone
+            spoken = [r for r in ranked if r.product.product_id in triggers]
+            spoken += [r for r in ranked if r.product.product_id not in triggers]
+            pitch, capped = self._pitch(customer, context.pitched, spoken, explained, request)
             excluded += capped
         loaded = scored.loaded
         return Answer(
