@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import sqlite3
@@ -68,7 +69,8 @@ def call(
         status, text = request(
             base, "POST", path, body=dict(body), headers={**headers, "X-Request-ID": rid}
         )
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
+        # a worker killed mid-answer: no status, or a body cut short -> never acknowledged
         reply = Reply(path, sent, time.monotonic(), None, rid, None, f"{type(exc).__name__}")
     else:
         try:
