@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from recsvc.customers.profile import Customer
 from recsvc.store.constants import DECLINE_OUTCOMES, MAX_CHUNK_SIZE
-from recsvc.store.customer_repo import _customer_from_row
+from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc
 from recsvc.store.tables import (
     AuditLogRow,
@@ -64,7 +64,7 @@ def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Cu
                 select(TransactionRow.__table__).where(TransactionRow.customer_id.in_(ids))
                 .order_by(TransactionRow.customer_id, TransactionRow.date, TransactionRow.id)
             ))  # fmt: skip
-        build: Any = _customer_from_row  # Core rows carry the same attributes as ORM rows
+        build: Any = customer_from_row  # Core rows carry the same attributes as ORM rows
         yield [build(r, holdings[r.customer_id], txns[r.customer_id]) for r in rows]
         after = ids[-1]
 

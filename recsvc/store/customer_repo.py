@@ -25,7 +25,7 @@ def customer_to_row(customer: Customer) -> dict[str, Any]:
     return row
 
 
-def _customer_from_row(row: Any, holdings: Sequence[Any], transactions: Sequence[Any]) -> Customer:
+def customer_from_row(row: Any, holdings: Sequence[Any], transactions: Sequence[Any]) -> Customer:
     """A Customer from its customers row and its holdings and transactions rows (ORM objects
     or Core rows: read by attribute)."""
     values = {column: getattr(row, column) for column in _PLAIN_COLUMNS}
@@ -66,7 +66,7 @@ def get_customer(
     if transactions_since is not None:
         query = query.where(TransactionRow.date >= transactions_since)
     transactions = session.scalars(query.order_by(TransactionRow.date, TransactionRow.id)).all()
-    return _customer_from_row(row, holdings, transactions)
+    return customer_from_row(row, holdings, transactions)
 
 
 def customers_of_manager(session: Session, manager_id: str) -> list[str]:
@@ -118,5 +118,5 @@ def _customer_chunk(session: Session, after: str, limit: int) -> list[Customer]:
     ):
         transactions[transaction.customer_id].append(transaction)
     return [
-        _customer_from_row(r, holdings[r.customer_id], transactions[r.customer_id]) for r in rows
+        customer_from_row(r, holdings[r.customer_id], transactions[r.customer_id]) for r in rows
     ]

@@ -10,7 +10,7 @@ from sqlalchemy import BindParameter, Connection, bindparam, select
 
 from recsvc.customers.profile import Customer
 from recsvc.store.constants import DECLINE_OUTCOMES
-from recsvc.store.customer_repo import _customer_from_row
+from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc, day_start
 from recsvc.store.tables import (
     CustomerRow,
@@ -97,7 +97,7 @@ def _customer(connection: Connection, customer_id: str) -> Customer | None:
         return None
     holdings = connection.execute(_HOLDINGS_OF, key).all()
     transactions = connection.execute(_TRANSACTIONS_OF, key).all()
-    return _customer_from_row(row, holdings, transactions)
+    return customer_from_row(row, holdings, transactions)
 
 
 def _declines(
