@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -102,3 +104,62 @@ def apply_all(calibrators: Sequence[Mapping[str, Any]], scores: np.ndarray) -> n
     for j, params in enumerate(calibrators):
         out[:, j] = apply_calibrator(params, scores[:, j])
     return out
+
+
+class RowCalibrator:
+    """All products' calibrators for one row of scores, in plain floats: a serving request
+    calibrates 1 x P scores, where P numpy calls cost more than the arithmetic.
+
+    Gives exactly what `apply_all` gives (same formulas, same float64 operations, in the order
+    numpy's interp and the Platt map use them).
+    """
+
+    def __init__(self, calibrators: Sequence[Mapping[str, Any]]) -> None:
+        self.calibrators = calibrators
+        self._maps = [_row_map(params) for params in calibrators]
+
+    def __call__(self, scores: Sequence[float]) -> list[float]:
+        if len(scores) != len(self._maps):
+            raise CalibrationError(f"{len(self._maps)} calibrators for {len(scores)} scores")
+        return [m(float(s)) for m, s in zip(self._maps, scores, strict=True)]
+
+
+def _row_map(params: Mapping[str, Any]) -> Any:
+    method = params.get("method")
+    if method == PIECEWISE:
+        xs = [float(v) for v in params["x"]]
+        ys = [float(v) for v in params["y"]]
+        if not xs or len(xs) != len(ys):
+            raise CalibrationError(f"piecewise calibration has {len(xs)} x and {len(ys)} y points")
+        return lambda s: _interp(s, xs, ys)
+    if method == PLATT:
+        a, b = float(params["a"]), float(params["b"])
+        return lambda s: _platt(s, a, b)
+    if method == "identity":
+        return float
+    raise CalibrationError(f"unknown calibration method {method!r}")
+
+
+def _interp(x: float, xs: list[float], ys: list[float]) -> float:
+    """numpy.interp for one point (its C code's branches, including the NaN guard)."""
+    if math.isnan(x):
+        return x
+    if x >= xs[-1]:
+        return ys[-1]
+    if x < xs[0]:
+        return ys[0]
+    j = bisect.bisect_right(xs, x) - 1
+    if xs[j] == x:
+        return ys[j]
+    slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+    out = slope * (x - xs[j]) + ys[j]
+    if math.isnan(out):
+        out = slope * (x - xs[j + 1]) + ys[j + 1]
+        if math.isnan(out) and ys[j] == ys[j + 1]:
+            out = ys[j]
+    return out
+
+
+def _platt(s: float, a: float, b: float) -> float:
+    z = a * _logit(np.asarray([s], dtype=np.float64)) + b
+    return float(_sigmoid(z)[0])

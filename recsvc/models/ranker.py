@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from recsvc.features.tabular import schema_fingerprint
-from recsvc.models.calibration import apply_all, fit_calibrator
+from recsvc.models.calibration import RowCalibrator, apply_all, fit_calibrator
 
 FORMAT = "recsvc-model"
 FORMAT_VERSION = 1
@@ -285,7 +285,18 @@ class ProductRanker:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probability that each product is taken up, (n x P)."""
-        return apply_all(self.calibrators_, self.predict_raw(X))
+        raw = self.predict_raw(X)
+        if len(raw) == 1:
+            return np.asarray([self._row_calibrator()(raw[0].tolist())], dtype=np.float64)
+        return apply_all(self.calibrators_, raw)
+
+    def _row_calibrator(self) -> RowCalibrator:
+        """Made on first use, remade if the calibrators are replaced (same results as apply_all)."""
+        row: RowCalibrator | None = getattr(self, "_row_calibrator_", None)
+        if row is None or row.calibrators is not self.calibrators_:
+            row = RowCalibrator(self.calibrators_)
+            self._row_calibrator_ = row
+        return row
 
     def contributions(self, X: np.ndarray, product_index: int) -> np.ndarray:
         """LightGBM SHAP contributions for one product, (n x F+1), last column the bias.

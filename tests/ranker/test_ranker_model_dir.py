@@ -118,3 +118,21 @@ def test_platt_is_monotone_and_piecewise_interpolates() -> None:
     assert set(pw) == {"method", "x", "y"} and all(isinstance(v, float) for v in pw["x"])
     out = apply_calibrator(pw, grid)
     assert np.all(np.diff(out) >= 0) and abs(out[-1] - 0.99) < 0.15
+
+
+@pytest.mark.parametrize("kind", [BINARY, MULTICLASS])
+@pytest.mark.parametrize("calibration", ["isotonic", "platt"])
+def test_one_row_scoring_equals_batch_scoring(toy: Any, kind: str, calibration: str) -> None:
+    """A serving request scores one row through the single-row paths: same numbers as batch."""
+    enc = TabularEncoder(
+        numeric=["age", "income"], categorical=["segment"],
+        holdings=["held_card", "held_fund", "held_gold"],
+    ).fit(toy.features)  # fmt: skip
+    ranker = ProductRanker(
+        kind=kind, params=PARAMS, num_boost_round=30, num_threads=1, calibration=calibration
+    )
+    X = enc.transform(toy.features)
+    ranker.fit(X, toy.held, toy.labels, feature_names=enc.feature_names, products=toy.products)
+    batch = ranker.predict_proba(X[:300])
+    rows = np.vstack([ranker.predict_proba(X[i : i + 1]) for i in range(300)])
+    np.testing.assert_array_equal(rows, batch)
