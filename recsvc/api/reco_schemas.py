@@ -7,7 +7,12 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from recsvc.catalog.product import LOCALES, PITCH_CHANNELS
-from recsvc.customers.profile import CHANNELS_USED, TRANSACTION_TYPES, CustomerSchema
+from recsvc.customers.profile import (
+    CHANNELS_USED,
+    MONEY_RANGE,
+    TRANSACTION_TYPES,
+    CustomerSchema,
+)
 from recsvc.store.constants import PITCH_OUTCOMES
 
 MAX_LIMIT = 20
@@ -21,7 +26,7 @@ class _Strict(Schema):
 
 class TransactionIn(_Strict):
     type = fields.String(required=True, validate=validate.OneOf(TRANSACTION_TYPES))
-    amount = fields.Float(load_default=0.0, validate=validate.Range(min=0), allow_nan=False)
+    amount = fields.Float(load_default=0.0, validate=MONEY_RANGE, allow_nan=False)
     channel = fields.String(load_default="counter", validate=validate.OneOf(CHANNELS_USED))
 
 

@@ -41,6 +41,13 @@ TRANSACTION_TYPES = (
     "bill_payment",
 )
 RISK_LEVEL_RANGE = (1, 5)
+# Upper bounds keep every value finite as a float32 feature: a trillion yuan is beyond any one
+# customer's assets, income or transaction; a million visits in 90 days beyond any habit.
+MAX_AMOUNT = 1e12
+MAX_COUNT_90D = 1_000_000
+MAX_VALUE_CHANGE_PCT = 10_000.0
+MONEY_RANGE = validate.Range(min=0, max=MAX_AMOUNT)
+_COUNT_RANGE = validate.Range(min=0, max=MAX_COUNT_90D)
 
 
 @dataclass(frozen=True)
@@ -123,10 +130,15 @@ class _Strict(Schema):
 
 class HoldingSchema(_Strict):
     product_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    amount = fields.Float(load_default=0.0, validate=validate.Range(min=0), allow_nan=False)
+    amount = fields.Float(load_default=0.0, validate=MONEY_RANGE, allow_nan=False)
     open_date = fields.Date(load_default=None, allow_none=True)
     maturity_date = fields.Date(load_default=None, allow_none=True)
-    value_change_pct = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    value_change_pct = fields.Float(
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(min=-100.0, max=MAX_VALUE_CHANGE_PCT),
+    )
 
     @validates_schema
     def _dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
@@ -141,7 +153,7 @@ class HoldingSchema(_Strict):
 
 class TransactionSchema(_Strict):
     type = fields.String(required=True, validate=validate.OneOf(TRANSACTION_TYPES))
-    amount = fields.Float(load_default=0.0, validate=validate.Range(min=0), allow_nan=False)
+    amount = fields.Float(load_default=0.0, validate=MONEY_RANGE, allow_nan=False)
     date = fields.Date(load_default=None, allow_none=True)
     channel = fields.String(load_default="counter", validate=validate.OneOf(CHANNELS_USED))
 
@@ -151,10 +163,10 @@ class TransactionSchema(_Strict):
 
 
 class ChannelHabitsSchema(_Strict):
-    counter_visits_90d = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    self_service_visits_90d = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    mobile_logins_90d = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    online_logins_90d = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    counter_visits_90d = fields.Integer(load_default=0, validate=_COUNT_RANGE)
+    self_service_visits_90d = fields.Integer(load_default=0, validate=_COUNT_RANGE)
+    mobile_logins_90d = fields.Integer(load_default=0, validate=_COUNT_RANGE)
+    online_logins_90d = fields.Integer(load_default=0, validate=_COUNT_RANGE)
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> ChannelHabits:
@@ -187,10 +199,10 @@ class CustomerSchema(_Strict):
     gender = fields.String(required=True, validate=validate.OneOf(GENDERS))
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
     occupation = fields.String(load_default="other", validate=validate.OneOf(OCCUPATIONS))
-    monthly_income = fields.Float(load_default=0.0, validate=validate.Range(min=0), allow_nan=False)
+    monthly_income = fields.Float(load_default=0.0, validate=MONEY_RANGE, allow_nan=False)
     income_stability = fields.String(load_default="none", validate=validate.OneOf(INCOME_STABILITY))
     salary_via_bank = fields.Boolean(load_default=False)
-    aum = fields.Float(load_default=0.0, validate=validate.Range(min=0), allow_nan=False)
+    aum = fields.Float(load_default=0.0, validate=MONEY_RANGE, allow_nan=False)
     risk_level = RiskLevelField("C", load_default=None, allow_none=True)
     assessment_date = fields.Date(load_default=None, allow_none=True)
     holdings = fields.List(fields.Nested(HoldingSchema), load_default=list)

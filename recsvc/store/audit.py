@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from recsvc.store.feedback import as_utc
+from recsvc.store.prepared import PreparedSet, insert_into
 from recsvc.store.tables import AuditLogRow, Base
 
 
@@ -32,13 +33,25 @@ class AuditRecord:
     created_at: dt.datetime = field(default_factory=_now)
 
 
-_INSERT_AUDIT = insert(Base.metadata.tables["audit_log"])  # built once: cheaper per request
+_COLUMNS = (
+    "request_id",
+    "created_at",
+    "caller_role",
+    "staff_id",
+    "customer_id",
+    "model_version",
+    "model_hash",
+    "degraded",
+    "payload",
+)
+_STATEMENTS = PreparedSet({"insert": insert_into(Base.metadata.tables["audit_log"], _COLUMNS)})
 
 
 def write_audit(session: Session | Connection, record: AuditRecord) -> None:
-    """Insert the record now (one Core INSERT), so a reused request_id fails here."""
-    session.execute(
-        _INSERT_AUDIT,
+    """Insert the record now (one prepared INSERT), so a reused request_id fails here."""
+    connection = session.connection() if isinstance(session, Session) else session
+    _STATEMENTS(connection, "insert").run(
+        connection,
         {
             "request_id": record.request_id,
             "created_at": as_utc(record.created_at),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from recsvc.store.prepared import PreparedSet, insert_into
 from recsvc.store.tables import Base, PitchLogRow
 
-_INSERT_PITCH = insert(Base.metadata.tables["pitch_log"])  # built once: cheaper per request
+_COLUMNS = ("request_id", "customer_id", "product_id", "day", "channel")
+_STATEMENTS = PreparedSet({"insert": insert_into(Base.metadata.tables["pitch_log"], _COLUMNS)})
 
 
 def record_pitch(
@@ -17,8 +19,9 @@ def record_pitch(
     day: dt.date, channel: str,
 ) -> None:  # fmt: skip
     """Log a pitch in the caller's transaction (the same one that writes the audit record)."""
-    session.execute(
-        _INSERT_PITCH,
+    connection = session.connection() if isinstance(session, Session) else session
+    _STATEMENTS(connection, "insert").run(
+        connection,
         {
             "request_id": request_id,
             "customer_id": customer_id,

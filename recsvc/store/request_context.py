@@ -1,5 +1,6 @@
-"""Everything one recommendation request reads from the store, in one place and with Core
-statements (no ORM identity map or unit of work on the request path)."""
+"""Everything one recommendation request reads from the store, in one place: Core statements
+prepared once per dialect and run on the DBAPI cursor (recsvc.store.prepared), no ORM identity
+map or unit of work on the request path."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from recsvc.customers.profile import Customer
 from recsvc.store.constants import DECLINE_OUTCOMES
 from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc, day_start
+from recsvc.store.prepared import PreparedSet
 from recsvc.store.tables import (
     CustomerRow,
     FeedbackRow,
@@ -28,8 +30,12 @@ _FEEDBACK = FeedbackRow.__table__
 _HISTORY = PitchHistoryRow.__table__
 _PITCH_LOG = PitchLogRow.__table__
 
-# Built once: constructing and coercing a statement costs more than SQLite running it.
+# Built once: constructing and coercing a statement costs more than SQLite running it. The
+# decline outcomes are bound values (not an expanding IN) so that the SQL compiles once.
 _CUSTOMER_ID: BindParameter[str] = bindparam("customer_id")
+_DECLINED: list[BindParameter[str]] = [
+    bindparam(f"declined_{i}", value) for i, value in enumerate(DECLINE_OUTCOMES)
+]
 _CUSTOMER = select(_CUSTOMERS).where(_CUSTOMERS.c.customer_id == _CUSTOMER_ID)
 _HOLDINGS_OF = (
     select(_HOLDINGS)
@@ -43,12 +49,12 @@ _TRANSACTIONS_OF = (
 )
 _FEEDBACK_DECLINES = select(_FEEDBACK.c.product_id, _FEEDBACK.c.recorded_at).where(
     _FEEDBACK.c.customer_id == _CUSTOMER_ID,
-    _FEEDBACK.c.outcome.in_(DECLINE_OUTCOMES),
+    _FEEDBACK.c.outcome.in_(_DECLINED),
     _FEEDBACK.c.recorded_at >= bindparam("since_at", type_=_FEEDBACK.c.recorded_at.type),
 )
 _HISTORY_DECLINES = select(_HISTORY.c.product_id, _HISTORY.c.date).where(
     _HISTORY.c.customer_id == _CUSTOMER_ID,
-    _HISTORY.c.outcome.in_(DECLINE_OUTCOMES),
+    _HISTORY.c.outcome.in_(_DECLINED),
     _HISTORY.c.date >= bindparam("since", type_=_HISTORY.c.date.type),
 )
 _PITCHED_ON = (
@@ -58,6 +64,17 @@ _PITCHED_ON = (
         _PITCH_LOG.c.day == bindparam("day", type_=_PITCH_LOG.c.day.type),
     )
     .order_by(_PITCH_LOG.c.id)
+)
+
+_STATEMENTS = PreparedSet(
+    {
+        "customer": _CUSTOMER,
+        "holdings": _HOLDINGS_OF,
+        "transactions": _TRANSACTIONS_OF,
+        "feedback_declines": _FEEDBACK_DECLINES,
+        "history_declines": _HISTORY_DECLINES,
+        "pitched_on": _PITCHED_ON,
+    }
 )
 
 
@@ -92,23 +109,25 @@ def get_request_context(
 
 def _customer(connection: Connection, customer_id: str) -> Customer | None:
     key = {"customer_id": customer_id}
-    row = connection.execute(_CUSTOMER, key).first()
-    if row is None:
+    rows = _STATEMENTS(connection, "customer").rows(connection, key)
+    if not rows:
         return None
-    holdings = connection.execute(_HOLDINGS_OF, key).all()
-    transactions = connection.execute(_TRANSACTIONS_OF, key).all()
-    return customer_from_row(row, holdings, transactions)
+    holdings = _STATEMENTS(connection, "holdings").rows(connection, key)
+    transactions = _STATEMENTS(connection, "transactions").rows(connection, key)
+    return customer_from_row(rows[0], holdings, transactions)
 
 
 def _declines(
     connection: Connection, customer_id: str, since: dt.date, tz: dt.tzinfo
 ) -> dict[str, dt.date]:
     """Product id -> latest day declined (feedback through the API, then the bank's history)."""
-    feedback = connection.execute(
-        _FEEDBACK_DECLINES, {"customer_id": customer_id, "since_at": day_start(since, tz)}
+    feedback = _STATEMENTS(connection, "feedback_declines").rows(
+        connection, {"customer_id": customer_id, "since_at": day_start(since, tz)}
     )
     days = [(p, as_utc(at).astimezone(tz).date()) for p, at in feedback]
-    history = connection.execute(_HISTORY_DECLINES, {"customer_id": customer_id, "since": since})
+    history = _STATEMENTS(connection, "history_declines").rows(
+        connection, {"customer_id": customer_id, "since": since}
+    )
     days.extend((p, d) for p, d in history)
     latest: dict[str, dt.date] = {}
     for product_id, when in days:
@@ -119,5 +138,7 @@ def _declines(
 
 def _pitched(connection: Connection, customer_id: str, day: dt.date) -> list[str]:
     """Distinct products pitched to the customer that day, in the order first pitched."""
-    rows = connection.execute(_PITCHED_ON, {"customer_id": customer_id, "day": day})
+    rows = _STATEMENTS(connection, "pitched_on").rows(
+        connection, {"customer_id": customer_id, "day": day}
+    )
     return list(dict.fromkeys(product_id for (product_id,) in rows))

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from service_support import assert_problem
 
 from recsvc.catalog.product import PITCH_CHANNELS, Product
 from recsvc.customers.profile import TRANSACTION_TYPES, age_on
@@ -273,3 +274,44 @@ def test_age_ceilings_bind_exactly_for_a_wealthy_aggressive_customer(
     assert max(p.risk_level or 0 for p in allowed) == ceiling, answer["excluded"]
     listed = [r["risk_level"] for r in answer["recommendations"] if r["risk_level"]]
     assert all(level <= f"R{ceiling}" for level in listed)
+
+
+BIG = 1e39  # beyond float32: once a 500 (feature overflow), now refused at the edge
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("customer", "aum"), BIG, "aum"),
+        (("customer", "monthly_income"), 2e12, "monthly_income"),
+        (("customer", "holdings", 0, "amount"), BIG, "amount"),
+        (("customer", "holdings", 0, "value_change_pct"), BIG, "value_change_pct"),
+        (("customer", "channel_habits", "counter_visits_90d"), 10**40, "counter_visits_90d"),
+        (("transaction", "amount"), BIG, "amount"),
+    ],
+)
+def test_amounts_beyond_any_customer_are_422_naming_the_field(
+    client: FlaskClient,
+    teller: dict[str, str],
+    today: dt.date,
+    path: tuple[Any, ...],
+    value: float,
+    field: str,
+) -> None:
+    profile = {
+        "customer_id": "HYPBIG01", "birth_date": "1990-01-01", "gender": "F", "branch_id": "B1",
+        "aum": 1e12, "holdings": [{"product_id": "time_deposit", "amount": 1e12}],
+        "channel_habits": {"counter_visits_90d": 1},
+    }  # fmt: skip
+    body: dict[str, Any] = {
+        "customer": profile, "channel": "manager",
+        "transaction": {"type": "cash_deposit", "amount": 1e12},
+    }  # fmt: skip
+    ok = client.post("/v1/recommendations", json=body, headers=teller)
+    assert ok.status_code == 200, ok.get_data(as_text=True)  # the largest amounts are fine
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    problem = assert_problem(client.post("/v1/recommendations", json=body, headers=teller), 422)
+    assert field in str(problem["errors"])
