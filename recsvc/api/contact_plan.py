@@ -63,7 +63,7 @@ class ContactPlanOut(Schema):
 
 @blp.route("/managers/<string:manager_id>/contact-plan")
 @requires("manager", "admin")
-@blp.arguments(ContactPlanQuery, location="query")
+@blp.arguments(ContactPlanQuery(), location="query")
 @blp.response(200, ContactPlanOut)
 def contact_plan(query: dict[str, Any], manager_id: str) -> dict[str, Any]:
     """A client manager's contact plan for a week, highest priority first (own plan only)."""

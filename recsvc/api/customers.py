@@ -63,7 +63,7 @@ def get_customer(customer_id: str) -> dict[str, Any]:
 
 @blp.route("/customers/<string:customer_id>/recommendations")
 @requires("manager")
-@blp.arguments(CustomerRecommendationsQuery, location="query")
+@blp.arguments(CustomerRecommendationsQuery(), location="query")
 @blp.response(200, RecommendationsAnswerOut)
 def customer_recommendations(query: dict[str, Any], customer_id: str) -> dict[str, Any]:
     """Ranked suggestions for a customer of the caller's book."""

@@ -47,7 +47,7 @@ def answer_body(answer: Answer) -> dict[str, Any]:
 
 @blp.route("/pitch", methods=["POST"])
 @requires("teller", "manager")
-@blp.arguments(PitchIn)
+@blp.arguments(PitchIn())  # an instance: webargs makes a new one per request from a class
 @blp.response(200, PitchAnswerOut)
 def pitch(body: dict[str, Any]) -> dict[str, Any]:
     """The teller's one product and one sentence for the customer at the counter, or null."""
@@ -65,7 +65,7 @@ def pitch(body: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/recommendations", methods=["POST"])
 @requires("teller", "manager")
-@blp.arguments(RecommendationsIn)
+@blp.arguments(RecommendationsIn())
 @blp.response(200, RecommendationsAnswerOut)
 def recommendations(body: dict[str, Any]) -> dict[str, Any]:
     """Ranked suitable products with reasons, everything excluded with its rule, and a pitch."""
@@ -84,7 +84,7 @@ def recommendations(body: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/feedback", methods=["POST"])
 @requires("teller", "manager")
-@blp.arguments(FeedbackIn)
+@blp.arguments(FeedbackIn())
 @blp.response(201, FeedbackOut)
 @blp.alt_response(200, schema=FeedbackOut, description="a repeat of recorded feedback")
 def feedback(body: dict[str, Any]) -> tuple[dict[str, Any], int]:

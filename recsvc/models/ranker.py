@@ -72,16 +72,25 @@ class SingleRowPredictor:
 
     def predict(self, row: np.ndarray) -> float:
         """The prediction for one C-contiguous float32 row of n_features values."""
+        return self.predict_at(row_pointer(row))
+
+    def predict_at(self, row: ctypes.c_void_p) -> float:
+        """The same for a row given by `row_pointer` (one pointer for all products' boosters);
+        the caller keeps the row alive."""
         with self._lock:
             _check(
                 lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFast(
-                    self._handle,
-                    row.ctypes.data_as(ctypes.c_void_p),
-                    ctypes.byref(self._out_len),
-                    self._out_ptr,
+                    self._handle, row, ctypes.byref(self._out_len), self._out_ptr
                 )
             )
-            return float(self._out[0])
+            return float(self._out_ptr[0])
+
+
+def row_pointer(row: np.ndarray) -> ctypes.c_void_p:
+    """The address of a C-contiguous float32 row, as the fast path takes it."""
+    if row.dtype != np.float32 or not row.flags.c_contiguous:
+        raise ValueError(f"a single-row predict needs C-contiguous float32, got {row.dtype}")
+    return ctypes.c_void_p(row.ctypes.data)
 
 
 class ProductRanker:
@@ -261,10 +270,11 @@ class ProductRanker:
     def _predict_one(self, X: np.ndarray) -> np.ndarray:
         """One row (a serving request): each booster through its single-row fast path."""
         row = np.ascontiguousarray(X[0], dtype=np.float32)
-        out = np.empty((1, len(self.boosters_)), dtype=np.float64)
-        for j, p in enumerate(self._single_row_predictors()):
-            out[0, j] = p if isinstance(p, float) else p.predict(row)
-        return out
+        at = row_pointer(row)
+        values = [
+            p if isinstance(p, float) else p.predict_at(at) for p in self._single_row_predictors()
+        ]
+        return np.asarray([values], dtype=np.float64)
 
     def _single_row_predictors(self) -> list[SingleRowPredictor | float]:
         """Made on first use (after fork in a serving worker), then reused."""

@@ -69,22 +69,25 @@ def test_a_bad_week_is_a_422(planned: Any, service_client: FlaskClient) -> None:
 
 
 def test_outcome_of_an_entry_is_recorded_through_feedback_and_blocks_the_product(
-    planned: Any, service_client: FlaskClient
+    env: Any, service_client: FlaskClient
 ) -> None:
-    headers = planned.headers("manager", manager_id=OWN)
+    # feedback is recorded at the real clock's time, so plan the real clock's week
+    year, week, _ = dt.datetime.now(dt.UTC).isocalendar()
+    this_week = f"{year}-W{week:02d}"
+    url = f"/v1/managers/{OWN}/contact-plan?week={this_week}"
+    planner = build_planner(env.settings)
+    planner.plan_week(this_week)
+    headers = env.headers("manager", manager_id=OWN)
     entry = next(
-        e
-        for e in service_client.get(URL.format(OWN), headers=headers).get_json()["entries"]
-        if e["products"]
+        e for e in service_client.get(url, headers=headers).get_json()["entries"] if e["products"]
     )
     product = entry["products"][0]
     body = {"request_id": entry["request_id"], "product_id": product, "outcome": "declined",
             "staff_id": "S001"}  # fmt: skip
     assert service_client.post("/v1/feedback", json=body, headers=headers).status_code == 201
-    planner = build_planner(planned.settings)
-    planner.plan_week(WEEK)
+    planner.plan_week(this_week)
     planner.engine.dispose()
-    again = service_client.get(URL.format(OWN), headers=headers).get_json()["entries"]
+    again = service_client.get(url, headers=headers).get_json()["entries"]
     assert entry["customer_id"] not in {e["customer_id"] for e in again}  # contacted this week
 
 
