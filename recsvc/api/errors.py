@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http
 import logging
-import time
 from typing import Any
 
 from flask import Flask, Response, current_app, json, request
@@ -110,7 +109,7 @@ def _webargs_errors(error: HTTPException) -> dict[str, list[str]] | None:
 
 
 def handle_http_exception(error: HTTPException) -> Response:
-    """Werkzeug/flask-smorest/Flask-Limiter errors (404, 405, 413, 422, 429, ...) as problems."""
+    """Werkzeug/flask-smorest/rate-limit errors (404, 405, 413, 422, 429, ...) as problems."""
     status = error.code or 500
     if isinstance(error, InternalServerError) or status >= 500:
         return handle_unexpected(getattr(error, "original_exception", None) or error)
@@ -118,7 +117,7 @@ def handle_http_exception(error: HTTPException) -> Response:
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="recsvc"'
     if status == 429:
-        headers["Retry-After"] = str(_retry_after())
+        headers["Retry-After"] = str(max(1, int(getattr(error, "retry_after", None) or 1)))
     data = getattr(error, "data", None) or {}
     headers.update(data.get("headers") or {})
     errors = _webargs_errors(error) if status in (400, 422) else None
@@ -143,14 +142,6 @@ def handle_unexpected(error: BaseException) -> Response:
         extra={"fields": {"request_id": request_id(), "error_type": type(error).__name__}},
     )
     return problem(500)
-
-
-def _retry_after() -> int:
-    limiter = current_app.extensions.get("recsvc.limiter")
-    current = getattr(limiter, "current_limit", None)
-    if current is None:
-        return 1
-    return max(1, int(current.reset_at - time.time()))
 
 
 def _phrase(status: int) -> str:
