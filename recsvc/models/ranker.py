@@ -32,7 +32,8 @@ class ModelFormatError(ValueError):
     """A model directory is missing a file or has an unexpected descriptor."""
 
 
-_PREDICT_NORMAL, _DTYPE_FLOAT32 = 0, 0  # LightGBM C API: C_API_PREDICT_NORMAL, C_API_DTYPE_FLOAT32
+# LightGBM C API: C_API_PREDICT_NORMAL, C_API_PREDICT_CONTRIB, C_API_DTYPE_FLOAT32
+_PREDICT_NORMAL, _PREDICT_CONTRIB, _DTYPE_FLOAT32 = 0, 3, 0
 
 
 def _check(code: int) -> None:
@@ -48,14 +49,22 @@ def _free_fast_config(handle: ctypes.c_void_p, _booster: lgb.Booster) -> None:
 class SingleRowPredictor:
     """One booster through LightGBM's single-row fast path (a FastConfig made once): the same
     trees, parameters and float32 input as `Booster.predict(x, num_threads=n)`, without its
-    per-call Python set-up. Calls are serialised (the FastConfig owns one output buffer)."""
+    per-call Python set-up. Calls are serialised (the FastConfig owns one output buffer).
+    With `contributions`, the row's SHAP values as `predict(pred_contrib=True)` gives them."""
 
-    def __init__(self, booster: lgb.Booster, n_features: int, num_threads: int) -> None:
+    def __init__(
+        self,
+        booster: lgb.Booster,
+        n_features: int,
+        num_threads: int,
+        *,
+        contributions: bool = False,
+    ) -> None:
         self._handle = ctypes.c_void_p()
         _check(
             lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
                 booster._handle,
-                ctypes.c_int(_PREDICT_NORMAL),
+                ctypes.c_int(_PREDICT_CONTRIB if contributions else _PREDICT_NORMAL),
                 ctypes.c_int(0),
                 ctypes.c_int(booster.best_iteration),  # what Booster.predict uses by default
                 ctypes.c_int(_DTYPE_FLOAT32),
@@ -65,7 +74,7 @@ class SingleRowPredictor:
             )
         )
         weakref.finalize(self, _free_fast_config, self._handle, booster)
-        self._out = np.zeros(1, dtype=np.float64)
+        self._out = np.zeros(n_features + 1 if contributions else 1, dtype=np.float64)
         self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
         self._out_len = ctypes.c_int64()
         self._lock = threading.Lock()
@@ -84,6 +93,16 @@ class SingleRowPredictor:
                 )
             )
             return float(self._out_ptr[0])
+
+    def contributions_at(self, row: ctypes.c_void_p) -> np.ndarray:
+        """The row's contributions (1 x F+1, last the bias), a fresh array."""
+        with self._lock:
+            _check(
+                lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFast(
+                    self._handle, row, ctypes.byref(self._out_len), self._out_ptr
+                )
+            )
+            return self._out.copy().reshape(1, -1)
 
 
 def row_pointer(row: np.ndarray) -> ctypes.c_void_p:
@@ -328,7 +347,20 @@ class ProductRanker:
             out = np.zeros((len(X), F + 1))
             out[:, -1] = np.log(max(b, 1e-12) / max(1 - b, 1e-12))
             return out
+        if len(X) == 1 and len(self.feature_names_) == F:
+            row = np.ascontiguousarray(X[0], dtype=np.float32)
+            return self._contribution_predictor(product_index).contributions_at(row_pointer(row))
         return np.asarray(b.predict(X, pred_contrib=True, num_threads=1))
+
+    def _contribution_predictor(self, product_index: int) -> SingleRowPredictor:
+        """One product's single-row SHAP path, made on first use (one thread, as above)."""
+        made: dict[int, SingleRowPredictor] = self.__dict__.setdefault("_contrib_rows_", {})
+        if product_index not in made:
+            booster = self._booster(product_index)
+            made[product_index] = SingleRowPredictor(
+                booster, len(self.feature_names_), 1, contributions=True
+            )
+        return made[product_index]
 
     def _artifact_names(self) -> list[str]:
         if self.kind == MULTICLASS:

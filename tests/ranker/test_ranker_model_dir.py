@@ -136,3 +136,14 @@ def test_one_row_scoring_equals_batch_scoring(toy: Any, kind: str, calibration: 
     batch = ranker.predict_proba(X[:300])
     rows = np.vstack([ranker.predict_proba(X[i : i + 1]) for i in range(300)])
     np.testing.assert_array_equal(rows, batch)
+
+
+def test_one_row_contributions_equal_batch_contributions(toy: Any) -> None:
+    """Reasons on the request path come from the single-row SHAP path: same values as batch."""
+    enc, ranker = _fit(toy, BINARY)
+    X = enc.transform(toy.features)[:200]
+    for j in range(len(ranker.products_)):
+        batch = ranker.contributions(X, j)
+        rows = np.vstack([ranker.contributions(X[i : i + 1], j) for i in range(len(X))])
+        np.testing.assert_array_equal(rows, batch)
+        assert np.abs(batch[:, :-1]).sum() > 0  # real contributions, not an empty buffer
