@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from api_support import MAX_BODY_BYTES, VALID_CUSTOMER, build_app, make_settings
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -140,3 +141,13 @@ def test_success_responses_carry_request_id(
     client: FlaskClient, auth: Callable[[str], dict[str, str]]
 ) -> None:
     assert client.get("/v1/products", headers=auth("teller")).headers["X-Request-ID"]
+
+
+def test_the_api_opens_no_session(app: Flask) -> None:
+    """Sessions are the console's; an API request neither reads nor signs a cookie."""
+    from flask import request
+
+    interface = app.session_interface
+    for path, opened in (("/v1/pitch", False), ("/healthz", False), ("/console/", True)):
+        with app.test_request_context(path, headers={"Cookie": "recsvc_console=x"}):
+            assert (interface.open_session(app, request) is not None) is opened, path

@@ -9,11 +9,23 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from recsvc.config import Settings
 
 SESSION_HOURS = 10  # a working day at the branch
+CONSOLE_PREFIX = "/console"
+
+
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions for the console's pages only: the API is stateless (bearer keys),
+    and opening a session per API request (a new signing serializer each time) is pure cost."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.path.startswith(CONSOLE_PREFIX):
+            return None  # Flask's null session: nothing read, nothing written
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask) -> None:
@@ -30,4 +42,5 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
     )
+    app.session_interface = ConsoleSessionInterface()
     app.register_blueprint(bp)
