@@ -30,8 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_extensions(app: Flask, settings: Settings) -> None:
-    """Logging, request hooks, store, keys, catalogue, rate limit, OpenAPI; in this order."""
-    from recsvc.api import auth, health, observe, ratelimit, spec
+    """Logging, JSON, request hooks, store, keys, catalogue, rate limit, OpenAPI; in order."""
+    from recsvc.api import auth, health, jsonio, observe, ratelimit, spec
     from recsvc.api.products import CATALOGUE_JSON
     from recsvc.catalog import catalogue_to_json, load_catalogue
     from recsvc.observability import configure_logging
@@ -39,6 +39,7 @@ def _register_extensions(app: Flask, settings: Settings) -> None:
     from recsvc.store.engine import make_engine, upgrade
 
     configure_logging(settings.log_level)
+    jsonio.init_app(app)
     observe.init_app(app, multiproc_dir=settings.prometheus_multiproc_dir)
     engine = make_engine(settings.database_url)
     upgrade(engine)

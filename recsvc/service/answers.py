@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -40,6 +40,9 @@ class ReasonOut:
     code: str
     text: str
 
+    def plain(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text}
+
 
 @dataclass(frozen=True)
 class RecommendationOut:
@@ -53,6 +56,19 @@ class RecommendationOut:
     reasons: list[ReasonOut]
     requires_dual_recording: bool
 
+    def plain(self) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "name": self.name,
+            "family": self.family,
+            "risk_level": self.risk_level,
+            "propensity": self.propensity,
+            "expected_value": self.expected_value,
+            "score": self.score,
+            "reasons": [r.plain() for r in self.reasons],
+            "requires_dual_recording": self.requires_dual_recording,
+        }
+
 
 @dataclass(frozen=True)
 class ExcludedOut:
@@ -61,11 +77,22 @@ class ExcludedOut:
     text: str
     codes: list[str]
 
+    def plain(self) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "code": self.code,
+            "text": self.text,
+            "codes": list(self.codes),
+        }
+
 
 @dataclass(frozen=True)
 class NextActionOut:
     code: str
     text: str
+
+    def plain(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text}
 
 
 @dataclass(frozen=True)
@@ -77,6 +104,17 @@ class PitchOut:
     requires_dual_recording: bool
     reasons: list[ReasonOut]
     next_action: NextActionOut | None
+
+    def plain(self) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "name": self.name,
+            "text": self.text,
+            "risk_notice": self.risk_notice,
+            "requires_dual_recording": self.requires_dual_recording,
+            "reasons": [r.plain() for r in self.reasons],
+            "next_action": None if self.next_action is None else self.next_action.plain(),
+        }
 
 
 @dataclass(frozen=True)
@@ -93,27 +131,20 @@ class Answer:
 
     @cached_property
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able form (dates as ISO strings), built once for the audit and the response."""
-        data: dict[str, Any] = _plain(self)
-        data["as_of"] = self.as_of.isoformat()
-        return data
+        """JSON-able form (dates as ISO strings), built once for the audit and the response:
+        what dataclasses.asdict gives (fresh dicts and lists, field order kept), written out
+        per type instead of its generic walk and deepcopy (a test holds them equal)."""
+        return {
+            "request_id": self.request_id,
+            "model_version": self.model_version,
+            "model_hash": self.model_hash,
+            "degraded": self.degraded,
+            "as_of": self.as_of.isoformat(),
+            "recommendations": [r.plain() for r in self.recommendations],
+            "excluded": [e.plain() for e in self.excluded],
+            "pitch": None if self.pitch is None else self.pitch.plain(),
+            "next_actions": [a.plain() for a in self.next_actions],
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return self.as_dict
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {
-    cls: tuple(f.name for f in fields(cls))
-    for cls in (ReasonOut, RecommendationOut, ExcludedOut, NextActionOut, PitchOut, Answer)
-}
-
-
-def _plain(value: Any) -> Any:
-    """What dataclasses.asdict gives for these answer types (fresh dicts and lists, field
-    order kept), without its generic deepcopy of every leaf: leaves here are immutable."""
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    names = _FIELDS.get(type(value))
-    if names is None:
-        return value
-    return {name: _plain(getattr(value, name)) for name in names}
