@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from recsvc.service.errors import Invalid, NotFound, Unavailable
-from recsvc.store import get_audit, queued_writer, record_feedback
+from recsvc.store import get_audit, record_feedback
 
 
 def offered_products(payload: dict[str, Any]) -> set[str]:
@@ -38,12 +38,11 @@ def save_feedback(
             if product_id not in offered_products(audit.payload):
                 raise Invalid("product_id", "was not offered in that request")
             session.commit()  # audit rows never change: write in a fresh, short transaction
-            with queued_writer(engine):
-                created = record_feedback(
-                    session, request_id=request_id, product_id=product_id, outcome=outcome,
-                    customer_id=audit.customer_id, staff_id=staff_id,
-                )  # fmt: skip
-                session.commit()
+            created = record_feedback(
+                session, request_id=request_id, product_id=product_id, outcome=outcome,
+                customer_id=audit.customer_id, staff_id=staff_id,
+            )  # fmt: skip
+            session.commit()
     except SQLAlchemyError as exc:
         raise Unavailable("the store is unavailable; the feedback was not recorded") from exc
     return created

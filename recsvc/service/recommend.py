@@ -42,7 +42,6 @@ from recsvc.store import (
     RequestContext,
     get_customer,
     get_request_context,
-    queued_writer,
     record_pitch,
     write_audit,
 )
@@ -138,9 +137,8 @@ class CrossSellService:
                 customer, context = self._requested_customer(connection, request, as_of)
                 answer = self._answer(request, customer, context, as_of, pitch_only=pitch_only)
                 end_read_transaction(connection)
-                with queued_writer(self.engine):
-                    self._audit(connection, request, customer, answer, pitch_only=pitch_only)
-                    connection.commit()
+                self._audit(connection, request, customer, answer, pitch_only=pitch_only)
+                connection.commit()
         except IntegrityError as exc:
             raise Conflict(f"request id {request.request_id!r} was already used") from exc
         except SQLAlchemyError as exc:

@@ -9,7 +9,6 @@ from recsvc.store.loader import LoadReport, TableCounts, load_customers
 from recsvc.store.pitch_log import pitched_on, record_pitch
 from recsvc.store.request_context import RequestContext, get_request_context
 from recsvc.store.tables import Base
-from recsvc.store.writers import queued_writer
 
 __all__ = [
     "AuditRecord",
@@ -27,7 +26,6 @@ __all__ = [
     "make_engine",
     "pitched_on",
     "pitched_today",
-    "queued_writer",
     "recent_declines",
     "record_feedback",
     "record_pitch",
