@@ -79,30 +79,25 @@ class SingleRowPredictor:
         self._out_len = ctypes.c_int64()
         self._lock = threading.Lock()
 
-    def predict(self, row: np.ndarray) -> float:
-        """The prediction for one C-contiguous float32 row of n_features values."""
-        return self.predict_at(row_pointer(row))
-
     def predict_at(self, row: ctypes.c_void_p) -> float:
-        """The same for a row given by `row_pointer` (one pointer for all products' boosters);
-        the caller keeps the row alive."""
+        """The prediction for a row given by `row_pointer` (one pointer serves every product's
+        booster); the caller keeps the row alive."""
         with self._lock:
-            _check(
-                lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFast(
-                    self._handle, row, ctypes.byref(self._out_len), self._out_ptr
-                )
-            )
+            self._predict_into_buffer(row)
             return float(self._out_ptr[0])
 
     def contributions_at(self, row: ctypes.c_void_p) -> np.ndarray:
         """The row's contributions (1 x F+1, last the bias), a fresh array."""
         with self._lock:
-            _check(
-                lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFast(
-                    self._handle, row, ctypes.byref(self._out_len), self._out_ptr
-                )
-            )
+            self._predict_into_buffer(row)
             return self._out.copy().reshape(1, -1)
+
+    def _predict_into_buffer(self, row: ctypes.c_void_p) -> None:
+        _check(
+            lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFast(
+                self._handle, row, ctypes.byref(self._out_len), self._out_ptr
+            )
+        )
 
 
 def row_pointer(row: np.ndarray) -> ctypes.c_void_p:

@@ -33,25 +33,14 @@ class AuditRecord:
     created_at: dt.datetime = field(default_factory=_now)
 
 
-_COLUMNS = (
-    "request_id",
-    "created_at",
-    "caller_role",
-    "staff_id",
-    "customer_id",
-    "model_version",
-    "model_hash",
-    "degraded",
-    "payload",
-)
-_STATEMENTS = PreparedSet({"insert": insert_into(Base.metadata.tables["audit_log"], _COLUMNS)})
+_STATEMENTS = PreparedSet({"insert": insert_into(Base.metadata.tables["audit_log"])})
 
 
 def write_audit(session: Session | Connection, record: AuditRecord) -> None:
     """Insert the record now (one prepared INSERT), so a reused request_id fails here."""
-    connection = session.connection() if isinstance(session, Session) else session
-    _STATEMENTS(connection, "insert").run(
-        connection,
+    _STATEMENTS.run(
+        session,
+        "insert",
         {
             "request_id": record.request_id,
             "created_at": as_utc(record.created_at),

@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from recsvc.store.prepared import PreparedSet, insert_into
 from recsvc.store.tables import Base, PitchLogRow
 
-_COLUMNS = ("request_id", "customer_id", "product_id", "day", "channel")
-_STATEMENTS = PreparedSet({"insert": insert_into(Base.metadata.tables["pitch_log"], _COLUMNS)})
+_STATEMENTS = PreparedSet({"insert": insert_into(Base.metadata.tables["pitch_log"])})
 
 
 def record_pitch(
@@ -19,9 +18,9 @@ def record_pitch(
     day: dt.date, channel: str,
 ) -> None:  # fmt: skip
     """Log a pitch in the caller's transaction (the same one that writes the audit record)."""
-    connection = session.connection() if isinstance(session, Session) else session
-    _STATEMENTS(connection, "insert").run(
-        connection,
+    _STATEMENTS.run(
+        session,
+        "insert",
         {
             "request_id": request_id,
             "customer_id": customer_id,

@@ -15,9 +15,10 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, bindparam, insert
+from sqlalchemy import Connection, Insert, Integer, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement
 
 from recsvc.store.errors import primary_message_only
@@ -101,13 +102,15 @@ class Prepared:
         ]
 
 
-def insert_into(table: Table, columns: Sequence[str]) -> Insert:
-    """An INSERT of exactly these columns (others take their defaults, e.g. an id)."""
-    return insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+def insert_into(table: Table) -> Insert:
+    """An INSERT of every column but an integer primary key (the database numbers the rows)."""
+    columns = [c for c in table.columns if not (c.primary_key and isinstance(c.type, Integer))]
+    return insert(table).values({c.key: bindparam(c.key, type_=c.type) for c in columns})
 
 
 class PreparedSet:
-    """Statements prepared lazily per dialect (one engine, one dialect; tests use several)."""
+    """Named statements, prepared lazily per dialect (one engine, one dialect; tests use
+    several), run on a Connection or in a Session's transaction."""
 
     def __init__(self, statements: Mapping[str, ClauseElement]) -> None:
         self._statements = dict(statements)
@@ -115,10 +118,24 @@ class PreparedSet:
             weakref.WeakKeyDictionary()
         )
 
-    def __call__(self, connection: Connection, name: str) -> Prepared:
+    def rows(self, on: Connection | Session, name: str, params: Mapping[str, Any]) -> list[Any]:
+        """The named select's rows (see Prepared.rows)."""
+        connection = _connection(on)
+        return self._prepared(connection, name).rows(connection, params)
+
+    def run(self, on: Connection | Session, name: str, params: Mapping[str, Any]) -> None:
+        """Execute the named write (see Prepared.run)."""
+        connection = _connection(on)
+        self._prepared(connection, name).run(connection, params)
+
+    def _prepared(self, connection: Connection, name: str) -> Prepared:
         prepared = self._by_dialect.get(connection.dialect)
         if prepared is None:
             dialect = connection.dialect
             prepared = {k: Prepared(s, dialect) for k, s in self._statements.items()}
             self._by_dialect[dialect] = prepared
         return prepared[name]
+
+
+def _connection(on: Connection | Session) -> Connection:
+    return on.connection() if isinstance(on, Session) else on

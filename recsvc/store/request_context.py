@@ -109,11 +109,11 @@ def get_request_context(
 
 def _customer(connection: Connection, customer_id: str) -> Customer | None:
     key = {"customer_id": customer_id}
-    rows = _STATEMENTS(connection, "customer").rows(connection, key)
+    rows = _STATEMENTS.rows(connection, "customer", key)
     if not rows:
         return None
-    holdings = _STATEMENTS(connection, "holdings").rows(connection, key)
-    transactions = _STATEMENTS(connection, "transactions").rows(connection, key)
+    holdings = _STATEMENTS.rows(connection, "holdings", key)
+    transactions = _STATEMENTS.rows(connection, "transactions", key)
     return customer_from_row(rows[0], holdings, transactions)
 
 
@@ -121,12 +121,14 @@ def _declines(
     connection: Connection, customer_id: str, since: dt.date, tz: dt.tzinfo
 ) -> dict[str, dt.date]:
     """Product id -> latest day declined (feedback through the API, then the bank's history)."""
-    feedback = _STATEMENTS(connection, "feedback_declines").rows(
-        connection, {"customer_id": customer_id, "since_at": day_start(since, tz)}
+    feedback = _STATEMENTS.rows(
+        connection,
+        "feedback_declines",
+        {"customer_id": customer_id, "since_at": day_start(since, tz)},
     )
     days = [(p, as_utc(at).astimezone(tz).date()) for p, at in feedback]
-    history = _STATEMENTS(connection, "history_declines").rows(
-        connection, {"customer_id": customer_id, "since": since}
+    history = _STATEMENTS.rows(
+        connection, "history_declines", {"customer_id": customer_id, "since": since}
     )
     days.extend((p, d) for p, d in history)
     latest: dict[str, dt.date] = {}
@@ -138,7 +140,5 @@ def _declines(
 
 def _pitched(connection: Connection, customer_id: str, day: dt.date) -> list[str]:
     """Distinct products pitched to the customer that day, in the order first pitched."""
-    rows = _STATEMENTS(connection, "pitched_on").rows(
-        connection, {"customer_id": customer_id, "day": day}
-    )
+    rows = _STATEMENTS.rows(connection, "pitched_on", {"customer_id": customer_id, "day": day})
     return list(dict.fromkeys(product_id for (product_id,) in rows))
