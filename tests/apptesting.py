@@ -11,12 +11,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from recsvc.config import Settings
+from recsvc.customers import Customer, CustomerSchema
 from recsvc.models.registry import Registry
 from recsvc.security import create_key
 from recsvc.store import load_customers, make_engine, upgrade
+from recsvc.store.customer_repo import customer_to_row
+from recsvc.store.tables import CustomerRow, HoldingRow, TransactionRow
 from training.datasets import load_spec
 from training.pipeline import train
 from training.synth.generate import generate_bank
@@ -61,6 +65,27 @@ class ServiceEnv:
 
     def headers(self, role: str, **scope: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key(role, **scope)}"}
+
+    def store_customer(self, payload: dict[str, Any]) -> Customer:
+        """Put a wire-form profile into the store as the bank's record of that customer
+        (replacing any record of the same id, with its holdings and transactions)."""
+        customer: Customer = CustomerSchema().load(payload)
+        engine = make_engine(self.settings.database_url)
+        try:
+            with engine.begin() as connection:
+                key = customer.customer_id
+                for table in (HoldingRow, TransactionRow, CustomerRow):
+                    connection.execute(delete(table).where(table.customer_id == key))
+                connection.execute(insert(CustomerRow), [customer_to_row(customer)])
+                if customer.holdings:
+                    rows = [{"customer_id": key, **vars(h)} for h in customer.holdings]
+                    connection.execute(insert(HoldingRow), rows)
+                if customer.recent_transactions:
+                    rows = [{"customer_id": key, **vars(t)} for t in customer.recent_transactions]
+                    connection.execute(insert(TransactionRow), rows)
+        finally:
+            engine.dispose()
+        return customer
 
 
 def service_env(

@@ -39,7 +39,11 @@ class PitchIn(_Strict):
 class RecommendationsIn(_Strict):
     customer_id = fields.String(load_default=None, validate=_ID)
     customer = fields.Nested(CustomerSchema, load_default=None)
-    channel = fields.String(required=True, validate=validate.OneOf(PITCH_CHANNELS))
+    channel = fields.String(
+        load_default=None,
+        validate=validate.OneOf(PITCH_CHANNELS),
+        metadata={"description": "default: the caller's role's own channel"},
+    )
     transaction = fields.Nested(TransactionIn, load_default=None, allow_none=True)
     limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=MAX_LIMIT))
     locale = fields.String(load_default="zh-CN", validate=validate.OneOf(LOCALES))
@@ -51,7 +55,7 @@ class RecommendationsIn(_Strict):
 
 
 class CustomerRecommendationsQuery(_Strict):
-    channel = fields.String(load_default="manager", validate=validate.OneOf(PITCH_CHANNELS))
+    channel = fields.String(load_default=None, validate=validate.OneOf(PITCH_CHANNELS))
     limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=MAX_LIMIT))
     locale = fields.String(load_default="zh-CN", validate=validate.OneOf(LOCALES))
 
@@ -60,7 +64,11 @@ class FeedbackIn(_Strict):
     request_id = fields.String(required=True, validate=_ID)
     product_id = fields.String(required=True, validate=_ID)
     outcome = fields.String(required=True, validate=validate.OneOf(PITCH_OUTCOMES))
-    staff_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    staff_id = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "optional: the caller's own (from the API key) or 403"},
+    )
 
 
 class ReasonOut(Schema):

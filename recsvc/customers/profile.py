@@ -109,12 +109,23 @@ class Customer:
 
     @property
     def held_product_ids(self) -> frozenset[str]:
+        """Every product in the holdings snapshot, matured or not (the model's features)."""
         return frozenset(h.product_id for h in self.holdings)
+
+    def held_on(self, day: dt.date) -> frozenset[str]:
+        """Products still held on a day: a holding whose maturity date is before it has matured
+        (paid out) and is no longer held; it feeds the renewal trigger instead."""
+        return frozenset(h.product_id for h in self.holdings if not matured(h, day))
 
     @property
     def surname(self) -> str | None:
         """Chinese names put the family name first; one character is the common case."""
         return self.name[0] if self.name else None
+
+
+def matured(holding: Holding, day: dt.date) -> bool:
+    """The holding's maturity date is before the day (on the day itself it is still held)."""
+    return holding.maturity_date is not None and holding.maturity_date < day
 
 
 def age_on(birth_date: dt.date, as_of: dt.date) -> int:

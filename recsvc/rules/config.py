@@ -45,6 +45,7 @@ class RulesConfig:
     reasons: Mapping[str, tuple[str, str]]
     next_actions: Mapping[str, tuple[str, str]]
     wording: WordingRules
+    opening_days: int = 30
 
     def elderly_max_risk(self, age: int) -> int | None:
         """The tightest limit whose age has been reached, None below every from_age."""
@@ -84,6 +85,7 @@ class _AgeSchema(_Strict):
 
 class _FatigueSchema(_Strict):
     declined_days = fields.Integer(required=True, validate=_DAYS)
+    opening_days = fields.Integer(required=True, validate=_DAYS)
 
 
 class _TextsSchema(_Strict):
@@ -136,6 +138,7 @@ def load_rules_config(path: Path) -> RulesConfig:
         minor_excluded_rated_categories=frozenset(data["age"]["minor_excluded_rated_categories"]),
         elderly=elderly,
         declined_fatigue_days=data["fatigue"]["declined_days"],
+        opening_days=data["fatigue"]["opening_days"],
         reasons=_pairs(data["reasons"]),
         next_actions=_pairs(data["next_actions"]),
         wording=wording,

@@ -51,7 +51,7 @@ def customer_facts(
     return CustomerFacts(
         age=age,
         tier=tier_of(customer.aum, bank).code,
-        held=customer.held_product_ids,
+        held=customer.held_on(as_of),
         risk_level=customer.risk_level,
         assessment=assessment,
         days_to_expiry=days_to_expiry,
@@ -127,13 +127,29 @@ def _exclusions(
     as_of: date,
     rules: RulesConfig,
     recent_declines: Mapping[str, date],
+    recent_acceptances: Mapping[str, date] = NO_DECLINES,
 ) -> list[Exclusion]:
     found = _suitability_codes(facts, product, rules)
     found += _eligibility_codes(facts, customer, product, channel)
     declined = recent_declines.get(product.product_id)
     if declined is not None and (as_of - declined).days < rules.declined_fatigue_days:
         found.append(codes.RECENTLY_DECLINED)
+    accepted = recent_acceptances.get(product.product_id)
+    if accepted is not None and _being_opened(customer, product.product_id, accepted, as_of, rules):
+        found.append(codes.BEING_OPENED)
     return [Exclusion(product.product_id, code, *rules.reasons[code]) for code in found]
+
+
+def _being_opened(
+    customer: Customer, product_id: str, accepted: date, as_of: date, rules: RulesConfig
+) -> bool:
+    """Accepted within the opening window and not yet held from that day on."""
+    if not 0 <= (as_of - accepted).days < rules.opening_days:
+        return False
+    return not any(
+        h.product_id == product_id and h.open_date is not None and h.open_date >= accepted
+        for h in customer.holdings
+    )
 
 
 def check_product(
@@ -145,6 +161,7 @@ def check_product(
     rules: RulesConfig,
     bank: BankConfig,
     recent_declines: Mapping[str, date] = NO_DECLINES,
+    recent_acceptances: Mapping[str, date] = NO_DECLINES,
 ) -> list[Exclusion]:
     """All reasons one product may not be offered, primary first; [] if it may."""
     _check_channel(channel)
@@ -157,6 +174,7 @@ def check_product(
         as_of=as_of,
         rules=rules,
         recent_declines=recent_declines,
+        recent_acceptances=recent_acceptances,
     )
 
 
@@ -169,6 +187,7 @@ def evaluate(
     rules: RulesConfig,
     bank: BankConfig,
     recent_declines: Mapping[str, date] = NO_DECLINES,
+    recent_acceptances: Mapping[str, date] = NO_DECLINES,
 ) -> Verdict:
     """Sort every catalogue product into eligible or excluded (catalogue order), plus next steps."""
     _check_channel(channel)
@@ -184,6 +203,7 @@ def evaluate(
             as_of=as_of,
             rules=rules,
             recent_declines=recent_declines,
+            recent_acceptances=recent_acceptances,
         )
         if found:
             excluded.extend(found)

@@ -26,7 +26,7 @@ class RecommendRequest:
 
     request_id: str
     caller: Caller
-    channel: str
+    channel: str | None  # None: the caller's role's own channel (service.yaml `channels`)
     customer_id: str | None = None
     customer: Customer | None = None
     transaction: Transaction | None = None

@@ -6,8 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from recsvc.customers.profile import Customer
+from recsvc.customers.profile import Customer, CustomerSchema
 from recsvc.service.answers import Answer, RecommendRequest
+from recsvc.service.profiles import mask_name
+
+_PROFILE = CustomerSchema()
+
+
+def profile_record(customer: Customer) -> dict[str, Any]:
+    """The profile an inline answer was given for, in wire form (CustomerSchema loads it back
+    for a replay): no ID number or phone, the name masked to the surname the greeting uses."""
+    record: dict[str, Any] = _PROFILE.dump(customer)
+    record.update(name=mask_name(customer.name), id_number=None, phone=None)
+    return record
 
 
 def audit_payload(
@@ -18,10 +29,11 @@ def audit_payload(
     *,
     pitch_only: bool,
 ) -> dict[str, Any]:
-    """Request, customer's risk facts, candidates, exclusions, scores, list, pitch, model."""
+    """Request, customer's risk facts, candidates, exclusions, scores, list, pitch, model; for
+    an inline profile, the whole profile the answer was given for."""
     txn = request.transaction
     pitch = answer.pitch
-    return {
+    payload: dict[str, Any] = {
         "endpoint": "pitch" if pitch_only else "recommendations",
         "request": {
             "customer_id": customer.customer_id,
@@ -43,3 +55,6 @@ def audit_payload(
         "requires_dual_recording": bool(pitch and pitch.requires_dual_recording),
         "answer": answer.to_dict(),
     }
+    if request.customer is not None:
+        payload["profile"] = profile_record(customer)
+    return payload

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,12 +10,31 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from recsvc.catalog.product import PITCH_CHANNELS
+from recsvc.security import ROLES
+
 DAILY_PITCH_LIMIT = "DAILY_PITCH_LIMIT"
 FAMILY_LIMIT = "FAMILY_LIMIT"
 
 
 class ServiceConfigError(ValueError):
     """service.yaml is malformed; the message names the key."""
+
+
+class ChannelNotAllowed(ValueError):
+    """The caller's role may not act for the requested channel."""
+
+
+@dataclass(frozen=True)
+class RoleChannels:
+    """A role's own channel and the others it may act for (service.yaml `channels`)."""
+
+    own: str
+    may_act_for: frozenset[str]
+
+    @property
+    def channels(self) -> list[str]:
+        return [self.own, *sorted(self.may_act_for - {self.own})]
 
 
 @dataclass(frozen=True)
@@ -30,6 +49,22 @@ class ServiceConfig:
     default_limit: int
     max_limit: int
     reasons_per_product: int
+    # role -> (the channel its answers are for, the other channels it may act for)
+    role_channels: dict[str, RoleChannels] = field(default_factory=dict)
+
+    def channel_for(self, role: str, requested: str | None) -> str:
+        """The channel a caller's answer is for: the role's own unless the role may act for
+        the one requested. ChannelNotAllowed otherwise (or for a role with no channel)."""
+        allowed = self.role_channels.get(role)
+        if allowed is None:
+            raise ChannelNotAllowed(f"the role {role!r} answers for no channel")
+        if requested is None or requested == allowed.own:
+            return allowed.own
+        if requested in allowed.may_act_for:
+            return requested
+        raise ChannelNotAllowed(
+            f"a {role} may ask for the channels {', '.join(allowed.channels)}, not {requested!r}"
+        )
 
     def weight(self, product_id: str, family: str) -> float:
         """The business weight of a product: its own lever times its family's."""
@@ -66,8 +101,21 @@ class _Recommendations(_Strict):
     reasons_per_product = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
+_CHANNEL = fields.String(validate=validate.OneOf(PITCH_CHANNELS))
+
+
+class _RoleChannels(_Strict):
+    own = fields.String(required=True, validate=validate.OneOf(PITCH_CHANNELS))
+    may_act_for = fields.List(_CHANNEL, load_default=list)
+
+
 class _ServiceSchema(_Strict):
     timezone = fields.String(required=True)
+    channels = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(ROLES)),
+        values=fields.Nested(_RoleChannels),
+        required=True,
+    )
     arbitration = fields.Nested(_Arbitration, required=True)
     contact_policy = fields.Nested(_Policy, required=True)
     recommendations = fields.Nested(_Recommendations, required=True)
@@ -102,4 +150,8 @@ def load_service_config(path: Path) -> ServiceConfig:
         default_limit=rec["default_limit"],
         max_limit=rec["max_limit"],
         reasons_per_product=rec["reasons_per_product"],
+        role_channels={
+            role: RoleChannels(c["own"], frozenset(c["may_act_for"]))
+            for role, c in data["channels"].items()
+        },
     )

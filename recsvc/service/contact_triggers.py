@@ -10,15 +10,18 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from recsvc.customers.profile import Customer
+from recsvc.customers.profile import Customer, matured
 
 MATURING = "MATURING"
+MATURED = "MATURED"
 VALUE_SWING = "VALUE_SWING"
 KEY_DATE = "KEY_DATE"
 ASSESSMENT_EXPIRING = "ASSESSMENT_EXPIRING"
 HIGH_PROPENSITY = "HIGH_PROPENSITY"
 FOLLOW_UP = "FOLLOW_UP"
-TRIGGER_CODES = (MATURING, VALUE_SWING, KEY_DATE, ASSESSMENT_EXPIRING, HIGH_PROPENSITY, FOLLOW_UP)
+TRIGGER_CODES = (
+    MATURED, MATURING, VALUE_SWING, KEY_DATE, ASSESSMENT_EXPIRING, HIGH_PROPENSITY, FOLLOW_UP,
+)  # fmt: skip
 REASSIGN = "REASSIGN"
 SUGGESTION = "SUGGESTION"
 LOCALES = ("zh-CN", "en")
@@ -31,6 +34,7 @@ class ContactPlanConfigError(ValueError):
 @dataclass(frozen=True)
 class ContactPlanConfig:
     maturing_days: int
+    matured_days: int
     key_date_days: int
     assessment_expiring_days: int
     follow_up_days: int
@@ -55,6 +59,7 @@ _DAYS = fields.Integer(required=True, validate=validate.Range(min=0, max=366))
 
 class _Windows(_Strict):
     maturing_days = _DAYS
+    matured_days = _DAYS
     key_date_days = _DAYS
     assessment_expiring_days = _DAYS
     follow_up_days = _DAYS
@@ -130,9 +135,21 @@ def _in_window(day: dt.date | None, as_of: dt.date, days: int) -> int | None:
 
 
 def _holding_triggers(customer: Customer, as_of: dt.date, config: ContactPlanConfig) -> list[Found]:
-    """Maturing soonest, the largest value swing, the latest recent purchase."""
+    """Matured lately (renewal), maturing soonest, the largest value swing, the latest recent
+    purchase. A matured holding is no longer held: it only feeds the renewal trigger."""
     found: list[Found] = []
-    holdings = sorted(customer.holdings, key=lambda h: h.product_id)
+    ordered = sorted(customer.holdings, key=lambda h: h.product_id)
+    paid_out = [
+        (ago, h.product_id)
+        for h in ordered
+        if matured(h, as_of)
+        and h.maturity_date is not None
+        and (ago := (as_of - h.maturity_date).days) <= config.matured_days
+    ]
+    if paid_out:
+        days, product_id = min(paid_out)
+        found.append(Found(MATURED, product_id, days))
+    holdings = [h for h in ordered if not matured(h, as_of)]
     maturing = [
         (ahead, h.product_id)
         for h in holdings

@@ -34,9 +34,15 @@ from recsvc.service.answers import (
 )
 from recsvc.service.arbitration import Ranked, arbitrate
 from recsvc.service.audit import audit_payload
-from recsvc.service.config import DAILY_PITCH_LIMIT, FAMILY_LIMIT, ServiceConfig
-from recsvc.service.errors import Conflict, NotFound, Unavailable
+from recsvc.service.config import (
+    DAILY_PITCH_LIMIT,
+    FAMILY_LIMIT,
+    ChannelNotAllowed,
+    ServiceConfig,
+)
+from recsvc.service.errors import Conflict, Forbidden, NotFound, Unavailable
 from recsvc.service.feedback import save_feedback
+from recsvc.service.inline import used_profile
 from recsvc.store import (
     AuditRecord,
     RequestContext,
@@ -103,40 +109,69 @@ class CrossSellService:
     def _requested_customer(
         self, connection: Connection, request: RecommendRequest, as_of: dt.date
     ) -> tuple[Customer, RequestContext]:
-        """The customer asked about and what the store knows of them (declines, today's
-        pitches); a manager's inline profile of a stored customer must be in their book too
-        (its declines and pitches are read from the store)."""
+        """The customer asked about and what the store knows of them (declines, acceptances,
+        today's pitches). An inline profile is answered with `used_profile`: the store's
+        regulated attributes win, a prospect counts as unverified. A manager's inline profile
+        of a stored customer must be in their book too."""
         inline = request.customer
         customer_id = str(request.customer_id) if inline is None else inline.customer_id
         context = get_request_context(
             connection, customer_id,
             since=as_of - dt.timedelta(days=self.rules.declined_fatigue_days), day=as_of,
             tz=self.config.timezone,
-            with_customer=inline is None or request.caller.role == "manager",
+            accepted_since=as_of - dt.timedelta(days=self.rules.opening_days),
         )  # fmt: skip
         stored = context.customer
         if stored is not None and not _in_book(request.caller, stored):
             raise NotFound(f"no customer {customer_id!r} in your book")
         if inline is not None:
-            return inline, context
+            return used_profile(inline, stored), context
         if stored is None:
             raise NotFound(f"no customer {customer_id!r} in your book")
         return stored, context
 
-    def record_feedback(self, **fields: str) -> bool:
-        """The customer's answer to a pitch (see service.feedback)."""
-        return save_feedback(self.engine, **fields)
+    def channel_for(self, caller: Caller, requested: str | None) -> str:
+        """The channel the caller's answer follows (service.yaml `channels`); 403 naming the
+        field `channel` when the caller's role may not act for the one requested."""
+        try:
+            return self.config.channel_for(caller.role, requested)
+        except ChannelNotAllowed as exc:
+            raise Forbidden(str(exc), extensions={"errors": {"channel": [str(exc)]}}) from exc
+
+    def record_feedback(
+        self, *, request_id: str, product_id: str, outcome: str, caller: Caller | None = None,
+        staff_id: str | None = None,
+    ) -> bool:  # fmt: skip
+        """The customer's answer to a pitch (see service.feedback): from the caller who got the
+        answer or the manager whose book holds the customer; it logs the pitch (a contact).
+        `caller` None is the console's older call (it names only the staff id): pending."""
+        return save_feedback(
+            self.engine, request_id=request_id, product_id=product_id, outcome=outcome,
+            caller=caller, staff_id=staff_id, day=self.today(),
+            slots=self.config.max_products_per_day,
+        )  # fmt: skip
 
     # ---- the use case -----------------------------------------------------------------------
 
     def recommend(self, request: RecommendRequest, *, pitch_only: bool = False) -> Answer:
-        """Rank what the rules allow, say it in one sentence, audit it, then answer."""
+        """Rank what the rules allow, say it in one sentence, audit it, then answer.
+
+        Only a pitch (`pitch_only`: the teller's /v1/pitch) is logged against the daily cap:
+        reading suggestions is not pitching. The pitch takes a slot of the customer's day in the
+        same transaction as the audit record; if another request took the last slot first, the
+        answer is given again with what that request pitched."""
         as_of = request.as_of or self.today()
+        request = replace(request, channel=self.channel_for(request.caller, request.channel))
         try:
             with self.engine.connect() as connection:
                 customer, context = self._requested_customer(connection, request, as_of)
                 answer = self._answer(request, customer, context, as_of, pitch_only=pitch_only)
                 end_read_transaction(connection)
+                if pitch_only and answer.pitch is not None:
+                    pitched = self._log_pitch(connection, request, customer, context, answer)
+                    if answer.pitch.product_id not in pitched:
+                        context = replace(context, pitched=pitched)
+                        answer = self._answer(request, customer, context, as_of, pitch_only=True)
                 self._audit(connection, request, customer, answer, pitch_only=pitch_only)
                 connection.commit()
         except IntegrityError as exc:
@@ -147,6 +182,25 @@ class CrossSellService:
             ) from exc
         return answer
 
+    def _log_pitch(
+        self,
+        connection: Connection,
+        request: RecommendRequest,
+        customer: Customer,
+        context: RequestContext,
+        answer: Answer,
+    ) -> list[str]:
+        """Claim the pitch's slot of the customer's day (insert-or-read); the products found."""
+        assert answer.pitch is not None
+        product_id = answer.pitch.product_id
+        if product_id in context.pitched:
+            return context.pitched  # a repeat of today's pitch: already logged
+        return record_pitch(
+            connection, request_id=request.request_id, customer_id=customer.customer_id,
+            product_id=product_id, day=answer.as_of, channel=str(request.channel),
+            slots=self.config.max_products_per_day,
+        )  # fmt: skip
+
     def _answer(
         self,
         request: RecommendRequest,
@@ -156,10 +210,12 @@ class CrossSellService:
         *,
         pitch_only: bool,
     ) -> Answer:
+        channel = str(request.channel)
         customer = _with_transaction(customer, request.transaction, as_of)
         verdict = evaluate(
-            customer, self.catalogue, channel=request.channel, as_of=as_of,
-            rules=self.rules, bank=self.bank, recent_declines=context.declines,
+            customer, self.catalogue, channel=channel, as_of=as_of, rules=self.rules,
+            bank=self.bank, recent_declines=context.declines,
+            recent_acceptances=context.accepted,
         )  # fmt: skip
         scored = self._score(customer, as_of)
         triggers = {
@@ -172,6 +228,9 @@ class CrossSellService:
             config=self.config,
             order=self.order,
         )
+        capped: list[ExcludedOut] = []
+        if channel in PITCH_CHANNELS:
+            ranked, capped = self._daily_cap(ranked, context.pitched, request.locale)
         limit = min(max(request.limit, 1), self.config.max_limit)
         cache: dict[str, tuple[RecommendationOut, str | None]] = {}
 
@@ -184,20 +243,21 @@ class CrossSellService:
 
         shown = [] if pitch_only else ranked[:limit]
         recommendations = [explained(r)[0] for r in shown]
-        excluded = _excluded(verdict, request.locale) + self._family_limited(
-            same_family, request.locale
+        excluded = (
+            _excluded(verdict, request.locale)
+            + self._family_limited(same_family, request.locale)
+            + capped
         )
         next_actions = [
             NextActionOut(a.code, a.message(request.locale)) for a in verdict.next_actions
         ]
         pitch = None
-        if request.channel in PITCH_CHANNELS:
+        if channel in PITCH_CHANNELS:
             # the transaction at the counter comes first: a large deposit is pitched a deposit
             # or wealth product before anything else that ranks higher on value alone
             spoken = [r for r in ranked if r.product.product_id in triggers]
             spoken += [r for r in ranked if r.product.product_id not in triggers]
-            pitch, capped = self._pitch(customer, context.pitched, spoken, explained, request)
-            excluded += capped
+            pitch = self._pitch(customer, spoken, explained, request)
         loaded = scored.loaded
         return Answer(
             request_id=request.request_id,
@@ -255,32 +315,35 @@ class CrossSellService:
         codes = [FAMILY_LIMIT]
         return [ExcludedOut(r.product.product_id, FAMILY_LIMIT, text, codes) for r in dropped]
 
+    def _daily_cap(
+        self, ranked: list[Ranked], already: list[str], locale: str
+    ) -> tuple[list[Ranked], list[ExcludedOut]]:
+        """Once the customer's day is used up (`already`: the products pitched today), only
+        those products may be said again; the others are excluded, not suggested."""
+        if len(already) < self.config.max_products_per_day:
+            return ranked, []
+        text = self.config.policy_texts[DAILY_PITCH_LIMIT][locale]
+        capped = sorted(
+            (r.product.product_id for r in ranked if r.product.product_id not in already),
+            key=self.order.__getitem__,
+        )
+        kept = [r for r in ranked if r.product.product_id in already]
+        return kept, [ExcludedOut(p, DAILY_PITCH_LIMIT, text, [DAILY_PITCH_LIMIT]) for p in capped]
+
     def _pitch(
         self,
         customer: Customer,
-        already: list[str],
         ranked: list[Ranked],
         explained: Callable[[Ranked], tuple[RecommendationOut, str | None]],
         request: RecommendRequest,
-    ) -> tuple[PitchOut | None, list[ExcludedOut]]:
-        """The one product to say, within the daily contact cap (`already`: the products
-        pitched to the customer today); same product again if capped."""
-        capped: list[ExcludedOut] = []
-        allowed = {r.product.product_id for r in ranked}
-        if len(already) >= self.config.max_products_per_day:
-            text = self.config.policy_texts[DAILY_PITCH_LIMIT][request.locale]
-            capped = [
-                ExcludedOut(pid, DAILY_PITCH_LIMIT, text, [DAILY_PITCH_LIMIT])
-                for pid in sorted(allowed - set(already), key=self.order.__getitem__)
-            ]
-            allowed &= set(already)
+    ) -> PitchOut | None:
+        """The one product to say (the first whose sentence passes the wording check)."""
         for entry in ranked:
-            if entry.product.product_id in allowed:
-                out, short = explained(entry)
-                pitch = self._render(entry.product, customer, out, short, request.locale)
-                if pitch is not None:
-                    return pitch, capped
-        return None, capped
+            out, short = explained(entry)
+            pitch = self._render(entry.product, customer, out, short, request.locale)
+            if pitch is not None:
+                return pitch
+        return None
 
     def _render(
         self,
@@ -315,7 +378,8 @@ class CrossSellService:
         *,
         pitch_only: bool,
     ) -> None:
-        """Audit record first (a reused request id fails at once), then the pitch log."""
+        """The audit record, in the transaction that logged the pitch (a reused request id
+        fails here and rolls the pitch back)."""
         customer_id = customer.customer_id
         write_audit(
             connection,
@@ -332,11 +396,6 @@ class CrossSellService:
                 ),
             ),
         )
-        if answer.pitch is not None and request.customer is None:
-            record_pitch(
-                connection, request_id=request.request_id, customer_id=customer_id,
-                product_id=answer.pitch.product_id, day=answer.as_of, channel=request.channel,
-            )  # fmt: skip
 
 
 def _in_book(caller: Caller, customer: Customer) -> bool:

@@ -2,7 +2,12 @@
 
 from recsvc.store.audit import AuditRecord, get_audit, write_audit
 from recsvc.store.csvrows import LoadError
-from recsvc.store.customer_repo import customers_of_manager, get_customer, iter_customers
+from recsvc.store.customer_repo import (
+    customers_of_manager,
+    get_customer,
+    iter_customers,
+    manager_of,
+)
 from recsvc.store.engine import make_engine, upgrade
 from recsvc.store.feedback import pitched_today, recent_declines, record_feedback
 from recsvc.store.loader import LoadReport, TableCounts, load_customers
@@ -24,6 +29,7 @@ __all__ = [
     "iter_customers",
     "load_customers",
     "make_engine",
+    "manager_of",
     "pitched_on",
     "pitched_today",
     "recent_declines",

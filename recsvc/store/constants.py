@@ -53,9 +53,12 @@ TRANSACTION_COLUMNS = ("customer_id", "date", "type", "amount", "channel")
 PITCH_COLUMNS = ("customer_id", "product_id", "date", "channel", "outcome", "staff_id")
 MANAGER_COLUMNS = ("manager_id", "branch_id", "level", "book_size_cap")
 
-PITCH_OUTCOMES = ("accepted", "declined", "not_interested", "no_answer")
+ACCEPTED = "accepted"
+PITCH_OUTCOMES = (ACCEPTED, "declined", "not_interested", "no_answer")
 # Outcomes after which the same product should not be pitched again soon (contact fatigue).
 DECLINE_OUTCOMES = ("declined", "not_interested")
+# Outcomes after which the product was put to the customer (they heard it): a pitch to log.
+HEARD_OUTCOMES = (ACCEPTED, *DECLINE_OUTCOMES)
 
 # Chunks become IN (...) lists and executemany batches; SQLite allows 32766 bound variables.
 MAX_CHUNK_SIZE = 10_000

@@ -120,3 +120,10 @@ def _customer_chunk(session: Session, after: str, limit: int) -> list[Customer]:
     return [
         customer_from_row(r, holdings[r.customer_id], transactions[r.customer_id]) for r in rows
     ]
+
+
+def manager_of(session: Session, customer_id: str) -> str | None:
+    """The client manager whose book holds the customer (None: no one's, or no such customer)."""
+    return session.scalar(
+        select(CustomerRow.manager_id).where(CustomerRow.customer_id == customer_id)
+    )

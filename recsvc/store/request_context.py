@@ -5,12 +5,12 @@ map or unit of work on the request path."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import BindParameter, Connection, bindparam, select
 
 from recsvc.customers.profile import Customer
-from recsvc.store.constants import DECLINE_OUTCOMES
+from recsvc.store.constants import ACCEPTED, DECLINE_OUTCOMES
 from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc, day_start
 from recsvc.store.prepared import PreparedSet
@@ -52,6 +52,11 @@ _FEEDBACK_DECLINES = select(_FEEDBACK.c.product_id, _FEEDBACK.c.recorded_at).whe
     _FEEDBACK.c.outcome.in_(_DECLINED),
     _FEEDBACK.c.recorded_at >= bindparam("since_at", type_=_FEEDBACK.c.recorded_at.type),
 )
+_FEEDBACK_ACCEPTED = select(_FEEDBACK.c.product_id, _FEEDBACK.c.recorded_at).where(
+    _FEEDBACK.c.customer_id == _CUSTOMER_ID,
+    _FEEDBACK.c.outcome == bindparam("accepted", ACCEPTED),
+    _FEEDBACK.c.recorded_at >= bindparam("since_at", type_=_FEEDBACK.c.recorded_at.type),
+)
 _HISTORY_DECLINES = select(_HISTORY.c.product_id, _HISTORY.c.date).where(
     _HISTORY.c.customer_id == _CUSTOMER_ID,
     _HISTORY.c.outcome.in_(_DECLINED),
@@ -63,7 +68,7 @@ _PITCHED_ON = (
         _PITCH_LOG.c.customer_id == _CUSTOMER_ID,
         _PITCH_LOG.c.day == bindparam("day", type_=_PITCH_LOG.c.day.type),
     )
-    .order_by(_PITCH_LOG.c.id)
+    .order_by(_PITCH_LOG.c.slot, _PITCH_LOG.c.id)
 )
 
 _STATEMENTS = PreparedSet(
@@ -73,6 +78,7 @@ _STATEMENTS = PreparedSet(
         "transactions": _TRANSACTIONS_OF,
         "feedback_declines": _FEEDBACK_DECLINES,
         "history_declines": _HISTORY_DECLINES,
+        "feedback_accepted": _FEEDBACK_ACCEPTED,
         "pitched_on": _PITCHED_ON,
     }
 )
@@ -81,11 +87,13 @@ _STATEMENTS = PreparedSet(
 @dataclass(frozen=True)
 class RequestContext:
     """The stored customer (None if unknown or not asked for), contact fatigue and today's
-    pitches: what `get_customer`, `recent_declines` and `pitched_on` would each return."""
+    pitches: what `get_customer`, `recent_declines` and `pitched_on` would each return; and
+    the products the customer accepted since `accepted_since` (latest day each, being opened)."""
 
     customer: Customer | None
     declines: dict[str, dt.date]
     pitched: list[str]
+    accepted: dict[str, dt.date] = field(default_factory=dict)
 
 
 def get_request_context(
@@ -96,15 +104,37 @@ def get_request_context(
     day: dt.date,
     tz: dt.tzinfo = dt.UTC,
     with_customer: bool = True,
+    accepted_since: dt.date | None = None,
 ) -> RequestContext:
-    """The customer with holdings and transactions, declines since `since` (days in tz) and
-    the products pitched on `day`, read in the connection's current transaction."""
+    """The customer with holdings and transactions, declines since `since` (days in tz), the
+    products pitched on `day` and those accepted since `accepted_since` (not read if None),
+    read in the connection's current transaction."""
     customer = _customer(connection, customer_id) if with_customer else None
     return RequestContext(
         customer=customer,
         declines=_declines(connection, customer_id, since, tz),
         pitched=_pitched(connection, customer_id, day),
+        accepted={}
+        if accepted_since is None
+        else _accepted(connection, customer_id, accepted_since, tz),
     )
+
+
+def _accepted(
+    connection: Connection, customer_id: str, since: dt.date, tz: dt.tzinfo
+) -> dict[str, dt.date]:
+    """Product id -> latest day (in tz) the customer accepted it through the API, since `since`."""
+    rows = _STATEMENTS.rows(
+        connection,
+        "feedback_accepted",
+        {"customer_id": customer_id, "since_at": day_start(since, tz)},
+    )
+    latest: dict[str, dt.date] = {}
+    for product_id, at in rows:
+        day = as_utc(at).astimezone(tz).date()
+        if product_id not in latest or day > latest[product_id]:
+            latest[product_id] = day
+    return latest
 
 
 def _customer(connection: Connection, customer_id: str) -> Customer | None:

@@ -181,10 +181,13 @@ class ApiKeyRow(Base):
 
 
 class PitchLogRow(Base):
-    """A product actually pitched (put in front of a customer) on a day: the daily contact cap."""
+    """A product actually pitched (put in front of a customer) on a day: the daily contact cap.
+
+    Each product of a customer's day takes a slot 0..cap-1; the unique constraint makes claiming
+    one atomic (insert-or-read), so the cap holds under concurrent requests."""
 
     __tablename__ = "pitch_log"
-    __table_args__ = (Index(None, "customer_id", "day"),)
+    __table_args__ = (UniqueConstraint("customer_id", "day", "slot"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     request_id: Mapped[str] = mapped_column(ID)
@@ -192,6 +195,7 @@ class PitchLogRow(Base):
     product_id: Mapped[str] = mapped_column(ID)
     day: Mapped[dt.date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(CODE)
+    slot: Mapped[int] = mapped_column(SmallInteger)
 
 
 class ContactPlanRow(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -13,8 +14,10 @@ from service_support import assert_problem
 
 @pytest.fixture
 def answered(module_env: ServiceEnv, module_client: FlaskClient) -> dict[str, Any]:
-    """A fresh audited answer for an inline profile (each test gets its own request id)."""
-    body = {"customer": customer_payload(customer_id="FB0000001"), "channel": "teller"}
+    """A fresh audited answer for an inline profile (each test its own request and prospect:
+    feedback logs a pitch, which uses up the customer's day)."""
+    prospect = f"FB{uuid.uuid4().hex[:10]}"
+    body = {"customer": customer_payload(customer_id=prospect), "channel": "teller"}
     reply = module_client.post("/v1/recommendations", json=body, headers=teller(module_env))
     assert reply.status_code == 200
     return dict(reply.get_json())

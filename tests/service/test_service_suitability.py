@@ -1,5 +1,7 @@
-"""Suitability through the API, with random inline profiles: whatever the customer looks like,
-nothing unsuitable is recommended or pitched, and every product is accounted for."""
+"""Suitability through the API, with random profiles: whatever the customer looks like, nothing
+unsuitable is recommended or pitched, and every product is accounted for. The profiles are put in
+the store first (the store is the source of truth: an inline prospect is never assessed) and then
+sent inline, which the service answers with the stored record."""
 
 from __future__ import annotations
 
@@ -42,9 +44,19 @@ def service(module_app: Flask) -> CrossSellService:
     return svc
 
 
+BOOK = "MHYP"  # the client manager whose book the stored random profiles are in
+
+
 @pytest.fixture(scope="module")
 def teller(module_env: ServiceEnv) -> dict[str, str]:
-    return module_env.headers("teller")
+    """A client manager's key: the role that may ask for every channel's answer."""
+    return module_env.headers("manager", manager_id=BOOK)
+
+
+def stored(env: ServiceEnv, profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile, now the bank's record of that customer (in the manager's book)."""
+    env.store_customer({**profile, "manager_id": BOOK})
+    return profile
 
 
 @pytest.fixture(scope="module")
@@ -216,9 +228,11 @@ def test_nothing_unsuitable_is_offered_through_the_api(
     teller: dict[str, str],
     today: dt.date,
     service: CrossSellService,
+    module_env: ServiceEnv,
 ) -> None:
     products = {p.product_id: p for p in service.catalogue.products}
     body = data.draw(requests(today, sorted(products)))
+    stored(module_env, body["customer"])
     for channel in PITCH_CHANNELS:
         payload = {**body, "channel": channel}
         reply = client.post("/v1/recommendations", json=payload, headers=teller)
@@ -250,6 +264,7 @@ def test_age_ceilings_bind_exactly_for_a_wealthy_aggressive_customer(
     teller: dict[str, str],
     today: dt.date,
     service: CrossSellService,
+    module_env: ServiceEnv,
     years: int,
     ceiling: int,
 ) -> None:
@@ -266,7 +281,7 @@ def test_age_ceilings_bind_exactly_for_a_wealthy_aggressive_customer(
         "risk_level": "C5",
         "assessment_date": (today - dt.timedelta(days=10)).isoformat(),
     }
-    body = {"customer": profile, "channel": "manager", "limit": 20}
+    body = {"customer": stored(module_env, profile), "channel": "manager", "limit": 20}
     answer = client.post("/v1/recommendations", json=body, headers=teller).get_json()
     # FAMILY_LIMIT is arbitration (a better product of the family won), not a rule
     excluded = {e["product_id"] for e in answer["excluded"] if e["code"] != FAMILY_LIMIT}

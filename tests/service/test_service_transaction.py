@@ -33,6 +33,7 @@ def test_transaction_never_overrides_the_rules(env, service_client) -> None:
     customer = customer_payload(
         customer_id="TXN0000003", aum=400_000, assessment_date="2024-01-01", risk_level="C4"
     )
+    env.store_customer(customer)  # the bank's record (an inline prospect is never assessed)
     answer = _pitch(env, service_client, customer, {"type": "cash_deposit", "amount": 300_000})
     assert answer["pitch"]["product_id"] not in {"wealth_r2", "wealth_r3"}
     excluded = {e["product_id"]: e["codes"] for e in answer["excluded"]}

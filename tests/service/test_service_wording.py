@@ -37,7 +37,7 @@ def test_pitches_are_clean_short_and_never_use_the_full_name(
             ("/v1/pitch", {"customer_id": row["customer_id"], "locale": locale}),
             (
                 "/v1/recommendations",
-                {"customer_id": row["customer_id"], "channel": "manager", "locale": locale},
+                {"customer_id": row["customer_id"], "channel": "teller", "locale": locale},
             ),
         ):
             reply = module_client.post(path, json=body, headers=teller)

@@ -41,7 +41,7 @@ def loaded(engine: Engine, bank_dir: Path) -> Engine:
                         customer_id="C00000001", staff_id="T1", recorded_at=at)  # fmt: skip
         for n, product in enumerate(["FUND", "GOLD_PLAN", "FUND"]):
             record_pitch(session, request_id=f"p{n}", customer_id="C00000001",
-                         product_id=product, day=DAY, channel="teller")  # fmt: skip
+                         product_id=product, day=DAY, channel="teller", slots=2)  # fmt: skip
         record_pitch(session, request_id="p9", customer_id="C00000001", product_id="CD",
                      day=DAY - dt.timedelta(days=1), channel="teller")  # fmt: skip
         session.commit()
