@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from recsvc.api.auth import requires
 from recsvc.api.recommend import caller, service
-from recsvc.service.contact_plan import manager_plan, week_of, week_start
+from recsvc.service.contact_plan import week_of, week_start
 
 blp = Blueprint("contact_plan", __name__, url_prefix="/v1", description="Weekly contact plans")
 
@@ -41,6 +41,11 @@ class TalkingPointOut(Schema):
     en = fields.String()
 
 
+class WithdrawnOut(Schema):
+    product_id = fields.String()
+    codes = fields.List(fields.String())
+
+
 class PlanEntryOut(Schema):
     customer_id = fields.String()
     rank = fields.Integer()
@@ -53,6 +58,14 @@ class PlanEntryOut(Schema):
     talking_points = fields.List(fields.Nested(TalkingPointOut))
     channel = fields.String(metadata={"description": "app_message, phone or branch_visit"})
     request_id = fields.String(metadata={"description": "for POST /v1/feedback"})
+    blocked = fields.List(
+        fields.String(),
+        metadata={"description": "reason codes: the customer may not be contacted now"},
+    )
+    withdrawn = fields.List(
+        fields.Nested(WithdrawnOut),
+        metadata={"description": "planned products that no longer pass the rules, with why"},
+    )
 
 
 class ContactPlanOut(Schema):
@@ -66,10 +79,14 @@ class ContactPlanOut(Schema):
 @blp.arguments(ContactPlanQuery(), location="query")
 @blp.response(200, ContactPlanOut)
 def contact_plan(query: dict[str, Any], manager_id: str) -> dict[str, Any]:
-    """A client manager's contact plan for a week, highest priority first (own plan only)."""
+    """A client manager's contact plan for a week, highest priority first (own plan only).
+
+    Each entry is checked again when served: customers no longer in the book are left out,
+    those who may not be contacted now are `blocked`, products that no longer pass are
+    `withdrawn`, each with its reason codes."""
     svc = service()
     week = query["week"] or week_of(svc.today())
-    entries = manager_plan(svc.engine, caller(), manager_id, week)
+    entries = svc.contact_plan(caller(), manager_id, week)
     for entry in entries:
         entry["talking_points"] = [
             {"code": p["code"], "zh_cn": p["zh-CN"], "en": p["en"]} for p in entry["talking_points"]

@@ -68,9 +68,12 @@ def pitch(body: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(RecommendationsIn())
 @blp.response(200, RecommendationsAnswerOut)
 def recommendations(body: dict[str, Any]) -> dict[str, Any]:
-    """Ranked suitable products with reasons, everything excluded with its rule, and what to
-    say. Reading is not pitching: nothing is logged against the daily cap. The channel is the
-    caller's role's own unless the role may act for the one asked (else 403)."""
+    """Ranked suitable products with reasons, everything excluded with its rule, and a pitch.
+
+    Reading is not pitching: nothing is logged against the daily cap. The channel is the
+    caller's role's own unless the role may act for the one asked (else 403). An inline profile
+    of a stored customer is answered with the store's regulated attributes; a prospect counts
+    as unassessed, with no assets, income or holdings verified."""
     request = RecommendRequest(
         request_id=request_id(),
         caller=caller(),
@@ -90,8 +93,11 @@ def recommendations(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, FeedbackOut)
 @blp.alt_response(200, schema=FeedbackOut, description="a repeat of recorded feedback")
 def feedback(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """The customer's answer to a pitch; idempotent on (request_id, product_id). Only the
-    caller who got the answer, or the client manager of the customer's book, may give it; it
-    is recorded under the caller's staff id (a different `staff_id` in the body is 403)."""
+    """The customer's answer to a pitch; idempotent on (request_id, product_id).
+
+    Only the caller who got the answer, or the client manager of the customer's book, may give
+    it; it is recorded under the caller's staff id (a different `staff_id` in the body is 403).
+    An answer the customer heard (accepted, declined, not interested) logs the pitch for the
+    daily cap: this is how a client manager records a contact."""
     created = service().record_feedback(caller=caller(), **body)
     return {**body, "created": created}, 201 if created else 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine
@@ -40,6 +41,7 @@ from recsvc.service.config import (
     ChannelNotAllowed,
     ServiceConfig,
 )
+from recsvc.service.contact_plan import manager_plan, recheck_plan
 from recsvc.service.errors import Conflict, Forbidden, NotFound, Unavailable
 from recsvc.service.feedback import save_feedback
 from recsvc.service.inline import used_profile
@@ -149,6 +151,16 @@ class CrossSellService:
             self.engine, request_id=request_id, product_id=product_id, outcome=outcome,
             caller=caller, staff_id=staff_id, day=self.today(),
             slots=self.config.max_products_per_day,
+        )  # fmt: skip
+
+    def contact_plan(self, caller: Caller, manager_id: str, week: str) -> list[dict[str, Any]]:
+        """A manager's stored plan for the week, each entry checked again against the customer
+        as they are today (see service.contact_plan.recheck_plan)."""
+        entries = manager_plan(self.engine, caller, manager_id, week)
+        return recheck_plan(
+            self.engine, entries, manager_id=manager_id, as_of=self.today(),
+            catalogue=self.catalogue, rules=self.rules, bank=self.bank,
+            tz=self.config.timezone,
         )  # fmt: skip
 
     # ---- the use case -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from recsvc.customers.profile import Customer
-from recsvc.store.constants import DECLINE_OUTCOMES, MAX_CHUNK_SIZE
+from recsvc.store.constants import ACCEPTED, DECLINE_OUTCOMES, MAX_CHUNK_SIZE
 from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc
 from recsvc.store.tables import (
@@ -31,6 +31,26 @@ PLAN_COLUMNS = (
     "week", "customer_id", "manager_id", "rank", "priority", "flag", "triggers", "products",
     "talking_points", "channel", "request_id", "created_at",
 )  # fmt: skip
+
+
+def customers_by_ids(engine: Engine, ids: Sequence[str]) -> dict[str, Customer]:
+    """The stored customers among these ids (at most MAX_CHUNK_SIZE), with holdings and
+    transactions, by id; ids not in the store are left out."""
+    if len(ids) > MAX_CHUNK_SIZE:
+        raise ValueError(f"at most {MAX_CHUNK_SIZE} ids, got {len(ids)}")
+    customers = CustomerRow.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(customers).where(customers.c.customer_id.in_(ids))).all()
+        holdings = _by_customer(conn.execute(
+            select(HoldingRow.__table__).where(HoldingRow.customer_id.in_(ids))
+            .order_by(HoldingRow.customer_id, HoldingRow.product_id)
+        ))  # fmt: skip
+        txns = _by_customer(conn.execute(
+            select(TransactionRow.__table__).where(TransactionRow.customer_id.in_(ids))
+            .order_by(TransactionRow.customer_id, TransactionRow.date, TransactionRow.id)
+        ))  # fmt: skip
+    build: Any = customer_from_row
+    return {r.customer_id: build(r, holdings[r.customer_id], txns[r.customer_id]) for r in rows}
 
 
 def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Customer]]:
@@ -143,6 +163,27 @@ def declines_of(
         )
     ):
         keep(cid, pid, day)
+    return dict(out)
+
+
+def acceptances_of(
+    session: Session, ids: Sequence[str], since: dt.date, *, tz: dt.tzinfo
+) -> dict[str, dict[str, dt.date]]:
+    """customer_id -> product_id -> latest day (in tz) accepted through the API since `since`."""
+    start = as_utc(dt.datetime.combine(since, dt.time(), tzinfo=tz))
+    out: dict[str, dict[str, dt.date]] = defaultdict(dict)
+    for cid, pid, at in session.execute(
+        select(FeedbackRow.customer_id, FeedbackRow.product_id, FeedbackRow.recorded_at).where(
+            FeedbackRow.customer_id.in_(ids),
+            FeedbackRow.outcome == ACCEPTED,
+            FeedbackRow.recorded_at >= start,
+        )
+    ):
+        if cid is None:
+            continue
+        day = as_utc(at).astimezone(tz).date()
+        if pid not in out[cid] or day > out[cid][pid]:
+            out[cid][pid] = day
     return dict(out)
 
 
