@@ -14,6 +14,7 @@ from recsvc.pitch.render import (
     first_clean_pitch,
     render_pitch,
     salutation,
+    surname_of,
 )
 from recsvc.pitch.triggers import Trigger, transaction_triggers
 
@@ -30,5 +31,6 @@ __all__ = [
     "load_pitch_config",
     "render_pitch",
     "salutation",
+    "surname_of",
     "transaction_triggers",
 ]

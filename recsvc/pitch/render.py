@@ -46,6 +46,11 @@ def salutation(customer: Customer, locale: str, config: PitchConfig) -> str:
     return config.fallback_salutation[locale] if reading is None else f"{honorific} {reading}"
 
 
+def surname_of(name: str | None, config: PitchConfig) -> str | None:
+    """The family name the salutation would use (None: the fallback salutation)."""
+    return _surname(name, config)
+
+
 def _surname(name: str | None, config: PitchConfig) -> str | None:
     """The family name of a Chinese name; None when the name is not one we can read safely."""
     name = (name or "").strip()

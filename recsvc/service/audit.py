@@ -8,16 +8,18 @@ from typing import Any
 
 from recsvc.customers.profile import Customer, CustomerSchema
 from recsvc.service.answers import Answer, RecommendRequest
-from recsvc.service.profiles import mask_name
 
 _PROFILE = CustomerSchema()
+SO_AND_SO = "某"  # 王某: "a person surnamed Wang", how Chinese records leave a name out
 
 
-def profile_record(customer: Customer) -> dict[str, Any]:
+def profile_record(customer: Customer, surname: str | None) -> dict[str, Any]:
     """The profile an inline answer was given for, in wire form (CustomerSchema loads it back
-    for a replay): no ID number or phone, the name masked to the surname the greeting uses."""
+    for a replay): no ID number, no phone, and of the name only the surname the greeting used
+    (`surname`, written 王某 so that a replay greets the same way)."""
     record: dict[str, Any] = _PROFILE.dump(customer)
-    record.update(name=mask_name(customer.name), id_number=None, phone=None)
+    name = None if surname is None else surname + SO_AND_SO
+    record.update(name=name, id_number=None, phone=None)
     return record
 
 
@@ -28,6 +30,7 @@ def audit_payload(
     candidates: Sequence[str],
     *,
     pitch_only: bool,
+    surname: str | None = None,
 ) -> dict[str, Any]:
     """Request, customer's risk facts, candidates, exclusions, scores, list, pitch, model; for
     an inline profile, the whole profile the answer was given for."""
@@ -56,5 +59,5 @@ def audit_payload(
         "answer": answer.to_dict(),
     }
     if request.customer is not None:
-        payload["profile"] = profile_record(customer)
+        payload["profile"] = profile_record(customer, surname)
     return payload

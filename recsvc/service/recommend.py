@@ -21,7 +21,13 @@ from recsvc.customers.profile import Customer, Transaction
 from recsvc.features.customer import CustomerFeaturizer
 from recsvc.models.reasons import ReasonExplainer
 from recsvc.models.runtime import LoadedModel, ModelRuntime
-from recsvc.pitch import PitchConfig, Trigger, first_clean_pitch, transaction_triggers
+from recsvc.pitch import (
+    PitchConfig,
+    Trigger,
+    first_clean_pitch,
+    surname_of,
+    transaction_triggers,
+)
 from recsvc.rules import RulesConfig, Verdict, evaluate
 from recsvc.service.answers import (
     Answer,
@@ -404,7 +410,12 @@ class CrossSellService:
                 model_hash=answer.model_hash,
                 degraded=answer.degraded,
                 payload=audit_payload(
-                    request, customer, answer, self.catalogue.ids, pitch_only=pitch_only
+                    request,
+                    customer,
+                    answer,
+                    self.catalogue.ids,
+                    pitch_only=pitch_only,
+                    surname=surname_of(customer.name, self.pitch_config),
                 ),
             ),
         )
