@@ -239,16 +239,17 @@ class CrossSellService:
         triggers = {
             t.product_id: t for t in transaction_triggers(request.transaction, self.pitch_config)
         } if request.transaction else {}  # fmt: skip
+        eligible = list(verdict.eligible)
+        capped: list[ExcludedOut] = []
+        if channel in PITCH_CHANNELS:
+            eligible, capped = self._daily_cap(eligible, context.pitched, request.locale)
         ranked, same_family = arbitrate(
-            verdict.eligible,
+            eligible,
             propensities=scored.propensities,
             transaction_weights={pid: t.weight for pid, t in triggers.items()},
             config=self.config,
             order=self.order,
         )
-        capped: list[ExcludedOut] = []
-        if channel in PITCH_CHANNELS:
-            ranked, capped = self._daily_cap(ranked, context.pitched, request.locale)
         limit = min(max(request.limit, 1), self.config.max_limit)
         cache: dict[str, tuple[RecommendationOut, str | None]] = {}
 
@@ -334,19 +335,21 @@ class CrossSellService:
         return [ExcludedOut(r.product.product_id, FAMILY_LIMIT, text, codes) for r in dropped]
 
     def _daily_cap(
-        self, ranked: list[Ranked], already: list[str], locale: str
-    ) -> tuple[list[Ranked], list[ExcludedOut]]:
+        self, eligible: list[Product], already: list[str], locale: str
+    ) -> tuple[list[Product], list[ExcludedOut]]:
         """Once the customer's day is used up (`already`: the products pitched today), only
-        those products may be said again; the others are excluded, not suggested."""
+        those products may be said again (before arbitration, so that a better product of the
+        same family never hides them); the others are excluded, not suggested."""
         if len(already) < self.config.max_products_per_day:
-            return ranked, []
+            return eligible, []
         text = self.config.policy_texts[DAILY_PITCH_LIMIT][locale]
-        capped = sorted(
-            (r.product.product_id for r in ranked if r.product.product_id not in already),
-            key=self.order.__getitem__,
-        )
-        kept = [r for r in ranked if r.product.product_id in already]
-        return kept, [ExcludedOut(p, DAILY_PITCH_LIMIT, text, [DAILY_PITCH_LIMIT]) for p in capped]
+        kept = [p for p in eligible if p.product_id in already]
+        capped = [
+            ExcludedOut(p.product_id, DAILY_PITCH_LIMIT, text, [DAILY_PITCH_LIMIT])
+            for p in eligible
+            if p.product_id not in already
+        ]
+        return kept, capped
 
     def _pitch(
         self,
