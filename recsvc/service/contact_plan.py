@@ -223,6 +223,8 @@ class ContactPlanner:
                 monday + dt.timedelta(days=6),
             )  # fmt: skip
             declines = declines_of(session, ids, since, tz=tz)
+            opened_since = as_of - dt.timedelta(days=self.rules.opening_days)
+            accepted = acceptances_of(session, ids, opened_since, tz=tz)
         candidates = [c for c in open_ if c.customer_id not in contacted]
         summary.candidates += len(candidates)
         probs = self._score(candidates, as_of, loaded)
@@ -235,7 +237,7 @@ class ContactPlanner:
                 propensities = {p: float(row[j]) for p, j in loaded.product_index.items()}
             entry = self._entry(
                 customer, as_of, propensities, declines.get(customer.customer_id),
-                value_bound=float(bounds[i]),
+                value_bound=float(bounds[i]), accepted=accepted.get(customer.customer_id),
             )  # fmt: skip
             if entry is not None:
                 level = managers.get(str(customer.manager_id), (0, 0))[0]
@@ -272,6 +274,7 @@ class ContactPlanner:
         declines: dict[str, dt.date] | None,
         *,
         value_bound: float = float("inf"),
+        accepted: dict[str, dt.date] | None = None,
     ) -> PlanEntry | None:
         """The plan entry of one customer who may be contacted, or None without a trigger."""
         facts = customer_facts(customer, as_of=as_of, rules=self.rules, bank=self.bank)
@@ -282,7 +285,7 @@ class ContactPlanner:
             return None
         verdict = evaluate(
             customer, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
-            bank=self.bank, recent_declines=declines or {},
+            bank=self.bank, recent_declines=declines or {}, recent_acceptances=accepted or {},
         )  # fmt: skip
         ranked, _ = arbitrate(
             verdict.eligible, propensities=propensities, transaction_weights={},
