@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         console,
         contact_plan,
+        corrections,
         customers,
         docs,
         health,
@@ -100,7 +101,9 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     api = app.extensions["recsvc.api"]
-    for module in (health, products, recommend, customers, models, audit, contact_plan):
+    for module in (
+        health, products, recommend, corrections, customers, models, audit, contact_plan,
+    ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blp)
     console.init_app(app)
