@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import Flask, Request
+from flask import Flask, Request, redirect, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from werkzeug.wrappers import Response
 
 from recsvc.config import Settings
 
@@ -44,3 +45,9 @@ def init_app(app: Flask) -> None:
     )
     app.session_interface = ConsoleSessionInterface()
     app.register_blueprint(bp)
+    app.add_url_rule("/", "root", _root, methods=["GET"])
+
+
+def _root() -> Response:
+    """A browser opening the service's address lands on the console (API: /docs, /v1)."""
+    return redirect(url_for("console.home"))

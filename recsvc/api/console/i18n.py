@@ -16,6 +16,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "粘贴您的 API 密钥；密钥只用于本次验证，不会保存在浏览器中。",
         "Paste your API key; it is only checked now and never kept in the browser.",
     ),
+    "session_revoked": (
+        "您的会话已结束（密钥已吊销）。请重新登录，已输入的内容会保留。",
+        "Your session has ended (the key was revoked). Sign in again; what you typed is kept.",
+    ),
+    "session_expired": (
+        "您的会话已结束（超时或已退出）。请重新登录，已输入的内容会保留。",
+        "Your session has ended (timed out or signed out). Sign in again; what you typed is kept.",
+    ),
     "bad_key": ("密钥无效或已吊销。", "The key is invalid or revoked."),
     "signed_in_as": ("当前用户", "Signed in as"),
     "role_teller": ("柜员", "Teller"),
@@ -56,6 +64,35 @@ LABELS: dict[str, tuple[str, str]] = {
     "outcome_no_answer": ("未回应", "No answer"),
     "feedback_saved": ("已记录客户反馈：", "Answer recorded: "),
     "feedback_repeat": ("该反馈此前已记录：", "This answer was already recorded: "),
+    "feedback_corrected": ("已更正客户反馈（原为{was}）：", "Answer corrected (was {was}): "),
+    "recorded_as": ("已记录：", "Recorded: "),
+    "correct_hint": (
+        "点错了？{minutes} 分钟内可由您本人更正，原记录会保留。",
+        "Mis-click? You can correct it within {minutes} minutes; the original is kept.",
+    ),
+    "correct_not_yours": (
+        "只有记录该反馈的员工本人可以更正。",
+        "Only the staff member who recorded the answer may correct it.",
+    ),
+    "correct_too_late": (
+        "已超过 {minutes} 分钟，反馈不能再更正。",
+        "More than {minutes} minutes have passed; the answer can no longer be corrected.",
+    ),
+    "why_declined_today": ("客户今天已拒绝。", "Declined today."),
+    "why_offered_today": ("今天已向客户推荐过。", "Already offered today."),
+    "why_no_consent": ("客户未同意营销。", "No marketing consent."),
+    "why_open_complaint": ("客户有未结投诉。", "Open complaint."),
+    "why_nothing_suitable": ("没有合适的产品。", "Nothing suitable."),
+    "err_customer_id": (
+        "客户号格式不对：只能包含字母、数字、点、横线和下划线。",
+        "Not a customer ID: letters, digits, dots, dashes and underscores only.",
+    ),
+    "err_no_customer": ("没有这个客户号的客户。", "No customer with this ID."),
+    "err_txn_type": ("请选择列表中的交易类型。", "Choose a transaction from the list."),
+    "err_amount": (
+        "金额须为 0 到 1 万亿之间的数字。",
+        "The amount must be a number from 0 to one trillion.",
+    ),
     "degraded": (
         "模型暂不可用，以下为规则推荐。",
         "The model is unavailable; this suggestion comes from the rules.",
