@@ -3,17 +3,27 @@ get), the outcomes recorded for it, why there is no pitch, and the normalised cu
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from recsvc.customers.profile import Customer
 from recsvc.rules.codes import NO_CONSENT, OPEN_COMPLAINT, RECENTLY_DECLINED
+from recsvc.service.answers import Caller
 from recsvc.service.config import DAILY_PITCH_LIMIT
-from recsvc.store import get_audit
+from recsvc.service.contact_plan import manager_plan, week_of, week_start
+from recsvc.service.contact_triggers import TRIGGER_CODES
+from recsvc.service.errors import Invalid, NotFound, Unavailable
+from recsvc.service.profiles import mask_name
+from recsvc.store import AuditRecord, get_audit, write_audit
+from recsvc.store.desk import names_of
 from recsvc.store.feedback_corrections import StoredFeedback, feedback_of
 
 _CUSTOMER_ID = re.compile(r"^[A-Z0-9._-]{1,64}$")
@@ -69,3 +79,110 @@ def recorded(engine: Engine, request_ids: Sequence[str]) -> dict[str, list[Store
         for row in feedback_of(session, request_ids):
             out.setdefault(row.request_id, []).append(row)
     return out
+
+
+# ---- the client manager's week ------------------------------------------------------------
+
+PLAN_CHANNELS = ("app_message", "phone", "branch_visit")
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    """One page of a manager's week, filtered; entries carry the masked name and outcomes."""
+
+    week: str
+    previous_week: str
+    next_week: str
+    entries: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+
+
+def shift_week(week: str, weeks: int) -> str:
+    return week_of(week_start(week) + dt.timedelta(weeks=weeks))
+
+
+def plan_page(
+    engine: Engine,
+    caller: Caller,
+    manager_id: str,
+    week: str,
+    *,
+    trigger: str | None = None,
+    channel: str | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> PlanPage:
+    """The week's entries with this trigger and channel (None: any), best first, one page."""
+    if trigger is not None and trigger not in TRIGGER_CODES:
+        raise Invalid("trigger", f"must be one of {', '.join(TRIGGER_CODES)}")
+    if channel is not None and channel not in PLAN_CHANNELS:
+        raise Invalid("channel", f"must be one of {', '.join(PLAN_CHANNELS)}")
+    entries = [
+        e
+        for e in manager_plan(engine, caller, manager_id, week)
+        if (trigger is None or trigger in e["triggers"])
+        and (channel is None or e["channel"] == channel)
+    ]
+    pages = max(1, -(-len(entries) // page_size))
+    page = min(max(page, 1), pages)
+    shown = entries[(page - 1) * page_size : page * page_size]
+    with Session(engine) as session:
+        names = names_of(session, [e["customer_id"] for e in shown])
+    outcomes = recorded(engine, [e["request_id"] for e in shown])
+    for entry in shown:
+        entry["masked_name"] = mask_name(names.get(entry["customer_id"]))
+        entry["outcomes"] = {r.product_id: r.outcome for r in outcomes[entry["request_id"]]}
+    return PlanPage(
+        week=week,
+        previous_week=shift_week(week, -1),
+        next_week=shift_week(week, 1),
+        entries=shown,
+        total=len(entries),
+        page=page,
+        pages=pages,
+    )
+
+
+def plan_entry(
+    engine: Engine, caller: Caller, manager_id: str, week: str, customer_id: str
+) -> dict[str, Any]:
+    """The customer's entry in the manager's week (404 if it has none)."""
+    for entry in manager_plan(engine, caller, manager_id, week):
+        if entry["customer_id"] == customer_id:
+            return entry
+    raise NotFound(f"no customer {customer_id!r} in your plan for {week}")
+
+
+# ---- one customer: the phone number revealed on purpose -----------------------------------
+
+
+def reveal_phone(
+    engine: Engine, caller: Caller, customer: Customer, *, audit_request_id: str
+) -> None:
+    """Audit that this caller asked to see the full phone number (the number is not written)."""
+    try:
+        with Session(engine) as session:
+            write_audit(
+                session,
+                AuditRecord(
+                    request_id=audit_request_id,
+                    caller_role=caller.role,
+                    staff_id=caller.staff_id,
+                    customer_id=customer.customer_id,
+                    payload={"endpoint": "reveal_phone", "field": "phone",
+                             "manager_id": caller.manager_id},
+                ),
+            )  # fmt: skip
+            session.commit()
+    except SQLAlchemyError as exc:
+        raise Unavailable("the audit store is unavailable; nothing is revealed") from exc
+
+
+def assessment_expired(customer: Customer, *, as_of: dt.date, validity_days: int) -> bool:
+    """A risk assessment older than its validity on as_of (a missing one is not 'expired')."""
+    if customer.assessment_date is None:
+        return False
+    return (as_of - customer.assessment_date).days > validity_days
