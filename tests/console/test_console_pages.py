@@ -268,7 +268,8 @@ def test_the_key_never_appears_in_any_page_or_header(
     for path in paths:
         for lang in ("zh-CN", "en"):
             response = service_client.get(f"{path}?lang={lang}")
-            assert response.status_code == 200, path
+            # one champion, nothing to roll back to: the rollback page is a 409 page then
+            assert response.status_code == (409 if path.endswith("rollback") else 200), path
             seen.append(html(response))
             seen.extend(f"{k}: {v}" for k, v in response.headers.items())
     assert all(secret not in text and key not in text for text in seen)

@@ -171,9 +171,10 @@ def _no_store(response: Any) -> Any:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Content-Security-Policy"] = (
+    response.headers.setdefault(  # a model card sets its own (sandboxed) policy
+        "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     )
     return response
 
