@@ -12,8 +12,6 @@ import pytest
 from console_support import csrf_from, sign_in
 from flask.testing import FlaskClient
 
-from recsvc.observability import RequestMetrics, worker_versions
-
 CARD = "<!doctype html><html><body><h1>Model card</h1></body></html>"
 
 
@@ -76,6 +74,8 @@ def test_worker_versions_come_from_the_shared_metric_files(
     """Each gunicorn worker writes its own file; any worker reads every live one's version."""
     import multiprocessing as mp
 
+    from recsvc.observability import RequestMetrics, worker_versions
+
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # before the children start
     context = mp.get_context("spawn")
     procs = [context.Process(target=_serve_in_child, args=(str(tmp_path), v))
@@ -94,6 +94,8 @@ def test_worker_versions_come_from_the_shared_metric_files(
 
 def _serve_in_child(directory: str, version: str | None) -> None:
     from prometheus_client import values
+
+    from recsvc.observability import RequestMetrics
 
     assert values.ValueClass.__name__ != "MutexValue", "not in multiprocess mode"
     metrics = RequestMetrics(multiproc_dir=directory)
