@@ -191,6 +191,12 @@ def test_a_teller_works_the_counter_with_the_keyboard_only(
     page.keyboard.press("Enter")
     expect(page.locator(".flash")).to_contain_text("已更正客户反馈（原为拒绝）：接受")
     expect(page.locator("#recorded")).to_have_attribute("data-outcome", "accepted")
+    # the next customer: the field still has focus, and typing replaces the last id
+    page.goto(page.url)
+    assert focused(page)["id"] == "customer_id"
+    page.keyboard.type("C00000003")
+    expect(page.locator("#customer_id")).to_have_value("C00000003")
+    page.go_back()
     # Back shows pages got by GET: no "Confirm Form Resubmission", no error page
     response = page.go_back()
     assert response is not None and response.ok and response.request.method == "GET"
