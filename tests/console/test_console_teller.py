@@ -256,3 +256,17 @@ def test_root_sends_a_browser_to_the_console(service_client: FlaskClient) -> Non
     response = service_client.get("/", headers={"Accept": "text/html"})
     assert response.status_code == 302 and response.location.endswith("/console/")
     assert service_client.get(response.location).location.endswith("/console/signin")
+
+
+@pytest.mark.parametrize(("path", "status"), [("/console/plan/contact", 405),
+                                              ("/console/no-such-page", 404)])  # fmt: skip
+def test_console_addresses_that_do_not_fit_get_a_page_not_json(
+    env: Any, service_client: FlaskClient, path: str, status: int
+) -> None:
+    sign_in(service_client, env.key("teller"))
+    service_client.get("/console/teller?lang=en")
+    response = service_client.get(path)
+    assert response.status_code == status and response.content_type.startswith("text/html")
+    assert "Not found." in html(response)
+    api = service_client.get("/v1/no-such-thing")
+    assert api.status_code == 404 and api.content_type == "application/problem+json"
