@@ -57,6 +57,7 @@ def _register_extensions(app: Flask, settings: Settings) -> None:
 def _register_service(app: Flask, settings: Settings, engine: Any, catalogue: Any) -> None:
     """The cross-sell use case and the model it serves (loaded lazily, after any fork)."""
     from recsvc.api.health import READINESS
+    from recsvc.api.observe import METRICS
     from recsvc.api.recommend import SERVICE
     from recsvc.customers import load_bank_config
     from recsvc.features.customer import CustomerFeaturizer
@@ -69,7 +70,8 @@ def _register_service(app: Flask, settings: Settings, engine: Any, catalogue: An
 
     bank = load_bank_config(settings.bank_config_path)
     featurizer = CustomerFeaturizer(product_ids=catalogue.ids, bank=bank)
-    runtime = ModelRuntime(settings.registry_dir, featurizer=featurizer)
+    metrics = app.extensions[METRICS]
+    runtime = ModelRuntime(settings.registry_dir, featurizer=featurizer, on_serving=metrics.serving)
     service = CrossSellService(
         engine=engine,
         catalogue=catalogue,
@@ -91,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         console,
         contact_plan,
+        corrections,
         customers,
         docs,
         health,
@@ -100,7 +103,9 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     api = app.extensions["recsvc.api"]
-    for module in (health, products, recommend, customers, models, audit, contact_plan):
+    for module in (
+        health, products, recommend, corrections, customers, models, audit, contact_plan,
+    ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blp)
     console.init_app(app)

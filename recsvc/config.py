@@ -45,6 +45,8 @@ class Settings:
     prometheus_multiproc_dir: str = ""
     # How long a verified API key is trusted without asking the store again (revocation delay).
     api_key_cache_seconds: int = 30
+    # How long after recording a pitch's answer its staff member may correct a mis-click.
+    feedback_correction_minutes: int = 10
     # Gunicorn sync workers for `python -m recsvc serve` (each loads its own model).
     web_workers: int = 2
     web_timeout_seconds: int = 30
@@ -76,6 +78,9 @@ class Settings:
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or "",
             api_key_cache_seconds=_env_int(
                 env, "RECSVC_API_KEY_CACHE_SECONDS", defaults.api_key_cache_seconds
+            ),
+            feedback_correction_minutes=_env_int(
+                env, "RECSVC_FEEDBACK_CORRECTION_MINUTES", defaults.feedback_correction_minutes
             ),
             web_workers=_env_int(env, "RECSVC_WEB_WORKERS", defaults.web_workers),
             web_timeout_seconds=_env_int(

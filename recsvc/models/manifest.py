@@ -21,6 +21,7 @@ DESCRIPTOR_FORMAT = "recsvc-model"
 DESCRIPTOR_FORMAT_VERSION = 1
 MANIFEST_FORMAT = "recsvc-manifest"
 MANIFEST_FORMAT_VERSION = 1
+CARD_SUFFIX = ".html"  # a model card (training report) published beside the model
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib"})
 PICKLE_MAGICS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 LIBRARIES = ("lightgbm", "numpy", "scikit-learn", "recsvc")
@@ -182,8 +183,22 @@ def expected_files(descriptor: dict[str, Any]) -> set[str]:
     return {DESCRIPTOR_NAME, *descriptor["artifacts"]}
 
 
+def card_files(model_dir: Path, descriptor: dict[str, Any]) -> set[str]:
+    """Model cards in a model dir: plain-named *.html files that are not artifacts. They are
+    published (hashed like the artifacts) so the console can link them; nothing loads them."""
+    return {
+        child.name
+        for child in Path(model_dir).iterdir()
+        if child.is_file()
+        and child.name.endswith(CARD_SUFFIX)
+        and _is_plain_name(child.name)
+        and child.name not in descriptor["artifacts"]
+    }
+
+
 def read_model_dir(model_dir: Path) -> dict[str, Any]:
-    """Check a trained model dir against the contract and return its descriptor."""
+    """Check a trained model dir against the contract and return its descriptor (a model
+    card beside it is allowed: see card_files)."""
     if not model_dir.is_dir():
         raise InvalidModelDir(f"model dir {str(model_dir)!r} is not a directory")
     for child in sorted(model_dir.iterdir()):
@@ -198,7 +213,7 @@ def read_model_dir(model_dir: Path) -> dict[str, Any]:
         raise InvalidModelDir(f"{str(descriptor_path)!r} is not valid JSON: {exc}") from exc
     check_descriptor(descriptor, where=str(descriptor_path))
     expected = expected_files(descriptor)
-    present = {child.name for child in model_dir.iterdir()}
+    present = {child.name for child in model_dir.iterdir()} - card_files(model_dir, descriptor)
     if extra := sorted(present - expected):
         raise InvalidModelDir(f"{str(model_dir)!r} holds files not listed in artifacts: {extra}")
     if missing := sorted(expected - present):

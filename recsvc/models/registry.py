@@ -32,6 +32,7 @@ from recsvc.models.manifest import (
     TamperedArtifact,
     UnknownVersion,
     build_manifest,
+    card_files,
     copy_artifacts,
     expected_files,
     git_commit,
@@ -170,7 +171,8 @@ class Registry:
             created = datetime.now(UTC)
             tmp = self.root / f"{_TMP_PREFIX}publish-{os.getpid()}-{secrets.token_hex(4)}"
             tmp.mkdir()
-            artifacts = copy_artifacts(model_dir, tmp, names=expected_files(descriptor))
+            names = expected_files(descriptor) | card_files(model_dir, descriptor)
+            artifacts = copy_artifacts(model_dir, tmp, names=names)
             version = self._new_version_id(created, artifacts)
             manifest = build_manifest(
                 version=version,

@@ -107,6 +107,7 @@ class ModelRuntime:
         poll_seconds: float = 1.0,
         retry_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        on_serving: Callable[[str | None], None] | None = None,
     ) -> None:
         self.registry_root = Path(registry_root)
         self.featurizer = featurizer
@@ -114,6 +115,7 @@ class ModelRuntime:
         self.poll_seconds = poll_seconds
         self.retry_seconds = retry_seconds
         self.clock = clock
+        self.on_serving = on_serving  # told the version served (None: rules only) on a change
         self._model: LoadedModel | None = None
         self._reload_lock = threading.Lock()
         self._next_poll = float("-inf")
@@ -192,7 +194,7 @@ class ModelRuntime:
         if target is None:
             if loaded is not None:
                 logger.info("model alias unset", extra={"fields": {"alias": self.alias}})
-            self._model = None
+            self._serve(None)
             return
         if loaded is not None and loaded.version == target:
             self._failed, self._last_error = None, None
@@ -225,7 +227,7 @@ class ModelRuntime:
                         extra={"fields": _error_record(exc, version)},
                     )
                 continue
-            self._model = model
+            self._serve(model)
             if version == target:
                 self._failed, self._last_error = None, None
             logger.info(
@@ -241,6 +243,13 @@ class ModelRuntime:
                 },
             )
             return
+        if self._model is None:
+            self._serve(None)  # nothing loadable: this worker serves the rules alone
+
+    def _serve(self, model: LoadedModel | None) -> None:
+        self._model = model
+        if self.on_serving is not None:
+            self.on_serving(model.version if model else None)
 
     def _load(self, registry: Registry, version: str, *, revision: int) -> LoadedModel:
         from recsvc.models.ranker import ProductRanker  # LightGBM only after fork, on first use

@@ -6,7 +6,7 @@ from recsvc.observability.logging import (
     configure_logging,
     mask_pii,
 )
-from recsvc.observability.metrics import RequestMetrics, render_metrics
+from recsvc.observability.metrics import RequestMetrics, render_metrics, worker_versions
 
 __all__ = [
     "JsonFormatter",
@@ -15,4 +15,5 @@ __all__ = [
     "configure_logging",
     "mask_pii",
     "render_metrics",
+    "worker_versions",
 ]

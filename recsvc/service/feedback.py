@@ -49,16 +49,15 @@ def save_feedback(
     request_id: str,
     product_id: str,
     outcome: str,
-    caller: Caller | None,
+    caller: Caller,
     staff_id: str | None = None,
     day: dt.date,
     slots: int = 1,
 ) -> bool:
     """True the first time, False on a repeat; committed before the caller hears back.
 
-    `caller` None: an in-process caller (the console) that names the staff id itself and has
-    not passed its Caller yet; the API always passes one."""
-    if caller is not None and staff_id is not None and staff_id != caller.staff_id:
+    The staff id recorded is the caller's; a `staff_id` sent in a body must be the same."""
+    if staff_id is not None and staff_id != caller.staff_id:
         message = "must be your own staff id (or left out)"
         errors = {"errors": {"staff_id": [message]}}
         raise Forbidden(f"field 'staff_id': {message}", extensions=errors)
@@ -67,15 +66,13 @@ def save_feedback(
             audit = get_audit(session, request_id)
             if audit is None:
                 raise NotFound(f"no audited request {request_id!r}")
-            if caller is not None:
-                check_answerer(session, caller, audit)
-                staff_id = caller.staff_id
+            check_answerer(session, caller, audit)
             if product_id not in offered_products(audit.payload):
                 raise Invalid("product_id", "was not offered in that request")
             session.commit()  # audit rows never change: write in a fresh, short transaction
             created = record_feedback(
                 session, request_id=request_id, product_id=product_id, outcome=outcome,
-                customer_id=audit.customer_id, staff_id=staff_id,
+                customer_id=audit.customer_id, staff_id=caller.staff_id,
             )  # fmt: skip
             if created and outcome in HEARD_OUTCOMES and audit.customer_id:
                 channel = audit.payload.get("request", {}).get("channel", CONTACT_CHANNEL)

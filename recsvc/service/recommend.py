@@ -147,12 +147,11 @@ class CrossSellService:
             raise Forbidden(str(exc), extensions={"errors": {"channel": [str(exc)]}}) from exc
 
     def record_feedback(
-        self, *, request_id: str, product_id: str, outcome: str, caller: Caller | None = None,
+        self, *, request_id: str, product_id: str, outcome: str, caller: Caller,
         staff_id: str | None = None,
     ) -> bool:  # fmt: skip
         """The customer's answer to a pitch (see service.feedback): from the caller who got the
-        answer or the manager whose book holds the customer; it logs the pitch (a contact).
-        `caller` None is the console's older call (it names only the staff id): pending."""
+        answer or the manager whose book holds the customer; it logs the pitch (a contact)."""
         return save_feedback(
             self.engine, request_id=request_id, product_id=product_id, outcome=outcome,
             caller=caller, staff_id=staff_id, day=self.today(),

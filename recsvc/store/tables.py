@@ -216,3 +216,22 @@ class ContactPlanRow(Base):
     channel: Mapped[str] = mapped_column(CODE)
     request_id: Mapped[str] = mapped_column(ID)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FeedbackCorrectionRow(Base):
+    """A mis-click corrected: the feedback row's outcome before and after, who, when.
+
+    The feedback row carries the current outcome (what the contact policy reads); these rows
+    keep every earlier one, so the original answer is never lost.
+    """
+
+    __tablename__ = "feedback_corrections"
+    __table_args__ = (Index(None, "feedback_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feedback_id: Mapped[int] = mapped_column(Integer, ForeignKey("feedback.id", ondelete="CASCADE"))
+    previous_outcome: Mapped[str] = mapped_column(CODE)
+    outcome: Mapped[str] = mapped_column(CODE)
+    staff_id: Mapped[str] = mapped_column(CODE)
+    audit_request_id: Mapped[str] = mapped_column(ID)
+    corrected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -135,7 +135,9 @@ def test_the_teller_gets_a_pitch_with_dual_recording_and_records_the_answer(
     token = page_token(service_client, "/console/teller")
     # no transaction: the model's own first choice for this customer needs dual recording
     form = {"customer_id": DUAL_CUSTOMER, "txn_type": "", "amount": ""}
-    response = service_client.post("/console/teller/pitch", data={**form, "csrf_token": token})
+    response = service_client.post(
+        "/console/teller/pitch", data={**form, "csrf_token": token}, follow_redirects=True
+    )
     page = html(response)
     assert response.status_code == 200
     assert 'class="say"' in page and "须双录" in page and "风险提示" in page
@@ -163,7 +165,9 @@ def test_a_pitch_without_dual_recording_shows_no_alert(
     sign_in(service_client, env.key("teller"))
     token = page_token(service_client, "/console/teller")
     response = service_client.post(
-        "/console/teller/pitch", data={"customer_id": PLAIN_CUSTOMER, "csrf_token": token}
+        "/console/teller/pitch",
+        data={"customer_id": PLAIN_CUSTOMER, "csrf_token": token},
+        follow_redirects=True,
     )
     assert response.status_code == 200 and 'class="say"' in html(response)
     assert "须双录" not in html(response)
@@ -264,7 +268,8 @@ def test_the_key_never_appears_in_any_page_or_header(
     for path in paths:
         for lang in ("zh-CN", "en"):
             response = service_client.get(f"{path}?lang={lang}")
-            assert response.status_code == 200, path
+            # one champion, nothing to roll back to: the rollback page is a 409 page then
+            assert response.status_code == (409 if path.endswith("rollback") else 200), path
             seen.append(html(response))
             seen.extend(f"{k}: {v}" for k, v in response.headers.items())
     assert all(secret not in text and key not in text for text in seen)

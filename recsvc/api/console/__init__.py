@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
-from flask import Flask, Request
+from flask import Flask, Request, redirect, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Response
 
 from recsvc.config import Settings
 
@@ -44,3 +47,27 @@ def init_app(app: Flask) -> None:
     )
     app.session_interface = ConsoleSessionInterface()
     app.register_blueprint(bp)
+    app.add_url_rule("/", "root", _root, methods=["GET"])
+    # Routing errors happen before any blueprint is chosen: under /console they get a page too.
+    app.register_error_handler(NotFound, _routing_error)
+    app.register_error_handler(MethodNotAllowed, _routing_error)
+
+
+def _routing_error(error: HTTPException) -> Any:
+    from flask import render_template, request
+
+    from recsvc.api.console.session import csrf_token, lang, signed_in, t
+    from recsvc.api.errors import handle_http_exception
+
+    if not request.path.startswith(CONSOLE_PREFIX):
+        return handle_http_exception(error)
+    page = render_template(
+        "console/error.html", message=t("not_found"), t=t, lang=lang(),
+        principal=signed_in(), csrf_token=csrf_token,
+    )  # fmt: skip
+    return page, error.code
+
+
+def _root() -> Response:
+    """A browser opening the service's address lands on the console (API: /docs, /v1)."""
+    return redirect(url_for("console.home"))

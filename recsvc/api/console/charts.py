@@ -18,8 +18,10 @@ def maturity_timeline(
     today: dt.date,
     name: Callable[[str], str],
     today_label: str,
+    matured_label: str = "matured",
 ) -> Markup | None:
-    """One bar per holding with a maturity date, from today to that date; soon ones in orange."""
+    """One bar per holding with a maturity date, from today to that date, with its amount;
+    soon ones in orange, matured ones (before today) flagged in red at the today line."""
     dated = sorted(
         (h for h in holdings if h.get("maturity_date")), key=lambda h: h["maturity_date"]
     )
@@ -39,7 +41,7 @@ def maturity_timeline(
         _axis(today, end, x, height, today_label),
     ]
     for i, holding in enumerate(dated):
-        parts.append(_bar(holding, TOP + i * ROW, today, x, name))
+        parts.append(_bar(holding, TOP + i * ROW, today, x, name, matured_label))
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -73,16 +75,21 @@ def _bar(
     today: dt.date,
     x: Callable[[dt.date], float],
     name: Callable[[str], str],
+    matured_label: str,
 ) -> str:
     maturity: dt.date = holding["maturity_date"]
     days = (maturity - today).days
-    soon = 0 <= days <= SOON_DAYS
+    matured = days < 0
+    kind = " matured" if matured else " soon" if days <= SOON_DAYS else ""
     width = max(x(maturity) - x(today), 3)
     label = escape(name(holding["product_id"]))
+    amount = f"{holding.get('amount') or 0:,.0f}"
+    flag = f"{escape(matured_label)} " if matured else ""
+    text = f"{flag}{maturity.isoformat()} · {amount}"
     return (
+        f'<g class="holding{kind}" data-product="{escape(holding["product_id"])}">'
         f'<text x="{LEFT - 8}" y="{y + 15}" class="label" text-anchor="end">{label}</text>'
         f'<rect x="{LEFT}" y="{y + 4}" width="{width:.1f}" height="{ROW - 10}" '
-        f'class="bar{" soon" if soon else ""}"><title>{label} {maturity.isoformat()} '
-        f"({holding.get('amount', 0):,.0f})</title></rect>"
-        f'<text x="{LEFT + width + 4:.1f}" y="{y + 15}" class="date">{maturity.isoformat()}</text>'
+        f'class="bar{kind}"><title>{label} {text}</title></rect>'
+        f'<text x="{LEFT + width + 4:.1f}" y="{y + 15}" class="date">{text}</text></g>'
     )

@@ -20,7 +20,11 @@ from recsvc.service.errors import DomainError, Forbidden, Invalid, NotFound, Una
 
 F = TypeVar("F", bound=Callable[..., Any])
 CSRF_FIELD = "csrf_token"
+_OPEN_POSTS = ("console.signin", "console.signout")
 _PRINCIPAL_FIELDS = ("key_id", "role", "staff_id", "branch_id", "manager_id")
+# What a teller typed, kept across a session that ended under them (never the key).
+KEPT_FIELDS = ("customer_id", "txn_type", "amount")
+KEPT_MAX = 64
 _HOME = {
     "teller": "console.teller",
     "manager": "console.plan",
@@ -33,9 +37,12 @@ _HOME = {
 def sign_in(principal: Principal) -> None:
     """A fresh session for this principal: its id and scope, never the key itself."""
     lang = lang_of_session()
+    kept = session.get("kept")
     session.clear()
     session["principal"] = {f: getattr(principal, f) for f in _PRINCIPAL_FIELDS}
     session["lang"] = lang
+    if isinstance(kept, dict):
+        session["kept"] = kept
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     session.permanent = True
 
@@ -62,7 +69,24 @@ def _load_principal() -> Principal | None:
         principal = active_principal(db, str(stored["key_id"]))
     if principal is None:
         session.pop("principal", None)
+        session["ended"] = "revoked"
     return principal
+
+
+def keep_typed_input() -> None:
+    """A form posted into an ended session: keep what was typed for after signing in again
+    (only the teller's plain fields, only from this site's own pages)."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+        return
+    kept = {f: request.form.get(f, "")[:KEPT_MAX] for f in KEPT_FIELDS if f in request.form}
+    if kept:
+        session["kept"] = kept
+    session.setdefault("ended", "expired")
+
+
+def take_kept_input() -> dict[str, str]:
+    kept = session.pop("kept", None)
+    return {str(k): str(v) for k, v in kept.items()} if isinstance(kept, dict) else {}
 
 
 def caller() -> Caller:
@@ -85,7 +109,10 @@ def page(*roles: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = signed_in()
             if principal is None:
-                return redirect(url_for("console.signin"))
+                if request.method == "POST":
+                    keep_typed_input()
+                post = request.method == "POST"
+                return redirect(url_for("console.signin"), code=303 if post else 302)
             if principal.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -122,6 +149,8 @@ def _check_csrf_and_lang() -> None:
     wanted = request.args.get("lang")
     if wanted in LANGS:
         session["lang"] = wanted
+    if request.method == "POST" and request.endpoint not in _OPEN_POSTS and signed_in() is None:
+        return  # no session to act for: the page sends the user to sign in, nothing is done
     if request.method == "POST":
         sent = request.form.get(CSRF_FIELD, "")
         expected = session.get(CSRF_FIELD)
@@ -142,9 +171,10 @@ def _no_store(response: Any) -> Any:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Content-Security-Policy"] = (
+    response.headers.setdefault(  # a model card sets its own (sandboxed) policy
+        "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     )
     return response
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from recsvc.api.auth import AUTHENTICATOR
@@ -21,13 +21,15 @@ def home() -> Response:
 
 @bp.route("/signin", methods=["GET", "POST"])
 def signin() -> Response | tuple[str, int] | str:
+    ended = session.get("ended")
+    notice = t(f"session_{ended}") if ended in ("revoked", "expired") else None
     if request.method == "GET":
-        return render_template("console/signin.html")
+        return render_template("console/signin.html", notice=notice)
     authenticator: KeyAuthenticator = current_app.extensions[AUTHENTICATOR]
     principal = authenticator(request.form.get("api_key", "").strip())
     if principal is None:
         # The key typed is never echoed back into the page.
-        return render_template("console/signin.html", error=t("bad_key")), 401
+        return render_template("console/signin.html", error=t("bad_key"), notice=notice), 401
     sign_in(principal)
     return redirect(url_for(home_endpoint(principal.role)), code=303)
 

@@ -29,3 +29,12 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// The teller's customer-id field: focused on every page (autofocus); what it holds is selected,
+// so typing the next customer's id replaces the last one without reaching for the mouse.
+document.addEventListener("DOMContentLoaded", function () {
+  var field = document.getElementById("customer_id");
+  if (!field) { return; }
+  field.addEventListener("focus", function () { field.select(); });
+  if (document.activeElement === field) { field.select(); }
+});
