@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, json, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from recsvc.api.context import request_id
 from recsvc.service.errors import (
@@ -114,6 +114,8 @@ def handle_http_exception(error: HTTPException) -> Response:
     if isinstance(error, InternalServerError) or status >= 500:
         return handle_unexpected(getattr(error, "original_exception", None) or error)
     headers: dict[str, str] = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="recsvc"'
     if status == 429:

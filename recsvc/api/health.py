@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 
+from recsvc.api.wire import Blueprint
 from recsvc.observability import RequestMetrics, render_metrics
 from recsvc.service.errors import Unavailable
 

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask_smorest import Blueprint
 
 from recsvc import create_app
 from recsvc.api.auth import requires
+from recsvc.api.wire import Blueprint
 from recsvc.config import Settings
 from recsvc.customers import CustomerSchema
 from recsvc.service.errors import Conflict, Forbidden, NotFound, Unavailable

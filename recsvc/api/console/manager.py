@@ -19,7 +19,7 @@ from recsvc.service.answers import RecommendRequest
 from recsvc.service.contact_plan import manager_plan, week_of
 from recsvc.service.profiles import profile_view
 
-_WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
+_WEEK = re.compile(r"\A[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])\Z")
 SUGGESTIONS = 5
 
 
