@@ -40,6 +40,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "registry_dir": tmp_path / "registry",
         "max_body_bytes": MAX_BODY_BYTES,
         "rate_limit": "10000 per minute",
+        "web_workers": 1,  # the test client is one process: an in-memory limit is not divided
     }
     values.update(overrides)
     return Settings(**values)
