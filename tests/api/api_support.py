@@ -43,6 +43,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "web_workers": 1,  # the test client is one process: an in-memory limit is not divided
     }
     values.update(overrides)
+    Path(values["registry_dir"]).mkdir(parents=True, exist_ok=True)  # empty, not missing
     return Settings(**values)
 
 
