@@ -162,8 +162,13 @@ class Registry:
     # ----------------------------------------------------------------- writers
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.versions_dir.mkdir(parents=True, exist_ok=True)
+    def _locked(self, *, create: bool = False) -> Iterator[None]:
+        """The writers' lock; only publish creates a registry, the others need one there (an
+        empty one made while the real one is briefly gone would read as "no champion")."""
+        if create:
+            self.versions_dir.mkdir(parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise RegistryUnavailable("the registry directory is missing")
         fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -178,7 +183,7 @@ class Registry:
         """Copy a model dir in as a new immutable version; champion if none yet, else `alias`."""
         model_dir = Path(model_dir)
         descriptor = read_model_dir(model_dir)
-        with self._locked():
+        with self._locked(create=True):
             state = self._read_aliases()  # before the new version: a corrupt registry refuses
             created = datetime.now(UTC)
             tmp = self.root / f"{_TMP_PREFIX}publish-{os.getpid()}-{secrets.token_hex(4)}"

@@ -132,3 +132,15 @@ def test_a_fresh_registry_still_means_no_champion(tmp_path: Path) -> None:
     fresh.root.mkdir()
     state = fresh.alias_state()
     assert (state.champion, state.challenger, state.revision) == (None, None, 0)
+
+
+@pytest.mark.parametrize("operation", ["promote", "rollback"])
+def test_writers_do_not_recreate_a_missing_registry(
+    registry: Registry, published: tuple[str, str], operation: str
+) -> None:
+    away = _hide(registry)
+    call = {"promote": lambda: registry.promote(published[1]), "rollback": registry.rollback}
+    with pytest.raises(RegistryUnavailable, match="missing"):
+        call[operation]()
+    assert not registry.root.exists(), "an empty registry would read as 'no champion'"
+    os.rename(away, registry.root)
