@@ -36,10 +36,6 @@ def _parse_int(text: str) -> int | float:
     return int(text) if len(text) <= MAX_NUMERAL_DIGITS else float(text)
 
 
-def _parse_float(text: str) -> float:
-    return float(text)  # float() itself is linear and saturates at inf
-
-
 def has_lone_surrogate(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -93,7 +89,7 @@ def read_json(data: bytes | str) -> Any:
     BodyTooDeep for nesting past MAX_DEPTH (numerals as in the module docstring)."""
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     try:
-        document = json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
+        document = json.loads(text, parse_int=_parse_int)  # floats: linear, saturate at inf
     except RecursionError:
         raise BodyTooDeep(f"nested deeper than {MAX_DEPTH} levels") from None
     if _depth_exceeds(document, MAX_DEPTH):
