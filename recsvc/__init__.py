@@ -31,7 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _register_extensions(app: Flask, settings: Settings) -> None:
     """Logging, JSON, request hooks, store, keys, catalogue, rate limit, OpenAPI; in order."""
-    from recsvc.api import auth, health, jsonio, observe, ratelimit, spec
+    from recsvc.api import auth, health, jsonio, observe, ratelimit, spec, wire
     from recsvc.api.products import CATALOGUE_JSON
     from recsvc.catalog import catalogue_to_json, load_catalogue
     from recsvc.observability import configure_logging
@@ -40,6 +40,7 @@ def _register_extensions(app: Flask, settings: Settings) -> None:
 
     configure_logging(settings.log_level)
     jsonio.init_app(app)
+    wire.init_app(app)
     observe.init_app(app, multiproc_dir=settings.prometheus_multiproc_dir)
     engine = make_engine(settings.database_url)
     upgrade(engine)

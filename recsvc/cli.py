@@ -66,6 +66,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "recsvc:create_app()",
     ]  # fmt: skip
     environ = dict(os.environ)
+    environ["RECSVC_WEB_WORKERS"] = str(workers)  # the app divides an in-memory rate limit
     if not settings.secret_key:
         # One console session secret per start, shared by every worker (they fork after exec).
         environ["RECSVC_SECRET_KEY"] = secrets.token_hex(32)

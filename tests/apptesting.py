@@ -97,6 +97,8 @@ def service_env(
     registry = Registry(tmp / "registry")
     if publish:
         registry.publish(model_dir, note="test champion")
+    else:
+        registry.root.mkdir(parents=True)  # an empty registry (a missing one is an error)
     settings = replace(
         Settings(),
         database_url=f"sqlite:///{db}",

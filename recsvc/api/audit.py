@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
 from recsvc.api.auth import requires
 from recsvc.api.recommend import service
+from recsvc.api.wire import Blueprint
 from recsvc.service.errors import NotFound
 from recsvc.store import get_audit
 

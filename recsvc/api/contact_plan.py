@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from recsvc.api.auth import requires
 from recsvc.api.recommend import caller, service
+from recsvc.api.wire import Blueprint
 from recsvc.service.contact_plan import week_of, week_start
 
 blp = Blueprint("contact_plan", __name__, url_prefix="/v1", description="Weekly contact plans")
@@ -20,7 +20,7 @@ class ContactPlanQuery(Schema):
 
     week = fields.String(
         load_default=None,
-        validate=validate.Regexp(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"),
+        validate=validate.Regexp(r"^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$"),  # ASCII digits only
         metadata={"description": "ISO week YYYY-Www; default: this week"},
     )
 

@@ -8,6 +8,8 @@ import uuid
 
 from flask import g, request
 
+from recsvc.observability import mask_pii
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # Accept a caller's id only if it is short and plain, so it is safe to log and echo.
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -18,7 +20,10 @@ def request_id() -> str:
     rid = g.get("request_id")
     if rid is None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        rid = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        # ... and only if masking would leave it alone: an id must never carry a phone or ID
+        # number (it is logged and echoed as it is)
+        sane = _SANE_ID.match(incoming) and mask_pii(incoming) == incoming
+        rid = incoming if sane else uuid.uuid4().hex
         g.request_id = rid
     return str(rid)
 

@@ -6,12 +6,12 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from recsvc.api.auth import current_principal, requires
 from recsvc.api.context import request_id
 from recsvc.api.recommend import service
+from recsvc.api.wire import Blueprint
 from recsvc.config import Settings
 from recsvc.security import Principal
 from recsvc.service.corrections import Correction, correct_feedback

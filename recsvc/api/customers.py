@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
@@ -12,6 +11,7 @@ from recsvc.api.auth import requires
 from recsvc.api.context import request_id
 from recsvc.api.reco_schemas import CustomerRecommendationsQuery, RecommendationsAnswerOut
 from recsvc.api.recommend import caller, service
+from recsvc.api.wire import Blueprint
 from recsvc.service.answers import RecommendRequest
 from recsvc.service.profiles import profile_view
 

@@ -7,7 +7,14 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, json, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from recsvc.api.context import request_id
 from recsvc.service.errors import (
@@ -18,6 +25,7 @@ from recsvc.service.errors import (
     NotFound,
     Unavailable,
 )
+from recsvc.store.errors import error_fields, unusable_reason
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:recsvc:problem:"
@@ -54,6 +62,11 @@ _DETAILS = {
     500: "An unexpected error occurred; quote the request_id when reporting it.",
     503: "The service is not ready; retry later.",
 }
+RETRY_AFTER_SECONDS = 5
+# Store errors that say "not now" rather than "wrong": connection refused or lost, read-only,
+# I/O errors and locks (OperationalError), a closed connection (InterfaceError), pool timeout.
+STORE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, SQLAlchemyTimeoutError)
+STORE_DETAIL = "The store is unavailable; nothing was recorded. Retry after `Retry-After` seconds."
 log = logging.getLogger("recsvc.api.errors")
 
 
@@ -114,6 +127,8 @@ def handle_http_exception(error: HTTPException) -> Response:
     if isinstance(error, InternalServerError) or status >= 500:
         return handle_unexpected(getattr(error, "original_exception", None) or error)
     headers: dict[str, str] = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="recsvc"'
     if status == 429:
@@ -130,8 +145,32 @@ def handle_domain_error(error: DomainError) -> Response:
     status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(error, cls)), 500)
     if status == 500:
         return handle_unexpected(error)
-    headers = {"Retry-After": "5"} if status == 503 else None
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
     return problem(status, error.detail, headers=headers, extensions=error.extensions)
+
+
+def handle_store_error(error: SQLAlchemyError) -> Response:
+    """The store down, unreachable, read-only or timing out: 503 with Retry-After on every
+    endpoint, logged with the error's class and codes only. Any other store error is a bug."""
+    original = getattr(error, "orig", None)
+    unavailable = isinstance(error, STORE_UNAVAILABLE) or bool(
+        getattr(error, "connection_invalidated", False)
+        or (original is not None and unusable_reason(original))
+    )
+    if not unavailable:
+        return handle_unexpected(error)
+    fields = error_fields(original) if original is not None else {}
+    log.warning(
+        "store unavailable",
+        extra={
+            "fields": {
+                "request_id": request_id(),
+                "sqlalchemy_error": type(error).__name__,
+                **fields,
+            }
+        },
+    )
+    return problem(503, STORE_DETAIL, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def handle_unexpected(error: BaseException) -> Response:
@@ -155,4 +194,5 @@ def init_app(app: Flask) -> None:
     """Register the handlers; they replace flask-smorest's default JSON error handler."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(SQLAlchemyError, handle_store_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
+from recsvc.api.wire import Blueprint
 from recsvc.observability import RequestMetrics, render_metrics
 from recsvc.service.errors import Unavailable
+from recsvc.store.errors import unusable_reason
 
 READINESS = "readiness"
 ReadinessCheck = Callable[[], tuple[str, bool, str]]
@@ -29,13 +31,24 @@ class StatusSchema(Schema):
     checks = fields.List(fields.Nested(CheckSchema))
 
 
+# A write the store must accept, changing nothing, in a transaction that is rolled back: a
+# read-only store (a standby, a read-only file) refuses it; alembic_version always exists.
+WRITE_PROBE = text("UPDATE alembic_version SET version_num = version_num WHERE 1 = 0")
+
+
 def store_check(engine: Engine) -> ReadinessCheck:
-    """Ready only if the store answers a trivial query."""
+    """Ready only if the store takes a write (rolled back); a refused write also replaces the
+    pooled connection (see recsvc.store.errors), so the probe helps recovery."""
 
     def store() -> tuple[str, bool, str]:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return "store", True, "reachable"
+        try:
+            with engine.connect() as connection:
+                connection.execute(WRITE_PROBE)
+                connection.rollback()
+        except DBAPIError as exc:
+            reason = (exc.orig is not None and unusable_reason(exc.orig)) or "unavailable"
+            return "store", False, f"cannot take a write ({reason}: {type(exc.orig).__name__})"
+        return "store", True, "writable"
 
     return store
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from recsvc.api.auth import requires
 from recsvc.api.recommend import service
+from recsvc.api.wire import Blueprint
 from recsvc.service.models import ModelAdmin
 
 blp = Blueprint("models", __name__, url_prefix="/v1", description="Published model versions")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from recsvc.api.auth import requires
+from recsvc.api.wire import Blueprint
 from recsvc.security import ROLES
 
 CATALOGUE_JSON = "recsvc.catalogue_json"

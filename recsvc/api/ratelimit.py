@@ -1,5 +1,9 @@
 """Per-API-key rate limit across all endpoints; health and metrics are exempt.
 
+With a shared storage (`redis://...`) the limit holds across workers and hosts. In memory each
+worker counts alone, so each enforces limit / workers (rounded down, at least 1): the total
+never exceeds the limit, though one caller served mostly by one worker meets it early.
+
 Counting is the `limits` library's (the engine of Flask-Limiter, same storage URIs: memory by
 default, Redis when configured), driven by one before-request hook: Flask-Limiter's per-request
 resolution of decorated, blueprint and application limits cost ~50 us a request on the teller's
@@ -46,6 +50,19 @@ class SweepingMemoryStorage(MemoryStorage):
             self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
+def is_per_process(storage: str) -> bool:
+    """Counters that live in one worker (not shared with the others)."""
+    return storage.split("://", 1)[0] in ("memory", "recsvc-memory")
+
+
+def per_worker(items: list[RateLimitItem], workers: int) -> list[RateLimitItem]:
+    """Each limit divided among `workers` processes that count alone."""
+    return [
+        type(item)(max(1, item.amount // max(1, workers)), item.multiples, item.namespace)
+        for item in items
+    ]
+
+
 def storage_uri(configured: str) -> str:
     """The configured storage; plain in-memory storage becomes the sweeping variant."""
     return "recsvc-memory://" if configured == "memory://" else configured
@@ -54,8 +71,10 @@ def storage_uri(configured: str) -> str:
 class KeyRateLimiter:
     """Fixed-window counters per caller, one per configured limit ("600 per minute; ...")."""
 
-    def __init__(self, limits: str, storage: str) -> None:
+    def __init__(self, limits: str, storage: str, *, workers: int = 1) -> None:
         self.items: list[RateLimitItem] = parse_many(limits)
+        if is_per_process(storage):
+            self.items = per_worker(self.items, workers)
         backend = storage_from_string(storage_uri(storage))
         if not isinstance(backend, Storage):
             raise ValueError(f"rate_limit_storage_uri {storage!r} is not a synchronous storage")
@@ -81,7 +100,9 @@ def rate_key() -> str:
 
 def init_app(app: Flask, settings: Settings) -> KeyRateLimiter:
     """One limiter per app, checked before every request but the probes (429 + Retry-After)."""
-    limiter = KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage_uri)
+    limiter = KeyRateLimiter(
+        settings.rate_limit, settings.rate_limit_storage_uri, workers=settings.web_workers
+    )
 
     def check() -> None:
         if request.endpoint in EXEMPT_ENDPOINTS:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from recsvc.api.auth import current_principal, requires
 from recsvc.api.context import request_id
@@ -17,6 +16,7 @@ from recsvc.api.reco_schemas import (
     RecommendationsAnswerOut,
     RecommendationsIn,
 )
+from recsvc.api.wire import Blueprint
 from recsvc.customers.profile import Transaction
 from recsvc.service.answers import Answer, Caller, RecommendRequest
 from recsvc.service.recommend import CrossSellService

@@ -25,7 +25,12 @@ class ProductRiskField(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         text = str(value).strip().upper()
         low, high = RISK_LEVELS
-        if len(text) == 2 and text[0] == "R" and text[1].isdigit() and low <= int(text[1]) <= high:
+        if (
+            len(text) == 2
+            and text[0] == "R"
+            and text[1] in "0123456789"
+            and low <= int(text[1]) <= high
+        ):
             return int(text[1])
         raise ValidationError(f"must be one of R{low}..R{high}, got {value!r}")
 

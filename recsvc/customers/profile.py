@@ -184,6 +184,9 @@ class ChannelHabitsSchema(_Strict):
         return ChannelHabits(**data)
 
 
+_ASCII_DIGITS = "0123456789"  # str.isdigit() is true for '³' and '５', which int() refuses
+
+
 class RiskLevelField(fields.Field):
     """C1..C5 on the wire, 1..5 inside."""
 
@@ -197,7 +200,7 @@ class RiskLevelField(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         text = str(value).strip().upper()
         low, high = RISK_LEVEL_RANGE
-        if len(text) == 2 and text[0] == self.prefix and text[1].isdigit():
+        if len(text) == 2 and text[0] == self.prefix and text[1] in _ASCII_DIGITS:
             level = int(text[1])
             if low <= level <= high:
                 return level

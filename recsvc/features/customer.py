@@ -310,7 +310,7 @@ def _codes(series: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
 
 
 def _risk_number(value: Any) -> float:
-    if isinstance(value, str) and len(value) == 2 and value[1].isdigit():
+    if isinstance(value, str) and len(value) == 2 and value[1] in "0123456789":
         return float(value[1])
     if isinstance(value, (int, float)) and not pd.isna(value):
         return float(value)

@@ -56,6 +56,11 @@ class NoRollbackTarget(RegistryError):
     """There is no previous champion to return to."""
 
 
+class RegistryUnavailable(RegistryError):
+    """The registry cannot be read: its directory is missing, or aliases.json is unreadable,
+    corrupt or gone while versions are published. Not "no champion": retry later."""
+
+
 def feature_fingerprint(*, names: list[str], categorical: dict[str, list[Any]]) -> str:
     """Hash names and vocabularies canonically so train and serve can compare one string."""
     canonical = json.dumps(

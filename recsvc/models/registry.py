@@ -28,6 +28,7 @@ from recsvc.models.manifest import (
     NoRollbackTarget,
     PickleRefused,
     RegistryError,
+    RegistryUnavailable,
     SchemaMismatch,
     TamperedArtifact,
     UnknownVersion,
@@ -48,6 +49,7 @@ __all__ = [
     "PickleRefused",
     "Registry",
     "RegistryError",
+    "RegistryUnavailable",
     "SchemaMismatch",
     "TamperedArtifact",
     "UnknownVersion",
@@ -127,6 +129,16 @@ def _alias_state(raw: dict[str, Any]) -> AliasState:
     )
 
 
+def _version(value: Any) -> str:
+    if not isinstance(value, str) or not VERSION_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a version id")
+    return value
+
+
+def _version_or_none(value: Any) -> str | None:
+    return None if value is None else _version(value)
+
+
 def _remove_tree(path: Path) -> None:
     for dirpath, _dirnames, _files in os.walk(path):
         os.chmod(dirpath, stat.S_IRWXU)
@@ -151,8 +163,13 @@ class Registry:
     # ----------------------------------------------------------------- writers
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.versions_dir.mkdir(parents=True, exist_ok=True)
+    def _locked(self, *, create: bool = False) -> Iterator[None]:
+        """The writers' lock; only publish creates a registry, the others need one there (an
+        empty one made while the real one is briefly gone would read as "no champion")."""
+        if create:
+            self.versions_dir.mkdir(parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise RegistryUnavailable("the registry directory is missing")
         fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -167,7 +184,8 @@ class Registry:
         """Copy a model dir in as a new immutable version; champion if none yet, else `alias`."""
         model_dir = Path(model_dir)
         descriptor = read_model_dir(model_dir)
-        with self._locked():
+        with self._locked(create=True):
+            state = self._read_aliases()  # before the new version: a corrupt registry refuses
             created = datetime.now(UTC)
             tmp = self.root / f"{_TMP_PREFIX}publish-{os.getpid()}-{secrets.token_hex(4)}"
             tmp.mkdir()
@@ -190,7 +208,6 @@ class Registry:
             os.rename(tmp, final)
             final.chmod(0o555)
             _fsync_dir(self.versions_dir)
-            state = self._read_aliases()
             if state["champion"] is None:
                 self._set_alias(state, version, "champion")
             elif alias is not None:
@@ -263,16 +280,39 @@ class Registry:
     # ----------------------------------------------------------------- readers
 
     def _read_aliases(self) -> dict[str, Any]:
+        """The aliases; RegistryUnavailable if they cannot be known (messages name no path)."""
         try:
-            raw = json.loads(self.aliases_path.read_text(encoding="utf-8"))
+            text = self.aliases_path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raw = {}
-        return {
-            "champion": raw.get("champion"),
-            "challenger": raw.get("challenger"),
-            "revision": int(raw.get("revision", 0)),
-            "champion_history": list(raw.get("champion_history", [])),
-        }
+            if not self.root.is_dir():
+                raise RegistryUnavailable("the registry directory is missing") from None
+            if self._has_versions():
+                raise RegistryUnavailable(
+                    f"{ALIASES_NAME} is missing but versions are published"
+                ) from None
+            return {"champion": None, "challenger": None, "revision": 0, "champion_history": []}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RegistryUnavailable(
+                f"{ALIASES_NAME} cannot be read ({type(exc).__name__})"
+            ) from exc
+        try:
+            raw = json.loads(text)
+            state = {
+                "champion": _version_or_none(raw.get("champion")),
+                "challenger": _version_or_none(raw.get("challenger")),
+                "revision": int(raw.get("revision", 0)),
+                "champion_history": [_version(v) for v in raw.get("champion_history", [])],
+            }
+        except (ValueError, TypeError, AttributeError) as exc:
+            detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise RegistryUnavailable(f"{ALIASES_NAME} is corrupt: {detail}") from exc
+        return state
+
+    def _has_versions(self) -> bool:
+        try:
+            return any(VERSION_PATTERN.match(c.name) for c in self.versions_dir.iterdir())
+        except FileNotFoundError:
+            return False
 
     def alias_state(self) -> AliasState:
         """Current aliases from one small file; cheap enough to poll per request batch."""

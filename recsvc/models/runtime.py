@@ -123,6 +123,7 @@ class ModelRuntime:
         self._target: str | None = None
         self._failed: tuple[str, int, float] | None = None  # version, revision, retry at
         self._last_error: dict[str, Any] | None = None
+        self._registry_error: dict[str, Any] | None = None  # the registry could not be read
 
     # ---------------------------------------------------------------- request path
 
@@ -155,13 +156,20 @@ class ModelRuntime:
             "alias_revision_seen": seen.revision if seen else None,
             "degraded": model is None,
             "last_error": dict(self._last_error) if self._last_error else None,
+            "registry_error": dict(self._registry_error) if self._registry_error else None,
         }
 
     def readiness(self, *, require_model: bool = False) -> tuple[str, bool, str]:
-        """A readiness check: rules-only is a working (degraded) mode unless a model is required."""
+        """A readiness check: rules-only is a working (degraded) mode unless a model is required;
+        an unreadable registry is reported, and not ready only while no model is loaded."""
         model = self.current()
+        registry = self._registry_error
+        unreadable = f"registry unavailable: {registry['message']}" if registry else ""
         if model is not None:
-            return "model", True, f"{model.version} ({model.model_hash[:12]})"
+            serving = f"{model.version} ({model.model_hash[:12]})"
+            return "model", True, f"{serving}; {unreadable}, serving it" if registry else serving
+        if registry:
+            return "model", False, f"no model loaded, {unreadable}"
         error = self._last_error
         reason = f"{error['type']} on {error['version']}" if error else "no published model"
         return "model", not require_model, f"degraded, rules only: {reason}"
@@ -184,9 +192,12 @@ class ModelRuntime:
         registry = Registry(self.registry_root)
         try:
             state = registry.alias_state()
-        except Exception as exc:  # an unreadable aliases file must not fail requests
-            self._record_failure(exc, version=None, revision=-1, now=now)
+        except Exception as exc:  # a missing/unreadable registry: keep the model, say so
+            self._registry_unavailable(exc)
             return
+        if self._registry_error is not None:
+            logger.info("model registry readable again", extra={"fields": {"alias": self.alias}})
+            self._registry_error = None
         self._seen = state
         target = getattr(state, self.alias) if self.alias in ALIASES else self.alias
         self._target = target
@@ -270,6 +281,23 @@ class ModelRuntime:
             loaded_at=_utc_now(),
             alias_revision=revision,
         )
+
+    def _registry_unavailable(self, exc: BaseException) -> None:
+        """Not "no champion": the loaded model stays; logged when the error first appears."""
+        record = _error_record(exc, None)
+        previous = self._registry_error
+        self._registry_error = record
+        if previous is None or previous["message"] != record["message"]:
+            logger.error(
+                "model registry unavailable; keeping the loaded model",
+                extra={
+                    "fields": {
+                        **record,
+                        "alias": self.alias,
+                        "serving": self._model.version if self._model else None,
+                    }
+                },
+            )
 
     def _record_failure(
         self, exc: BaseException, *, version: str | None, revision: int, now: float

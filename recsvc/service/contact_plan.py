@@ -59,7 +59,7 @@ from recsvc.store.contact_plan import (
 
 CHANNEL = "manager"
 DEFAULT_CONFIG = PACKAGE_DATA / "contact_plan.yaml"
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_WEEK = re.compile(r"\A([0-9]{4})-W([0-9]{2})\Z")  # ASCII digits, no trailing newline
 
 
 def week_start(week: str) -> dt.date:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +12,11 @@ from recsvc.models.registry import (
     NoRollbackTarget,
     Registry,
     RegistryError,
+    RegistryUnavailable,
     UnknownVersion,
 )
 from recsvc.models.runtime import ModelRuntime
-from recsvc.service.errors import Conflict, NotFound
+from recsvc.service.errors import Conflict, NotFound, Unavailable
 
 
 class ModelAdmin:
@@ -24,6 +27,10 @@ class ModelAdmin:
         self.runtime = runtime
 
     def overview(self) -> dict[str, Any]:
+        with _registry_readable():
+            return self._overview()
+
+    def _overview(self) -> dict[str, Any]:
         state = self.registry.alias_state()
         return {
             "champion": state.champion,
@@ -44,7 +51,8 @@ class ModelAdmin:
 
     def promote(self, version: str) -> dict[str, Any]:
         try:
-            state = self.registry.promote(version, alias="champion")
+            with _registry_readable():
+                state = self.registry.promote(version, alias="champion")
         except UnknownVersion as exc:
             raise NotFound(f"no published version {version!r}") from exc
         except RegistryError as exc:
@@ -53,10 +61,20 @@ class ModelAdmin:
 
     def rollback(self) -> dict[str, Any]:
         try:
-            state = self.registry.rollback()
+            with _registry_readable():
+                state = self.registry.rollback()
         except NoRollbackTarget as exc:
             raise Conflict("there is no earlier champion to roll back to") from exc
         return _aliases(state)
+
+
+@contextlib.contextmanager
+def _registry_readable() -> Iterator[None]:
+    """An unreadable registry is 503 (retry later), never a 500 nor "no champion"."""
+    try:
+        yield
+    except RegistryUnavailable as exc:
+        raise Unavailable(f"the model registry is unavailable: {exc}") from exc
 
 
 def _aliases(state: AliasState) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from recsvc.store.errors import drop_postgres_detail
+from recsvc.store.errors import drop_postgres_detail, invalidate_unusable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -41,6 +41,7 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     if url.get_backend_name() == "postgresql":
         engine = create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True, **json_io)
         event.listen(engine, "handle_error", drop_postgres_detail)
+        event.listen(engine, "handle_error", invalidate_unusable)
         return engine
     raise ValueError(f"database_url: unsupported backend {url.get_backend_name()!r}")
 
@@ -55,6 +56,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool, json_io: dict[str
     if not in_memory:
         Path(str(database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, echo=echo, hide_parameters=True, **json_io)
+    event.listen(engine, "handle_error", invalidate_unusable)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -5,7 +5,8 @@ per-execution work (cache key, execution context, result objects) costs more tha
 them. A Prepared statement keeps what SQLAlchemy would send — its SQL for this dialect, its bind
 and result type processors — and runs it inside the SQLAlchemy Connection's own transaction,
 so begin/commit, pooling and the SQLite pragmas stay SQLAlchemy's. DBAPI errors come out as
-SQLAlchemy's exceptions (IntegrityError, OperationalError...), parameters hidden.
+SQLAlchemy's exceptions (IntegrityError, OperationalError...), parameters hidden, through the
+Connection's own error handling (events, invalidation of a disconnected or read-only connection).
 """
 
 from __future__ import annotations
@@ -17,11 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Insert, Integer, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement
-
-from recsvc.store.errors import primary_message_only
 
 Processor = Callable[[Any], Any] | None
 
@@ -64,11 +62,10 @@ class Prepared:
         try:
             cursor.execute(self.sql, self._parameters(params))
         except self._dbapi_error as exc:
-            cursor.close()
-            primary_message_only(exc)
-            raise DBAPIError.instance(
-                self.sql, None, exc, self._dbapi_error, hide_parameters=True
-            ) from exc
+            # SQLAlchemy's own path for a failed statement: the engine's handle_error hooks
+            # (PostgreSQL detail dropped, read-only/disconnect invalidates the connection and
+            # the pool), the cursor closed, the error wrapped with parameters hidden
+            connection._handle_dbapi_exception(exc, self.sql, None, cursor, None)
         return cursor
 
     def _result_processors(self, description: Sequence[Sequence[Any]]) -> list[Processor]:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask_smorest import Blueprint
 
 from recsvc import create_app
 from recsvc.api.auth import requires
+from recsvc.api.wire import Blueprint
 from recsvc.config import Settings
 from recsvc.customers import CustomerSchema
 from recsvc.service.errors import Conflict, Forbidden, NotFound, Unavailable
@@ -40,8 +40,10 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "registry_dir": tmp_path / "registry",
         "max_body_bytes": MAX_BODY_BYTES,
         "rate_limit": "10000 per minute",
+        "web_workers": 1,  # the test client is one process: an in-memory limit is not divided
     }
     values.update(overrides)
+    Path(values["registry_dir"]).mkdir(parents=True, exist_ok=True)  # empty, not missing
     return Settings(**values)
 
 

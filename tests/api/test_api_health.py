@@ -26,7 +26,7 @@ def test_healthz(client: FlaskClient) -> None:
 def test_readyz_reports_the_store(client: FlaskClient) -> None:
     body = client.get("/readyz").get_json()
     assert body["status"] == "ready"
-    assert {"name": "store", "ok": True, "detail": "reachable"} in body["checks"]
+    assert {"name": "store", "ok": True, "detail": "writable"} in body["checks"]
 
 
 def test_readyz_is_503_when_a_registered_check_fails(app: Flask, client: FlaskClient) -> None:

@@ -82,6 +82,7 @@ def test_rollback_walks_back_then_refuses(registry: Registry, model_dir: Path) -
 
 
 def test_rollback_on_empty_registry_refuses(registry: Registry) -> None:
+    registry.root.mkdir(parents=True)  # empty, not missing (a missing one is an error)
     with pytest.raises(NoRollbackTarget):
         registry.rollback()
 

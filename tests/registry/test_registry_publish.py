@@ -195,6 +195,7 @@ def test_fingerprint_mismatch_is_refused(
 
 @pytest.mark.parametrize("name", ["champion", "challenger", "v20260101T000000Z-abcdef", "../x"])
 def test_unknown_names_are_refused(registry: Registry, name: str) -> None:
+    registry.root.mkdir(parents=True)  # empty, not missing (a missing one is an error)
     with pytest.raises(UnknownVersion, match=re.escape(name)):
         registry.resolve(name)
 

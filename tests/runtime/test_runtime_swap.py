@@ -57,7 +57,10 @@ def test_constructing_with_a_missing_root_touches_nothing(
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_empty_registry_serves_no_model(make_runtime: Callable[..., ModelRuntime]) -> None:
+def test_empty_registry_serves_no_model(
+    make_runtime: Callable[..., ModelRuntime], registry: Registry
+) -> None:
+    registry.root.mkdir(parents=True)  # empty, not missing (a missing one is an error)
     runtime = make_runtime()
 
     assert runtime.current() is None

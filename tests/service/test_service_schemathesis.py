@@ -9,7 +9,9 @@ import pytest
 import schemathesis
 from apptesting import ServiceEnv
 from flask import Flask
+from hostile import body_with, hostile_json, leaf_paths, unicode_digit_text
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.core.result import Ok
 from service_support import PROBLEM_JSON
 
@@ -81,3 +83,58 @@ def test_the_check_itself_rejects_a_plain_json_error(status: int) -> None:
 
     with pytest.raises(AssertionError):
         check(Plain(), "fake")
+
+
+HOSTILE_EXAMPLES_PER_OPERATION = 15
+
+
+def test_hostile_values_in_generated_requests_are_4xx_problems(
+    module_env: ServiceEnv, module_app: Flask
+) -> None:
+    """Schemathesis' cases with one leaf of the body (or one query value) replaced by a hostile
+    value: a lone surrogate, a huge numeral, deep nesting, non-ASCII digits."""
+    keys = {
+        role: module_env.headers(role, manager_id="M000011001")
+        for role in ("admin", "teller", "manager")
+    }
+    client = module_app.test_client()
+    ops = [op for op in operations(module_app) if op.method.upper() in ("POST", "GET")]
+    failures: list[str] = []
+    for op in ops:
+        headers = keys.get(role_for(op), keys["admin"])
+
+        @settings(
+            max_examples=HOSTILE_EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=op.as_strategy(), data=st.data())
+        def run(case: Any, data: st.DataObject) -> None:
+            query = dict(case.query or {})
+            body = case.body if isinstance(case.body, dict | list) else None
+            paths = leaf_paths(body) if body is not None else []
+            if paths and data.draw(st.booleans()):
+                text = body_with(body, data.draw(st.sampled_from(paths)), data.draw(hostile_json()))
+                sent = {"data": text.encode(), "content_type": "application/json"}
+            else:
+                if query:
+                    name = data.draw(st.sampled_from(sorted(query)))
+                    query[name] = data.draw(
+                        st.one_of(unicode_digit_text("####-W##"), unicode_digit_text("C#"))
+                    )
+                sent = {} if body is None else {"json": body}
+            response = client.open(
+                case.formatted_path, method=case.method, query_string=query,
+                headers=headers, **sent,  # noqa: B023
+            )  # fmt: skip
+            label = op.label  # noqa: B023
+            assert response.status_code < 500, (label, response.get_data()[:300])
+            if response.status_code >= 400:
+                assert response.mimetype == PROBLEM_JSON, (label, response.status_code)
+
+        try:
+            run()
+        except AssertionError as exc:
+            failures.append(f"{op.label}: {exc}")
+    assert failures == []

@@ -36,7 +36,7 @@ from recsvc.service.desk import (
 from recsvc.service.profiles import profile_view
 from recsvc.store.constants import PITCH_OUTCOMES
 
-_WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
+_WEEK = re.compile(r"\A[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])\Z")
 SUGGESTIONS = 5
 REVEAL_SECONDS = 120  # how long a revealed number stays on this session's page
 

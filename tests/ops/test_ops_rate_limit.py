@@ -1,0 +1,113 @@
+"""The rate limit under 2 gunicorn workers: shared through Redis it holds exactly across them;
+counted in each worker's memory, each enforces limit / workers, so the total never exceeds it.
+Redis is Debian's redis-server, started here on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from servertesting import LOOPBACK, free_port, request, server_environ, serving
+from sqlalchemy.orm import Session
+
+from recsvc.config import Settings
+from recsvc.security import create_key
+from recsvc.store import make_engine, upgrade
+
+LIMIT = 20
+WORKERS = 2
+REQUESTS = 3 * LIMIT
+CLIENTS = 6
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"  # .ci/run installs it
+
+
+@contextlib.contextmanager
+def redis_server(tmp_path: Path) -> Iterator[str]:
+    """A throw-away redis-server on loopback (no persistence); its URI."""
+    port = free_port()
+    process = subprocess.Popen(
+        [REDIS_SERVER, "--port", str(port), "--bind", LOOPBACK, "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((LOOPBACK, port), 2) as sock,
+            ):
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    break
+            assert process.poll() is None and time.monotonic() < deadline, "redis did not start"
+            time.sleep(0.1)
+        yield f"redis://{LOOPBACK}:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def store_with_key(tmp_path: Path) -> tuple[Settings, str]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'recsvc.db'}",
+        registry_dir=tmp_path / "registry",
+        rate_limit=f"{LIMIT} per hour",
+    )
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        key = create_key(session, role="teller", staff_id="T001")
+        session.commit()
+    engine.dispose()
+    return settings, key
+
+
+def statuses(base: str, key: str) -> list[int]:
+    """REQUESTS calls from CLIENTS threads, each on a fresh connection (both workers serve)."""
+    found: list[int] = []
+    lock = threading.Lock()
+    todo = iter(range(REQUESTS))
+
+    def client() -> None:
+        while True:
+            with lock:
+                if next(todo, None) is None:
+                    return
+            status, _ = request(base, "GET", "/v1/products",
+                                headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+            with lock:
+                found.append(status)
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(found) == REQUESTS
+    return found
+
+
+def test_limit_shared_through_redis_holds_across_workers(tmp_path: Path) -> None:
+    settings, key = store_with_key(tmp_path)
+    with redis_server(tmp_path) as uri:
+        env = server_environ(settings, RECSVC_RATE_LIMIT_STORAGE_URI=uri)
+        with serving(env, tmp_path, workers=WORKERS) as server:
+            found = statuses(server.base, key)
+    assert sorted(set(found)) == [200, 429], found
+    assert found.count(200) == LIMIT
+
+
+def test_limit_in_memory_is_divided_among_workers(tmp_path: Path) -> None:
+    settings, key = store_with_key(tmp_path)
+    env = server_environ(settings, RECSVC_RATE_LIMIT_STORAGE_URI="memory://")
+    with serving(env, tmp_path, workers=WORKERS) as server:
+        found = statuses(server.base, key)
+    assert sorted(set(found)) == [200, 429], found
+    assert LIMIT // WORKERS <= found.count(200) <= LIMIT
