@@ -17,7 +17,7 @@ import numpy as np
 from training import metrics, report_charts
 
 EVALUATION_FORMAT_VERSION = 1
-CALIBRATION_BINS = 10
+CALIBRATION_BINS = 10  # quantile bins: equal cell counts
 GAIN_STEPS = 20
 DECILES = 10
 TOP_FEATURES = 20
@@ -104,15 +104,14 @@ def _gain_and_lift(
 
 
 def _calibration(probs: np.ndarray, labels: np.ndarray) -> dict[str, list[Any]]:
-    """Ten equal-width bins (as the ECE uses): mean predicted, observed rate, cell count."""
-    idx = np.minimum((probs * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
-    count = np.bincount(idx, minlength=CALIBRATION_BINS)
-    sum_p = np.bincount(idx, weights=probs, minlength=CALIBRATION_BINS)
-    sum_y = np.bincount(idx, weights=labels.astype(np.float64), minlength=CALIBRATION_BINS)
+    """Ten quantile bins (equal cell counts, as the ECE uses): range, mean predicted, observed
+    rate and cell count of each."""
+    if len(probs) == 0:
+        return {"low": [], "high": [], "mean_predicted": [], "observed_rate": [], "count": []}
+    table = metrics.calibration_table(probs, labels, bins=CALIBRATION_BINS)
     return {
-        "mean_predicted": [_round(p / c) if c else None for p, c in zip(sum_p, count, strict=True)],
-        "observed_rate": [_round(y / c) if c else None for y, c in zip(sum_y, count, strict=True)],
-        "count": [int(c) for c in count],
+        k: [int(v) for v in vals] if k == "count" else [_round(v) for v in vals]
+        for k, vals in table.items()
     }
 
 

@@ -91,14 +91,34 @@ def test_report_calibration_bins_and_probability_metrics_by_hand(make_inputs: In
     added = np.array([[0], [1], [0], [1]])
     ev = _evaluate(make_inputs, products=["x"], y_true=added, scores=scores)
     pooled = ev["calibration"]["pooled"]
-    assert pooled["count"] == [1, 2, 0, 0, 0, 0, 0, 0, 0, 1]
-    assert pooled["mean_predicted"][:3] == pytest.approx([0.05, 0.135, None])
-    assert pooled["observed_rate"][:3] == pytest.approx([0.0, 0.5, None])
-    assert pooled["observed_rate"][9] == 1.0
+    # four cells, ten quantile bins: one cell per bin, in order of the probability
+    assert pooled["count"] == [1, 1, 1, 1]
+    assert pooled["mean_predicted"] == pytest.approx([0.05, 0.12, 0.15, 0.95])
+    assert pooled["observed_rate"] == pytest.approx([0.0, 0.0, 1.0, 1.0])
     assert ev["calibration"]["per_product"]["x"] == pooled
     model = ev["headline"]["model"]
-    assert model["ece"] == pytest.approx((0.05 + 0.73 + 0.05) / 4, abs=1e-6)
+    assert model["ece"] == pytest.approx((0.05 + 0.12 + 0.85 + 0.05) / 4, abs=1e-6)
     assert model["brier"] == pytest.approx((0.05**2 + 0.85**2 + 0.12**2 + 0.05**2) / 4, abs=1e-6)
+
+
+def test_report_calibration_uses_equal_count_bins_when_every_probability_is_small(
+    make_inputs: Inputs,
+) -> None:
+    # santander-like: every probability below 0.1, right on average but wrong in order (the
+    # lowest-scored tenth adds 10x as often as it is told). Equal-width bins put every cell in
+    # the first bin and see a perfect ECE of 0; equal-count bins see the miscalibration.
+    n = 5000
+    scores = np.linspace(0.001, 0.05, n)[:, None]
+    rng = np.random.default_rng(0)
+    rate = np.where(
+        np.arange(n) < n // 10, 0.2, (scores[:, 0].sum() - 0.2 * (n // 10)) / (n - n // 10)
+    )
+    added = (rng.random(n) < rate).astype(int)[:, None]
+    ev = _evaluate(make_inputs, products=["x"], y_true=added, scores=scores)
+    pooled = ev["calibration"]["pooled"]
+    assert pooled["count"] == [500] * 10
+    assert pooled["high"][0] <= pooled["low"][1] and pooled["observed_rate"][0] > 0.15
+    assert ev["headline"]["model"]["ece"] > 0.02
 
 
 def test_report_calibration_leaves_held_cells_out(make_inputs: Inputs) -> None:
