@@ -230,19 +230,30 @@ def _verdict(
     if len(products) > 1:
         judged = {p: v for p, v in per_product.items() if v["positives"] >= FEW_POSITIVES}
         strong = [p for p, v in judged.items() if v["auc_low"] is not None and v["auc_low"] > 0.55]
-        weak = [p for p, v in judged.items() if v["auc"] is not None and v["auc"] < 0.55]
+        weak = [p for p in judged if p not in strong]
         few = [p for p, v in per_product.items() if v["positives"] < FEW_POSITIVES]
         total = sum(v["positives"] for v in per_product.values()) or 1
+
+        def named(ps: list[str]) -> str:
+            return ", ".join(
+                f"{p} {per_product[p]['auc']:.2f} [{per_product[p]['auc_low']:.2f}, "
+                f"{per_product[p]['auc_high']:.2f}] ({per_product[p]['positives']} added)"
+                if per_product[p]["auc"] is not None
+                else p
+                for p in ps
+            )
+
         share = sum(per_product[p]["positives"] for p in strong) / total
         lines.append(
             f"The edge rests on {len(strong)} product(s) whose AUC interval lies above 0.55: "
-            f"{', '.join(strong) or 'none'} ({share:.0%} of the additions)."
+            f"{named(strong) or 'none'}; {share:.0%} of the additions."
         )
         if weak:
+            share = sum(per_product[p]["positives"] for p in weak) / total
             lines.append(
-                f"Near chance (AUC below 0.55, at least {FEW_POSITIVES} additions): "
-                f"{', '.join(weak)}: within these products the model orders customers little "
-                "better than popularity."
+                f"Not clearly better than chance within the product (AUC interval reaches 0.55 "
+                f"or below): {named(weak)}; {share:.0%} of the additions. For these the model "
+                "orders customers little better than popularity."
             )
         if few:
             lines.append(

@@ -139,6 +139,8 @@ def apply(
     holding_features = frame.holding_features
     if cand.holdings is not None:
         holding_features = tuple(f"held_{spec.holdings[c]}" for c in cand.holdings)
+    # only what the candidate names changes: a loader may set the frame's columns itself
+    # (the synthetic bank's come from CustomerFeaturizer, not from the spec)
     new_spec = dataclasses.replace(
         spec,
         numeric=cand.numeric if cand.numeric is not None else spec.numeric,
@@ -147,8 +149,8 @@ def apply(
     )
     new_frame = dataclasses.replace(
         frame,
-        numeric=new_spec.numeric,
-        categorical=new_spec.categorical,
+        numeric=cand.numeric if cand.numeric is not None else frame.numeric,
+        categorical=cand.categorical if cand.categorical is not None else frame.categorical,
         holding_features=holding_features,
     )
     return new_spec, new_frame

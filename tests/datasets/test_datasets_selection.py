@@ -3,6 +3,7 @@ customers whose score is reported."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,14 @@ def test_search_candidates_are_checked_against_the_spec() -> None:
     }
     with pytest.raises(SpecError, match="not_a_column"):
         selection.candidates(parse_spec(raw))
+
+
+def test_a_candidate_changes_only_what_it_names(noise_file: Path) -> None:
+    spec = _noise_spec("random")
+    frame = load_dataset(spec, noise_file)
+    # a loader may set the frame's columns itself (the synthetic bank's featurizer does)
+    own = dataclasses.replace(frame, numeric=("x1", "x2"))
+    _, kept = selection.apply(spec, own, selection.AS_WRITTEN)
+    assert kept.numeric == ("x1", "x2")
+    _, narrowed = selection.apply(spec, own, selection.Candidate("one", numeric=("x3",)))
+    assert narrowed.numeric == ("x3",)

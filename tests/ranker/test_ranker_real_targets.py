@@ -9,6 +9,7 @@ goal is missed the test says so.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +20,12 @@ from training.datasets import DatasetFrame, load_dataset, load_spec
 from training.datasets.split import holdout_mask
 from training.pipeline import cross_validate, fit_on
 
-_REPO = Path(__file__).resolve().parents[2]
-DATA = next(
-    (p for p in (_REPO.parent / "shared" / "data", _REPO.parent.parent / "shared" / "data")
-     if p.is_dir()),
-    _REPO.parent / "shared" / "data",
-)  # fmt: skip
+# ../shared/data beside the checkout; RECSVC_SHARED_DATA points elsewhere (e.g. from a worktree)
+DATA = Path(
+    os.environ.get(
+        "RECSVC_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    )
+)
 SANTANDER = DATA / "santander" / "train_ver2_mar_apr_2016_sample.csv.gz"
 COIL = DATA / "coil2000" / "ticdata2000.txt"
 BANK = DATA / "bank_marketing" / "bank-additional-train.csv"
