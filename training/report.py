@@ -399,6 +399,9 @@ def _identity(label: str, descriptor: dict[str, Any], source: str | None) -> str
         "feature fingerprint": (descriptor.get("feature_schema") or {}).get("fingerprint"),
         "products": len(ev.get("products", [])),
         "hold-out customers": ev.get("n_customers"),
+        "figures measured by": "the evaluation model, fitted without the hold-out",
+        "shipped model": (descriptor.get("shipped_model") or {}).get("fitted_on"),
+        "chosen settings": ((descriptor.get("selection") or {}).get("chosen") or {}).get("name"),
         "customers adding a product": f"{ev.get('n_adders')} (rate {_fmt(ev.get('adder_rate'))})",
     }
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_fmt(v))}</td></tr>" for k, v in rows.items())
