@@ -27,6 +27,10 @@ def add_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="model directory to write")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="LightGBM threads")
+    parser.add_argument(
+        "--no-refit", dest="refit", action="store_false",
+        help="ship the evaluation model (fitted without the hold-out) instead of a refit on all",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -37,7 +41,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     out = train(
         load_spec(args.dataset), args.data, args.out,
-        seed=args.seed, progress=not args.quiet, num_threads=args.threads,
+        seed=args.seed, progress=not args.quiet, num_threads=args.threads, refit=args.refit,
     )  # fmt: skip
     print(out)
     return 0
@@ -47,14 +51,21 @@ def add_evaluate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True, help="model directory")
     _dataset_args(parser)
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument(
+        "--allow-overlap", action="store_true",
+        help="grade even if the file's hold-out customers were among the model's training ones",
+    )  # fmt: skip
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Metrics of the model and every baseline on the same hold-out, as JSON."""
+    """Metrics of the model and every baseline on the file's hold-out customers, as JSON;
+    refused when those customers were among the model's training customers."""
     from training.datasets import load_spec
     from training.pipeline import evaluate
 
-    report = evaluate(args.model, load_spec(args.dataset), args.data)
+    report = evaluate(
+        args.model, load_spec(args.dataset), args.data, allow_overlap=args.allow_overlap
+    )
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")

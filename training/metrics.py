@@ -115,22 +115,55 @@ def brier(probs: np.ndarray, labels: np.ndarray, *, held: np.ndarray | None = No
     return float(np.mean(diff[mask] ** 2))
 
 
+def quantile_bins(p: np.ndarray, *, bins: int = 10) -> np.ndarray:
+    """Bin index per value: `bins` bins of equal counts (±1) by rank of p (ties by position).
+
+    Equal-width bins say nothing when every probability is small (all of santander's cells fall
+    below 0.1, i.e. into one bin); equal counts always give `bins` informative points."""
+    p = np.asarray(p, dtype=np.float64)
+    n = len(p)
+    b = max(1, min(bins, n))
+    out = np.empty(n, dtype=np.int64)
+    out[np.argsort(p, kind="stable")] = np.arange(n) * b // max(n, 1)
+    return out
+
+
+def calibration_table(
+    probs: np.ndarray, labels: np.ndarray, *, bins: int = 10
+) -> dict[str, list[float]]:
+    """Per quantile bin: lowest and highest probability, mean predicted, observed rate, count."""
+    p = np.asarray(probs, dtype=np.float64).ravel()
+    y = (np.asarray(labels) > 0).ravel().astype(np.float64)
+    idx = quantile_bins(p, bins=bins)
+    b = int(idx.max()) + 1 if len(p) else 0
+    count = np.bincount(idx, minlength=b)
+    out: dict[str, list[float]] = {
+        "low": [], "high": [], "mean_predicted": [], "observed_rate": [], "count": []
+    }  # fmt: skip
+    for k in range(b):
+        members = idx == k
+        out["low"].append(float(p[members].min()))
+        out["high"].append(float(p[members].max()))
+        out["mean_predicted"].append(float(p[members].mean()))
+        out["observed_rate"].append(float(y[members].mean()))
+        out["count"].append(int(count[k]))
+    return out
+
+
 def expected_calibration_error(
     probs: np.ndarray, labels: np.ndarray, *, bins: int = 10, held: np.ndarray | None = None
 ) -> float:
-    """ECE with equal-width probability bins, weighted by cell count."""
+    """ECE over `bins` quantile bins (equal cell counts), weighted by cell count."""
     _check(probs, labels)
     mask = np.ones(probs.shape, dtype=bool) if held is None else np.asarray(held) == 0
     p = np.clip(np.asarray(probs, dtype=np.float64)[mask], 0.0, 1.0)
     y = (np.asarray(labels) > 0)[mask].astype(np.float64)
     if len(p) == 0:
         return 0.0
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    count = np.bincount(idx, minlength=bins)
-    sum_p = np.bincount(idx, weights=p, minlength=bins)
-    sum_y = np.bincount(idx, weights=y, minlength=bins)
-    nz = count > 0
-    return float(np.sum(np.abs(sum_p[nz] - sum_y[nz])) / len(p))
+    idx = quantile_bins(p, bins=bins)
+    sum_p = np.bincount(idx, weights=p)
+    sum_y = np.bincount(idx, weights=y)
+    return float(np.sum(np.abs(sum_p - sum_y)) / len(p))
 
 
 def catalogue_coverage(scores: np.ndarray, *, k: int = 7, held: np.ndarray | None = None) -> float:

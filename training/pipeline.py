@@ -5,18 +5,27 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from recsvc.features.tabular import TabularEncoder
-from recsvc.models.ranker import ProductRanker, read_descriptor
-from training import baselines, metrics
+from recsvc.models.ranker import DESCRIPTOR, ProductRanker, read_descriptor
+from training import baselines, metrics, selection
 from training.card import evaluation_section
 from training.datasets import DatasetFrame, DatasetSpec, load_dataset
-from training.datasets.split import holdout_mask, stratified_folds
+from training.datasets.split import customer_keys, holdout_mask, stratified_folds
+
+TRAINING_CUSTOMERS = "training_customers.bin"
+KEY_BITS = 48
+
+
+class OverlapError(ValueError):
+    """The evaluation customers include customers the model was trained on."""
 
 
 def _log(progress: bool, message: str) -> None:
@@ -75,6 +84,14 @@ def fit_on(
     encoder = build_encoder(spec, frame).fit(frame.features)
     X = encoder.transform(frame.features)
     ranker = build_ranker(spec, seed=seed, num_threads=num_threads)
+    monotone = dict(spec.model.get("monotone", {}))
+    if monotone:
+        unknown = sorted(set(monotone) - set(encoder.feature_names))
+        if unknown:
+            raise ValueError(f"spec {spec.name}: monotone constraint on unknown feature {unknown}")
+        ranker.params["monotone_constraints"] = [
+            int(monotone.get(n, 0)) for n in encoder.feature_names
+        ]
     ranker.fit(
         X,
         frame.held,
@@ -212,6 +229,53 @@ def compare(
     return report
 
 
+def write_training_customers(out_dir: Path, keys: np.ndarray) -> dict[str, Any]:
+    """Store the training customers' keys next to the model and list the file in model.json.
+
+    The top 48 bits of each key, sorted and unique, as zlib-compressed little-endian uint64
+    deltas: about 4.6 MB for a million customers; two different customers share 48 bits with
+    probability ~n/2^48 (1e6 training customers: one false match in ~280 million)."""
+    short = np.unique(np.asarray(keys, dtype=np.uint64) >> np.uint64(64 - KEY_BITS))
+    deltas = np.diff(short, prepend=np.uint64(0)).astype("<u8")
+    blob = zlib.compress(deltas.tobytes(), 6)
+    (out_dir / TRAINING_CUSTOMERS).write_bytes(blob)
+    desc_path = out_dir / DESCRIPTOR
+    desc = json.loads(desc_path.read_text(encoding="utf-8"))
+    record = {
+        "file": TRAINING_CUSTOMERS,
+        "count": len(short),
+        "key": "blake2b-64 of the customer id (of the row's content when the source has no "
+        f"id), top {KEY_BITS} bits, sorted, uint64 deltas, zlib",
+        "sha256": hashlib.sha256(blob).hexdigest(),
+    }
+    desc["training_customers"] = record
+    desc["artifacts"] = [*desc["artifacts"], TRAINING_CUSTOMERS]
+    desc_path.write_text(json.dumps(desc, indent=1), encoding="utf-8")
+    return record
+
+
+def read_training_customers(model_dir: str | Path) -> np.ndarray | None:
+    """The sorted 48-bit keys of a model's training customers (None: the model predates them)."""
+    desc = read_descriptor(model_dir)
+    record = desc.get("training_customers")
+    if not record:
+        return None
+    blob = (Path(model_dir) / str(record["file"])).read_bytes()
+    if hashlib.sha256(blob).hexdigest() != record["sha256"]:
+        raise ValueError(f"{model_dir}: {record['file']} does not match its sha256 in model.json")
+    deltas = np.frombuffer(zlib.decompress(blob), dtype="<u8")
+    return np.cumsum(deltas, dtype=np.uint64)
+
+
+def overlap_count(model_keys: np.ndarray, keys: np.ndarray) -> int:
+    """How many of `keys` (full 64-bit) are among a model's stored 48-bit training keys."""
+    short = np.asarray(keys, dtype=np.uint64) >> np.uint64(64 - KEY_BITS)
+    if len(model_keys) == 0 or len(short) == 0:
+        return 0
+    pos = np.minimum(np.searchsorted(model_keys, short), len(model_keys) - 1)
+    return int((model_keys[pos] == short).sum())
+
+
 def train(
     spec: DatasetSpec,
     data_path: str | Path,
@@ -220,32 +284,64 @@ def train(
     seed: int = 0,
     progress: bool = True,
     num_threads: int = 1,
+    refit: bool = True,
 ) -> Path:
-    """Fit on the non-hold-out customers, record hold-out metrics, save a model directory."""
+    """Choose settings on the training customers, measure on the hold-out, ship a refit.
+
+    1. Hold out customers by key (`holdout_mask`); 2. any search the spec lists runs on the
+    other customers only; 3. the chosen settings are fitted there and measured on the hold-out
+    against every baseline (model.json "metrics", "evaluation": hold-out figures of that
+    evaluation model); 4. with `refit`, the same settings are fitted again on every customer
+    and that model is shipped. The keys of the shipped model's training customers are stored,
+    so `evaluate` can refuse to grade it on them."""
     data_path = Path(data_path)
     _log(progress, f"loading {spec.name} from {data_path}")
     frame = load_dataset(spec, data_path)
+    keys = customer_keys(frame)
     test_mask = holdout_mask(frame, spec, seed=seed)
     train_part, test_part = frame.take(~test_mask), frame.take(test_mask)
-    _log(progress, f"fitting on {len(train_part)} customers, holding out {len(test_part)}")
-    encoder, ranker = fit_on(
-        spec, train_part, seed=seed, num_threads=num_threads, progress=progress
-    )
+    _log(progress, f"searching on {len(train_part)} training customers only")
+    chosen = selection.select(spec, train_part, seed=seed, fit=fit_on, num_threads=num_threads)
+    c_spec, c_train = selection.apply(spec, train_part, chosen.chosen)
+    _, c_test = selection.apply(spec, test_part, chosen.chosen)
+    _log(progress, f"fitting {chosen.chosen.name!r} on {len(c_train)}, holding out {len(c_test)}")
+    encoder, ranker = fit_on(c_spec, c_train, seed=seed, num_threads=num_threads, progress=progress)
     _log(progress, "scoring hold-out and baselines")
     report, scores = compare_with_scores(
-        spec, train_part, test_part, encoder=encoder, ranker=ranker, seed=seed
+        c_spec, c_train, c_test, encoder=encoder, ranker=ranker, seed=seed
     )
     _log(progress, "collecting the model card's evaluation")
     model_scores = scores.pop("model")
     evaluation = evaluation_section(
-        train=train_part,
-        test=test_part,
-        X_test=encoder.transform(test_part.features),
+        train=c_train,
+        test=c_test,
+        X_test=encoder.transform(c_test.features),
         ranker=ranker,
         scores=model_scores,
         baseline_scores=scores,
         feature_names=list(encoder.feature_names),
         seed=seed,
+    )
+    trained_keys = keys[~test_mask]
+    shipped = {
+        "fitted_on": "training customers only (no refit)",
+        "customers": len(c_train),
+    }
+    if refit:
+        _log(progress, f"refitting {chosen.chosen.name!r} on all {len(frame)} customers")
+        _, c_all = selection.apply(spec, frame, chosen.chosen)
+        encoder, ranker = fit_on(
+            c_spec, c_all, seed=seed, num_threads=num_threads, progress=progress
+        )
+        trained_keys = keys
+        shipped = {
+            "fitted_on": "all customers (training + hold-out), with the settings chosen on the "
+            "training customers; its hold-out figures are those of the evaluation model",
+            "customers": len(frame),
+        }
+    report["measured_on"] = (
+        f"hold-out: {len(c_test)} customers never used for fitting or for any choice; "
+        f"model fitted on the other {len(c_train)}"
     )
     extra = {
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -256,10 +352,13 @@ def train(
             "snapshot": frame.snapshot,
             "split_seed": seed,
         },
+        "selection": chosen.to_dict(),
+        "shipped_model": shipped,
         "metrics": report,
         "evaluation": evaluation,
     }
     out = ranker.save(out_dir, extra=extra)
+    write_training_customers(out, trained_keys)
     _log(progress, f"saved {out} (hold-out MAP@7 {report['model']['map@7']:.5f})")
     return out
 
@@ -271,12 +370,31 @@ def evaluate(
     *,
     seed: int | None = None,
     n_boot: int = 1000,
+    allow_overlap: bool = False,
 ) -> dict[str, Any]:
-    """Re-score a saved model on its hold-out customers next to every baseline (JSON-able)."""
+    """Score a saved model on the file's hold-out customers (by key) next to every baseline.
+
+    Refuses (OverlapError) when any of those customers is among the model's training
+    customers, unless `allow_overlap`: a refit model has seen every customer of its own
+    training file, so grade it on a file of other customers."""
     desc = read_descriptor(model_dir)
     split_seed = int(desc.get("dataset", {}).get("split_seed", 0) if seed is None else seed)
     frame = load_dataset(spec, Path(data_path))
     test_mask = holdout_mask(frame, spec, seed=split_seed)
+    test_keys = customer_keys(frame)[test_mask]
+    model_keys = read_training_customers(model_dir)
+    overlap = None if model_keys is None else overlap_count(model_keys, test_keys)
+    if not allow_overlap and (overlap is None or overlap > 0):
+        what = (
+            "the model does not record its training customers (trained before this check)"
+            if overlap is None
+            else f"{overlap} of the {len(test_keys)} hold-out customers in {data_path} were "
+            "among the model's training customers"
+        )
+        raise OverlapError(
+            f"refusing to evaluate: {what}; its score would flatter it. Evaluate on a file of "
+            "other customers, or pass --allow-overlap if that is what you mean."
+        )
     encoder = TabularEncoder.from_schema(desc["feature_schema"])
     ranker = ProductRanker.load(model_dir)
     report = compare(
@@ -290,6 +408,9 @@ def evaluate(
     )
     report["model_dir"] = str(model_dir)
     report["split_seed"] = split_seed
+    report["overlap_with_training_customers"] = overlap
+    same = desc.get("dataset", {}).get("data_sha256") == file_sha256(Path(data_path))
+    report["same_file_as_training"] = same
     return report
 
 
@@ -302,7 +423,9 @@ def predict(
     out_csv: str | Path,
     as_of: str | None = None,
 ) -> Path:
-    """Write customer_id,rank,product_id,score for the top k products not held at as-of."""
+    """Write customer_id,rank,product_id,score for the top k products not held at as-of.
+
+    product_id is the data set's own name for the product (e.g. `ind_cco_fin_ult1`)."""
     desc = read_descriptor(model_dir)
     options: dict[str, Any] = {"labelled": False}
     if as_of is not None:
@@ -312,6 +435,8 @@ def predict(
     ranker = ProductRanker.load(model_dir)
     probs = ranker.predict_proba(encoder.transform(frame.features))
     ranked = metrics.top_k(probs, k=top_k, held=frame.held)
+    source = spec.source_ids
+    names = [source.get(p, p) for p in ranker.products_]
     out = Path(out_csv)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as fh:
@@ -320,7 +445,7 @@ def predict(
         for i, cid in enumerate(frame.ids.tolist()):
             for r, j in enumerate(ranked[i].tolist(), start=1):
                 if j >= 0:
-                    writer.writerow([cid, r, ranker.products_[j], f"{probs[i, j]:.6g}"])
+                    writer.writerow([cid, r, names[j], f"{probs[i, j]:.6g}"])
     return out
 
 
@@ -331,29 +456,80 @@ def cross_validate(
     seed: int = 0,
     folds: int | None = None,
     repeats: int | None = None,
+    n_boot: int = 1000,
 ) -> dict[str, Any]:
-    """Repeated stratified CV for one-product campaigns: AUC and hits scaled to the campaign."""
+    """Nested, repeated stratified CV for one-product campaigns: AUC and campaign hits.
+
+    Outer folds are keyed by customer; any search the spec lists runs inside each outer
+    fold's training part (its own inner folds), so every reported figure comes from
+    customers no choice saw. Hits are scaled to the campaign (e.g. 800 of 4,000 with 238
+    owners); per repeat, the pooled out-of-fold scores give one campaign figure, and a
+    bootstrap over customers gives its interval."""
     frame = load_dataset(spec, Path(data_path))
+    keys = customer_keys(frame)
     folds = int(folds or spec.split.get("folds", 5))
     repeats = int(repeats or spec.split.get("repeats", 1))
     size = int(spec.split.get("campaign_size", 800))
     of = int(spec.split.get("campaign_of", 4000))
     owners = int(spec.split.get("campaign_positives", 238))
-    aucs, hits = [], []
+    y = frame.labels[:, 0]
+    aucs, hits, chosen, pooled = [], [], [], []
     for rep in range(repeats):
-        for tr, te in stratified_folds(frame.labels[:, 0], folds=folds, seed=seed + rep):
+        oof = np.zeros(len(frame))
+        for tr, te in stratified_folds(y, folds=folds, seed=seed + rep, keys=keys):
             train_part, test_part = frame.take(tr), frame.take(te)
-            encoder, ranker = fit_on(spec, train_part, seed=seed + rep, num_threads=1)
-            s = ranker.predict_proba(encoder.transform(test_part.features))[:, 0]
-            y = test_part.labels[:, 0]
-            aucs.append(metrics.per_product_auc(s[:, None], y[:, None])[0])
-            n_top = round(size / of * len(y))
-            hits.append(metrics.hits_in_top(s, y, n=n_top) * owners / max(int(y.sum()), 1))
+            sel = selection.select(spec, train_part, seed=seed + rep, fit=fit_on)
+            chosen.append(sel.chosen.name)
+            c_spec, c_train = selection.apply(spec, train_part, sel.chosen)
+            _, c_test = selection.apply(spec, test_part, sel.chosen)
+            encoder, ranker = fit_on(c_spec, c_train, seed=seed + rep, num_threads=1)
+            s = ranker.predict_proba(encoder.transform(c_test.features))[:, 0]
+            oof[te] = s
+            yt = c_test.labels[:, 0]
+            aucs.append(metrics.per_product_auc(s[:, None], yt[:, None])[0])
+            n_top = round(size / of * len(yt))
+            hits.append(metrics.hits_in_top(s, yt, n=n_top) * owners / max(int(yt.sum()), 1))
+        pooled.append(oof)
+    campaign = campaign_hits_ci(
+        pooled, y, size=size, of=of, owners=owners, n_boot=n_boot, seed=seed
+    )
     return {
         "folds": folds,
         "repeats": repeats,
         "auc_mean": float(np.mean([a for a in aucs if a is not None])),
         "campaign_hits_mean": float(np.mean(hits)),
         "campaign_hits_std": float(np.std(hits)),
+        "campaign_hits_pooled": campaign,
+        "chosen": {name: chosen.count(name) for name in dict.fromkeys(chosen)},
         "campaign": {"size": size, "of": of, "positives": owners},
     }
+
+
+def campaign_hits_ci(
+    pooled: list[np.ndarray],
+    y: np.ndarray,
+    *,
+    size: int,
+    of: int,
+    owners: int,
+    n_boot: int,
+    seed: int,
+) -> dict[str, float]:
+    """Owners caught in the top size/of share of out-of-fold scores, scaled to `owners`:
+    mean over repeats, and a percentile bootstrap over customers (resampled alike for every
+    repeat, the repeats' figures averaged in each draw)."""
+    y = np.asarray(y) > 0
+
+    def figure(rows: np.ndarray) -> float:
+        out = []
+        for oof in pooled:
+            s, t = oof[rows], y[rows]
+            n_top = round(size / of * len(rows))
+            out.append(metrics.hits_in_top(s, t, n=n_top) * owners / max(int(t.sum()), 1))
+        return float(np.mean(out))
+
+    rng = np.random.default_rng(seed)
+    everyone = np.arange(len(y))
+    draws = [figure(rng.integers(0, len(y), len(y))) for _ in range(n_boot)]
+    lo, hi = np.quantile(draws, [0.025, 0.975])
+    return {"mean": figure(everyone), "low": float(lo), "high": float(hi)}

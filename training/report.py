@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from training import metrics, report_charts
 
 EVALUATION_FORMAT_VERSION = 1
-CALIBRATION_BINS = 10
+CALIBRATION_BINS = 10  # quantile bins: equal cell counts
 GAIN_STEPS = 20
 DECILES = 10
 TOP_FEATURES = 20
@@ -104,15 +105,14 @@ def _gain_and_lift(
 
 
 def _calibration(probs: np.ndarray, labels: np.ndarray) -> dict[str, list[Any]]:
-    """Ten equal-width bins (as the ECE uses): mean predicted, observed rate, cell count."""
-    idx = np.minimum((probs * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
-    count = np.bincount(idx, minlength=CALIBRATION_BINS)
-    sum_p = np.bincount(idx, weights=probs, minlength=CALIBRATION_BINS)
-    sum_y = np.bincount(idx, weights=labels.astype(np.float64), minlength=CALIBRATION_BINS)
+    """Ten quantile bins (equal cell counts, as the ECE uses): range, mean predicted, observed
+    rate and cell count of each."""
+    if len(probs) == 0:
+        return {"low": [], "high": [], "mean_predicted": [], "observed_rate": [], "count": []}
+    table = metrics.calibration_table(probs, labels, bins=CALIBRATION_BINS)
     return {
-        "mean_predicted": [_round(p / c) if c else None for p, c in zip(sum_p, count, strict=True)],
-        "observed_rate": [_round(y / c) if c else None for y, c in zip(sum_y, count, strict=True)],
-        "count": [int(c) for c in count],
+        k: [int(v) for v in vals] if k == "count" else [_round(v) for v in vals]
+        for k, vals in table.items()
     }
 
 
@@ -146,6 +146,122 @@ def _top_features(values: dict[str, float], *, what: str) -> dict[str, Any]:
     }
 
 
+INTERVAL_METRICS = ("map@7", "precision@1", "ndcg@5")
+FEW_POSITIVES = 30  # per-product AUC on fewer additions than this is flagged as unreliable
+
+
+def _per_customer(scores: np.ndarray, y: np.ndarray, h: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "map@7": metrics.average_precision_at_k(scores, y, k=7, held=h),
+        "precision@1": metrics.precision_at_1_per_customer(scores, y, held=h),
+        "ndcg@5": metrics.ndcg_per_customer(scores, y, k=5, held=h),
+    }
+
+
+def _interval(draws: np.ndarray, point: float) -> dict[str, float | None]:
+    lo, hi = np.quantile(draws, [0.025, 0.975])
+    return {"mean": _round(point), "low": _round(float(lo)), "high": _round(float(hi))}
+
+
+def _intervals_and_margins(
+    rankers: dict[str, np.ndarray], y: np.ndarray, h: np.ndarray, *, n_boot: int, seed: int
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """95% percentile bootstrap over customers of each ranker's metrics, and of model minus
+    each baseline on the same draws (paired). One product: the AUC too (fewer draws)."""
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    draws = [rng.integers(0, n, n) for _ in range(n_boot)]
+    per = {name: _per_customer(r, y, h) for name, r in rankers.items()}
+    intervals: dict[str, dict[str, Any]] = {name: {} for name in rankers}
+    margins: dict[str, dict[str, Any]] = {name: {} for name in rankers if name != MODEL}
+    for key in INTERVAL_METRICS:
+        boot = {name: np.array([v[key][d].mean() for d in draws]) for name, v in per.items()}
+        for name, v in per.items():
+            intervals[name][key] = _interval(boot[name], float(v[key].mean()))
+            if name != MODEL:
+                diff = float(per[MODEL][key].mean() - v[key].mean())
+                margins[name][key] = _interval(boot[MODEL] - boot[name], diff)
+    if y.shape[1] == 1 and 0 < y[:, 0].sum() < n:
+        auc_draws = [d for d in draws[: min(n_boot, 300)] if 0 < y[d, 0].sum() < len(d)]
+        boot = {
+            name: np.array([roc_auc_score(y[d, 0], r[d, 0]) for d in auc_draws])
+            for name, r in rankers.items()
+        }
+        point = {name: float(roc_auc_score(y[:, 0], r[:, 0])) for name, r in rankers.items()}
+        for name in rankers:
+            intervals[name]["auc"] = _interval(boot[name], point[name])
+            if name != MODEL:
+                margins[name]["auc"] = _interval(
+                    boot[MODEL] - boot[name], point[MODEL] - point[name]
+                )
+    return intervals, margins
+
+
+def _auc_interval(auc: float | None, pos: int, neg: int) -> tuple[float | None, float | None]:
+    """Hanley & McNeil (1982) 95% interval of an AUC from its positive and negative counts."""
+    if auc is None or pos == 0 or neg == 0:
+        return None, None
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (pos - 1) * (q1 - auc**2) + (neg - 1) * (q2 - auc**2)) / (pos * neg)
+    se = math.sqrt(max(var, 0.0))
+    return _round(max(0.0, auc - 1.96 * se)), _round(min(1.0, auc + 1.96 * se))
+
+
+def _verdict(
+    products: list[str], margins: dict[str, dict[str, Any]], per_product: dict[str, Any]
+) -> list[str]:
+    """Where the model beats the baselines and where it does not, in plain words."""
+    key = "auc" if len(products) == 1 else "map@7"
+    lines = []
+    for name, m in margins.items():
+        if key not in m:
+            continue
+        iv = m[key]
+        text = f"{iv['mean']:+.4f} [{iv['low']:+.4f}, {iv['high']:+.4f}]"
+        if iv["low"] is not None and iv["low"] > 0:
+            lines.append(f"Beats {name} on {key}: model minus {name} {text} (interval above 0).")
+        elif iv["high"] is not None and iv["high"] < 0:
+            lines.append(f"Worse than {name} on {key}: model minus {name} {text}.")
+        else:
+            lines.append(
+                f"Not distinguishable from {name} on {key}: model minus {name} {text} "
+                "(interval includes 0)."
+            )
+    if len(products) > 1:
+        judged = {p: v for p, v in per_product.items() if v["positives"] >= FEW_POSITIVES}
+        strong = [p for p, v in judged.items() if v["auc_low"] is not None and v["auc_low"] > 0.55]
+        weak = [p for p in judged if p not in strong]
+        few = [p for p, v in per_product.items() if v["positives"] < FEW_POSITIVES]
+        total = sum(v["positives"] for v in per_product.values()) or 1
+
+        def named(ps: list[str]) -> str:
+            return ", ".join(
+                f"{p} {per_product[p]['auc']:.2f} [{per_product[p]['auc_low']:.2f}, "
+                f"{per_product[p]['auc_high']:.2f}] ({per_product[p]['positives']} added)"
+                if per_product[p]["auc"] is not None
+                else p
+                for p in ps
+            )
+
+        share = sum(per_product[p]["positives"] for p in strong) / total
+        lines.append(
+            f"The edge rests on {len(strong)} product(s) whose AUC interval lies above 0.55: "
+            f"{named(strong) or 'none'}; {share:.0%} of the additions."
+        )
+        if weak:
+            share = sum(per_product[p]["positives"] for p in weak) / total
+            lines.append(
+                f"Not clearly better than chance within the product (AUC interval reaches 0.55 "
+                f"or below): {named(weak)}; {share:.0%} of the additions. For these the model "
+                "orders customers little better than popularity."
+            )
+        if few:
+            lines.append(
+                f"Too few additions (under {FEW_POSITIVES}) to judge the AUC of: {', '.join(few)}."
+            )
+    return lines
+
+
 def collect_evaluation(
     *,
     products: list[str],
@@ -156,6 +272,8 @@ def collect_evaluation(
     importance_gain: dict[str, float],
     mean_abs_shap: dict[str, float],
     data_summary: dict[str, Any],
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Compute on the hold-out, once, everything the model card shows, as plain JSON values."""
     if len(set(products)) != len(products) or not products:
@@ -182,6 +300,19 @@ def collect_evaluation(
     curves = {name: _gain_and_lift(r, h, adders) for name, r in rankers.items()}
     aucs = metrics.per_product_auc(s, y, held=h)
     free = ~h
+    per_product = {}
+    for j, p in enumerate(products):
+        positives, eligible = int(y[:, j].sum()), int(free[:, j].sum())
+        low, high = _auc_interval(aucs[j], positives, eligible - positives)
+        per_product[p] = {
+            "auc": _round(aucs[j]),
+            "auc_low": low,
+            "auc_high": high,
+            "prevalence": _round(y[free[:, j], j].mean()) if free[:, j].any() else None,
+            "positives": positives,
+            "eligible": eligible,
+        }
+    intervals, margins = _intervals_and_margins(rankers, y, h, n_boot=n_boot, seed=seed)
     return {
         "format_version": EVALUATION_FORMAT_VERSION,
         "products": list(products),
@@ -189,6 +320,9 @@ def collect_evaluation(
         "n_adders": int(adders.sum()),
         "adder_rate": _round(float(adders.mean())),
         "headline": {name: _headline(r, y, h) for name, r in rankers.items()},
+        "intervals": intervals,
+        "model_minus_baseline": margins,
+        "verdict": _verdict(list(products), margins, per_product),
         "gain": {name: c[0] for name, c in curves.items()},
         "lift": {name: c[1] for name, c in curves.items()},
         "calibration": {
@@ -197,15 +331,7 @@ def collect_evaluation(
                 p: _calibration(s[free[:, j], j], y[free[:, j], j]) for j, p in enumerate(products)
             },
         },
-        "per_product": {
-            p: {
-                "auc": _round(aucs[j]),
-                "prevalence": _round(y[free[:, j], j].mean()) if free[:, j].any() else None,
-                "positives": int(y[:, j].sum()),
-                "eligible": int(free[:, j].sum()),
-            }
-            for j, p in enumerate(products)
-        },
+        "per_product": per_product,
         "importance": {
             "gain": _top_features(importance_gain, what="importance_gain"),
             "mean_abs_shap": _top_features(mean_abs_shap, what="mean_abs_shap"),
@@ -273,6 +399,9 @@ def _identity(label: str, descriptor: dict[str, Any], source: str | None) -> str
         "feature fingerprint": (descriptor.get("feature_schema") or {}).get("fingerprint"),
         "products": len(ev.get("products", [])),
         "hold-out customers": ev.get("n_customers"),
+        "figures measured by": "the evaluation model, fitted without the hold-out",
+        "shipped model": (descriptor.get("shipped_model") or {}).get("fitted_on"),
+        "chosen settings": ((descriptor.get("selection") or {}).get("chosen") or {}).get("name"),
         "customers adding a product": f"{ev.get('n_adders')} (rate {_fmt(ev.get('adder_rate'))})",
     }
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_fmt(v))}</td></tr>" for k, v in rows.items())
@@ -287,19 +416,40 @@ def _delta(new: Any, old: Any, *, higher: bool) -> str:
     return f'<span class="{cls}">{diff:+.4f}</span>'
 
 
+def _with_interval(value: Any, interval: dict[str, Any] | None) -> str:
+    if value is None:
+        return "–"
+    if not interval or interval.get("low") is None:
+        return _fmt(value)
+    return f"{_fmt(value)} [{_fmt(interval['low'])}, {_fmt(interval['high'])}]"
+
+
 def _headline_table(evs: list[tuple[str, dict[str, Any]]]) -> str:
-    """Metrics against every baseline, best per row in bold; the delta column in compare mode."""
-    cols = [(label, ev["headline"][MODEL]) for label, ev in evs]
-    cols += [(f"baseline: {n}", m) for n, m in evs[0][1]["headline"].items() if n != MODEL]
-    header = ["metric", *(label for label, _ in cols)]
+    """Metrics against every baseline with 95% bootstrap intervals, best per row in bold; the
+    delta column in compare mode."""
+    cols = [
+        (label, ev["headline"][MODEL], ev.get("intervals", {}).get(MODEL, {})) for label, ev in evs
+    ]
+    cols += [
+        (f"baseline: {n}", m, evs[0][1].get("intervals", {}).get(n, {}))
+        for n, m in evs[0][1]["headline"].items()
+        if n != MODEL
+    ]
+    header = ["metric", *(label for label, _, _ in cols)]
     if len(evs) > 1:
         header.insert(3, f"Δ {evs[0][0]} − {evs[1][0]}")
     rows = []
-    for key, higher in HEADLINE_METRICS:
-        vals = [m.get(key) for _, m in cols]
+    metrics_shown = list(HEADLINE_METRICS)
+    if "auc" in evs[0][1].get("intervals", {}).get(MODEL, {}):
+        metrics_shown.insert(0, ("auc", True))
+    for key, higher in metrics_shown:
+        vals = [m.get(key, (iv.get(key) or {}).get("mean")) for _, m, iv in cols]
         present = [v for v in vals if v is not None]
         best = (max if higher else min)(present) if present else None
-        cells = [f"<b>{_fmt(v)}</b>" if v is not None and v == best else _fmt(v) for v in vals]
+        cells = []
+        for v, (_, _, iv) in zip(vals, cols, strict=True):
+            text = _e(_with_interval(v, iv.get(key)))
+            cells.append(f"<b>{text}</b>" if v is not None and v == best else text)
         row = [_e(f"{key} ({'higher' if higher else 'lower'} is better)"), *cells]
         if len(evs) > 1:
             row.insert(3, _delta(vals[0], vals[1], higher=higher))
@@ -307,23 +457,52 @@ def _headline_table(evs: list[tuple[str, dict[str, Any]]]) -> str:
     return _table(header, rows, cls="metrics")
 
 
+def _margins_table(ev: dict[str, Any]) -> str:
+    """Model minus each baseline on the same customers (paired bootstrap, 95%)."""
+    margins = ev.get("model_minus_baseline") or {}
+    keys = list(dict.fromkeys(k for m in margins.values() for k in m))
+    rows = []
+    for name, m in margins.items():
+        cells = []
+        for k in keys:
+            iv = m.get(k)
+            if not iv:
+                cells.append("–")
+                continue
+            text = f"{iv['mean']:+.4f} [{iv['low']:+.4f}, {iv['high']:+.4f}]"
+            cls = "better" if iv["low"] > 0 else "worse" if iv["high"] < 0 else "same"
+            cells.append(f'<span class="{cls}">{_e(text)}</span>')
+        rows.append([_e(name), *cells])
+    return _table(["model minus", *keys], rows, cls="metrics")
+
+
+def _verdict_list(ev: dict[str, Any]) -> str:
+    lines = ev.get("verdict") or []
+    return "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
+
+
 def _product_table(evs: list[tuple[str, dict[str, Any]]]) -> str:
+    """Per product: who could add it, how many did, and the AUC with its interval right beside
+    the number of additions it rests on."""
     first = evs[0][1]["per_product"]
     products = list(dict.fromkeys(p for _, ev in evs for p in ev["per_product"]))
-    aucs_header = [f"AUC {label}" for label, _ in evs]
-    header = ["product", "not holding it", "added it", "prevalence", *aucs_header]
+    header = ["product", "not holding it", "prevalence"]
+    for label, _ in evs:
+        header += [f"added it ({label})", f"AUC {label} [95%]"]
     rows = []
     for p in products:
         row = first.get(p, {})
-        aucs = [_fmt(ev["per_product"].get(p, {}).get("auc")) for _, ev in evs]
-        rows.append(
-            [
-                _e(p),
-                *(_e(_fmt(row.get(k))) for k in ("eligible", "positives")),
-                _e(_fmt(row.get("prevalence"))),
-                *map(_e, aucs),
-            ]
-        )
+        cells = [_e(p), _e(_fmt(row.get("eligible"))), _e(_fmt(row.get("prevalence")))]
+        for _, ev in evs:
+            r = ev["per_product"].get(p, {})
+            auc = r.get("auc")
+            text = _fmt(auc)
+            if auc is not None and r.get("auc_low") is not None:
+                text += f" [{_fmt(r['auc_low'])}, {_fmt(r['auc_high'])}]"
+            if r.get("positives") is not None and r["positives"] < FEW_POSITIVES:
+                text += " (few additions)"
+            cells += [_e(_fmt(r.get("positives"))), _e(text)]
+        rows.append(cells)
     return _table(header, rows)
 
 
@@ -365,8 +544,12 @@ def render_report(
         f"<h1>Model card: {_e(model_json.get('kind', 'model'))}</h1>",
         '<div class="cards">' + "".join(_identity(lb, d, s) for lb, d, s in models) + "</div>",
         warn,
-        "<h2>Headline metrics (hold-out)</h2>",
+        "<h2>In plain words</h2>",
+        _verdict_list(evs[0][1]),
+        "<h2>Headline metrics (hold-out, 95% bootstrap intervals)</h2>",
         _headline_table(evs),
+        "<h3>Model minus each baseline (same customers, paired bootstrap, 95%)</h3>",
+        _margins_table(evs[0][1]),
         f'<p class="note">{_e(_METRIC_NOTE)}</p>',
         f'<div class="charts">{figures}</div>',
         "<h2>Per product</h2>",

@@ -120,23 +120,31 @@ def lift_chart(series: Sequence[Series]) -> str:
 
 
 def calibration_chart(series: Sequence[Series], counts: Sequence[Series]) -> str:
-    """Reliability diagram: observed rate against mean predicted probability, with bin sizes."""
+    """Reliability diagram over quantile bins (equal cell counts): observed rate against mean
+    predicted probability, axes fitted to the data; below, each bin's cell count."""
     fig = Figure(figsize=(6.0, 5.4))
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    top.plot([0, 1], [0, 1], color="#bbbbbb", linewidth=1, label="perfect")
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 1])
+    values = [v for s in series for v in (*_floats(s.x), *_floats(s.values)) if np.isfinite(v)]
+    edge = min(1.0, 1.1 * max(values)) if values and max(values) > 0 else 1.0
+    top.plot([0, edge], [0, edge], color="#bbbbbb", linewidth=1, label="perfect")
     for s, style in zip(series, _styles(series), strict=True):
         top.plot(_floats(s.x), _floats(s.values), marker="o", label=_text(s.label), **style)
-    top.set_xlim(0, 1)
-    top.set_ylim(0, 1)
-    _finish(top, title="Calibration (pooled over products)", xlabel="", ylabel="observed rate")
-    centres = np.arange(10) / 10 + 0.05
-    width = 0.09 / max(len(counts), 1)
+    top.set_xlim(0, edge)
+    top.set_ylim(0, edge)
+    _finish(
+        top,
+        title="Calibration (pooled over products, 10 equal-count bins)",
+        xlabel="mean predicted probability",
+        ylabel="observed rate",
+    )
+    n_bins = max((len(_floats(s.values)) for s in counts), default=0)
+    width = 0.8 / max(len(counts), 1)
     for i, (s, style) in enumerate(zip(counts, _styles(counts), strict=True)):
         bars = np.maximum(_floats(s.values), 0.0)
-        bottom.bar(centres - 0.045 + width * (i + 0.5), bars, width, color=style["color"])
-    if any(np.nansum(_floats(s.values)) > 0 for s in counts):
-        bottom.set_yscale("symlog", linthresh=1)
-    bottom.set_xlabel("mean predicted probability")
+        pos = np.arange(len(bars)) + 1 - 0.4 + width * (i + 0.5)
+        bottom.bar(pos, bars, width, color=style["color"])
+    bottom.set_xticks(np.arange(1, n_bins + 1))
+    bottom.set_xlabel("bin (1 = lowest predicted)")
     bottom.set_ylabel("cells")
     bottom.grid(alpha=0.3)
     return to_png_base64(fig)

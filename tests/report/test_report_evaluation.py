@@ -91,14 +91,34 @@ def test_report_calibration_bins_and_probability_metrics_by_hand(make_inputs: In
     added = np.array([[0], [1], [0], [1]])
     ev = _evaluate(make_inputs, products=["x"], y_true=added, scores=scores)
     pooled = ev["calibration"]["pooled"]
-    assert pooled["count"] == [1, 2, 0, 0, 0, 0, 0, 0, 0, 1]
-    assert pooled["mean_predicted"][:3] == pytest.approx([0.05, 0.135, None])
-    assert pooled["observed_rate"][:3] == pytest.approx([0.0, 0.5, None])
-    assert pooled["observed_rate"][9] == 1.0
+    # four cells, ten quantile bins: one cell per bin, in order of the probability
+    assert pooled["count"] == [1, 1, 1, 1]
+    assert pooled["mean_predicted"] == pytest.approx([0.05, 0.12, 0.15, 0.95])
+    assert pooled["observed_rate"] == pytest.approx([0.0, 0.0, 1.0, 1.0])
     assert ev["calibration"]["per_product"]["x"] == pooled
     model = ev["headline"]["model"]
-    assert model["ece"] == pytest.approx((0.05 + 0.73 + 0.05) / 4, abs=1e-6)
+    assert model["ece"] == pytest.approx((0.05 + 0.12 + 0.85 + 0.05) / 4, abs=1e-6)
     assert model["brier"] == pytest.approx((0.05**2 + 0.85**2 + 0.12**2 + 0.05**2) / 4, abs=1e-6)
+
+
+def test_report_calibration_uses_equal_count_bins_when_every_probability_is_small(
+    make_inputs: Inputs,
+) -> None:
+    # santander-like: every probability below 0.1, right on average but wrong in order (the
+    # lowest-scored tenth adds 10x as often as it is told). Equal-width bins put every cell in
+    # the first bin and see a perfect ECE of 0; equal-count bins see the miscalibration.
+    n = 5000
+    scores = np.linspace(0.001, 0.05, n)[:, None]
+    rng = np.random.default_rng(0)
+    rate = np.where(
+        np.arange(n) < n // 10, 0.2, (scores[:, 0].sum() - 0.2 * (n // 10)) / (n - n // 10)
+    )
+    added = (rng.random(n) < rate).astype(int)[:, None]
+    ev = _evaluate(make_inputs, products=["x"], y_true=added, scores=scores)
+    pooled = ev["calibration"]["pooled"]
+    assert pooled["count"] == [500] * 10
+    assert pooled["high"][0] <= pooled["low"][1] and pooled["observed_rate"][0] > 0.15
+    assert ev["headline"]["model"]["ece"] > 0.02
 
 
 def test_report_calibration_leaves_held_cells_out(make_inputs: Inputs) -> None:
@@ -109,6 +129,8 @@ def test_report_calibration_leaves_held_cells_out(make_inputs: Inputs) -> None:
     assert ev["calibration"]["pooled"]["count"][1] == 1
     assert ev["per_product"]["x"] == {
         "auc": 1.0,
+        "auc_low": 1.0,
+        "auc_high": 1.0,
         "prevalence": pytest.approx(1 / 3, abs=1e-6),
         "positives": 1,
         "eligible": 3,
@@ -177,3 +199,62 @@ def test_report_bad_inputs_are_named(
 ) -> None:
     with pytest.raises((ValueError, TypeError), match=message):
         collect_evaluation(**make_inputs(0, **overrides))
+
+
+def test_report_margins_are_paired_bootstrap_intervals(make_inputs: Inputs) -> None:
+    inputs = make_inputs(0)
+    same = inputs["scores"].copy()
+    ev = _evaluate(make_inputs, baseline_scores={**inputs["baseline_scores"], "copy": same})
+    pop = ev["model_minus_baseline"]["popularity"]["map@7"]
+    headline = ev["headline"]
+    assert pop["mean"] == pytest.approx(
+        headline["model"]["map@7"] - headline["popularity"]["map@7"], abs=1e-6
+    )
+    assert pop["low"] < pop["mean"] < pop["high"]
+    # paired: a baseline identical to the model differs by exactly 0 on every draw
+    assert ev["model_minus_baseline"]["copy"]["map@7"] == {"mean": 0.0, "low": 0.0, "high": 0.0}
+    model = ev["intervals"]["model"]["map@7"]
+    assert model["low"] < headline["model"]["map@7"] < model["high"]
+
+
+def test_report_says_in_plain_words_where_the_model_wins_and_where_not(
+    make_inputs: Inputs,
+) -> None:
+    inputs = make_inputs(0)
+    ev = _evaluate(
+        make_inputs, baseline_scores={**inputs["baseline_scores"], "copy": inputs["scores"]}
+    )
+    text = " ".join(ev["verdict"])
+    assert "Beats popularity on map@7" in text
+    assert "Not distinguishable from copy on map@7" in text
+    assert "interval includes 0" in text
+
+
+def test_report_per_product_auc_on_few_additions_has_a_wide_interval(
+    make_inputs: Inputs,
+) -> None:
+    rng = np.random.default_rng(1)
+    n = 400
+    scores = rng.uniform(0, 0.5, (n, 2))
+    added = np.zeros((n, 2), dtype=int)
+    added[np.argmax(scores[:, 0]), 0] = 1  # one customer: AUC 1.0 resting on nobody else
+    added[rng.random(n) < scores[:, 1], 1] = 1
+    ev = _evaluate(make_inputs, products=["rare", "common"], y_true=added, scores=scores,
+                   held=np.zeros((n, 2), dtype=bool))  # fmt: skip
+    rare = ev["per_product"]["rare"]
+    assert rare["positives"] == 1 and rare["auc"] == 1.0
+    assert ev["per_product"]["common"]["positives"] > 30
+    assert "Too few additions" in " ".join(ev["verdict"]) and "rare" in ev["verdict"][-1]
+
+
+def test_report_one_product_headline_has_an_auc_interval(make_inputs: Inputs) -> None:
+    rng = np.random.default_rng(2)
+    scores = rng.uniform(0, 1, (500, 1))
+    added = (rng.random((500, 1)) < scores * 0.4).astype(int)
+    ev = _evaluate(make_inputs, products=["deposit"], y_true=added, scores=scores,
+                   held=np.zeros((500, 1), dtype=bool),
+                   baseline_scores={"popularity": np.full((500, 1), 0.2)})  # fmt: skip
+    auc = ev["intervals"]["model"]["auc"]
+    assert auc["low"] < auc["mean"] < auc["high"]
+    margin = ev["model_minus_baseline"]["popularity"]["auc"]
+    assert margin["low"] > 0 and "Beats popularity on auc" in ev["verdict"][0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import html
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -84,9 +85,28 @@ def test_report_best_value_per_metric_is_bold(
 ) -> None:
     headline = candidate_json["evaluation"]["headline"]
     best_map = max(m["map@7"] for m in headline.values())
-    assert f"<b>{best_map:.4f}</b>" in single_page
+    assert f"<b>{best_map:.4f} [" in single_page
     worst_map = min(m["map@7"] for m in headline.values())
-    assert f"<b>{worst_map:.4f}</b>" not in single_page
+    assert f"<b>{worst_map:.4f} [" not in single_page
+
+
+def test_report_headline_shows_intervals_margins_and_plain_words(
+    single_page: str, candidate_json: dict[str, Any]
+) -> None:
+    ev = candidate_json["evaluation"]
+    iv = ev["intervals"]["model"]["map@7"]
+    assert f"{iv['mean']:.4f} [{iv['low']:.4f}, {iv['high']:.4f}]" in single_page
+    margin = ev["model_minus_baseline"]["popularity"]["map@7"]
+    assert f"{margin['mean']:+.4f} [{margin['low']:+.4f}, {margin['high']:+.4f}]" in single_page
+    assert "In plain words" in single_page and ev["verdict"]
+    for line in ev["verdict"]:
+        assert html.escape(line) in single_page
+    # additions sit right beside the AUC they carry
+    row = ev["per_product"]["credit_card"]
+    assert (
+        f"<td>{row['positives']}</td><td>{row['auc']:.4f} [{row['auc_low']:.4f}, "
+        f"{row['auc_high']:.4f}]" in single_page
+    )
 
 
 def test_report_compare_shows_both_models_and_coloured_deltas(

@@ -25,6 +25,9 @@ class DatasetFrame:
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     holding_features: tuple[str, ...] = ()
+    keys: np.ndarray | None = None
+    """64-bit customer keys when the source has no id column (hash of the row's content);
+    None: training.datasets.split.customer_keys hashes the ids."""
 
     def __post_init__(self) -> None:
         n, p = len(self.ids), len(self.products)
@@ -50,6 +53,7 @@ class DatasetFrame:
             numeric=self.numeric,
             categorical=self.categorical,
             holding_features=self.holding_features,
+            keys=None if self.keys is None else self.keys[idx],
         )
 
 

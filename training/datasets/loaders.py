@@ -11,6 +11,7 @@ import pandas as pd
 from training.datasets.frame import DatasetError, DatasetFrame
 from training.datasets.reading import iter_chunks, to_ids, typed_features
 from training.datasets.spec import DatasetSpec
+from training.datasets.split import content_keys
 
 
 def _concat_features(parts: list[pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame:
@@ -28,6 +29,7 @@ def _frame(
     features: pd.DataFrame,
     held: np.ndarray,
     labels: np.ndarray,
+    keys: np.ndarray | None = None,
 ) -> DatasetFrame:
     return DatasetFrame(
         ids=ids,
@@ -39,6 +41,7 @@ def _frame(
         numeric=spec.numeric,
         categorical=spec.categorical,
         holding_features=tuple(f"held_{p}" for p in spec.holdings.values()),
+        keys=keys,
     )
 
 
@@ -71,13 +74,16 @@ def load_table(
         labels.append(raw.isin(positive).to_numpy())
         feats.append(typed_features(chunk, spec=spec, path=data_path, first_row=first))
     y = np.concatenate(labels).reshape(-1, 1)
+    features = _concat_features(feats, spec)
     return _frame(
         spec,
         ids=np.concatenate(ids),
         snapshot=None,
-        features=_concat_features(feats, spec),
+        features=features,
         held=np.zeros_like(y, dtype=np.uint8),
         labels=y,
+        # no id column: a customer is known by its row's content, not its row number
+        keys=None if spec.id_column else content_keys(features),
     )
 
 

@@ -65,6 +65,14 @@ class DatasetSpec:
             return list(self.holdings.values())
         return [str(self.target.product_id)]
 
+    @property
+    def source_ids(self) -> dict[str, str]:
+        """Product id -> the data set's own name for it (the source column), for output files
+        an outside scorer reads: santander's `cco` is `ind_cco_fin_ult1`."""
+        if self.target.kind == TARGET_ADDED:
+            return {pid: column for column, pid in self.holdings.items()}
+        return {str(self.target.product_id): str(self.target.column)}
+
     def to_dict(self) -> dict[str, Any]:
         """The spec as parsed from TOML, for model descriptors."""
         return dict(self.raw)
