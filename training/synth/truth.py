@@ -119,8 +119,8 @@ def people_from_frames(frames: BankFrames, as_of: int) -> People:
 def held_at(frames: BankFrames, world: World, snapshot: dt.date) -> tuple[np.ndarray, np.ndarray]:
     """(held, maturity day) matrices at a snapshot; maturity NO_DATE where none."""
     h = frames.holdings[frames.holdings["snapshot_date"] == pd.Timestamp(snapshot)]
-    pos = pd.Index(frames.customers["customer_id"]).get_indexer(h["customer_id"])
-    col = pd.Index(world.product_ids).get_indexer(h["product_id"])
+    pos = pd.Index(frames.customers["customer_id"]).get_indexer(pd.Index(h["customer_id"]))
+    col = pd.Index(world.product_ids).get_indexer(pd.Index(h["product_id"]))
     keep = (pos >= 0) & (col >= 0)
     shape = (len(frames.customers), len(world.product_ids))
     held = np.zeros(shape, dtype=bool)
@@ -158,8 +158,8 @@ def events_from_frames(
     recent = p["outcome"].isin(["declined", "not_interested"]).to_numpy() & (
         _days(p["date"]) >= as_of - DECLINE_MEMORY_DAYS
     )
-    pw = ids.get_indexer(p["customer_id"])
-    pc = pd.Index(world.product_ids).get_indexer(p["product_id"])
+    pw = ids.get_indexer(pd.Index(p["customer_id"]))
+    pc = pd.Index(world.product_ids).get_indexer(pd.Index(p["product_id"]))
     ok = recent & (pw >= 0) & (pc >= 0)
     declined[pw[ok], pc[ok]] = True
     return Events(
@@ -184,14 +184,14 @@ def build_truth(frames: BankFrames, *, seed: int, world: World | None = None) ->
     held, maturity = held_at(frames, world, start)
     events = events_from_frames(frames, world, maturity, as_of)
     n, k = held.shape
-    mood = 0.5 * rng.standard_normal(n)
+    mood = 0.5 * np.asarray(rng.standard_normal(n))
     logit = addition_logits(people, world, events, mood) + 0.3 * rng.standard_normal((n, k))
     may = eligible(people, world, as_of, held, stock=False) & ~held
     monthly = np.where(may, sigmoid(logit), 0.0)
     base_daily = 1.0 - (1.0 - monthly) ** (1.0 / 30.0)
     taste = static_logits(people, world, stock=False)
     taste = taste - taste.mean(axis=0, keepdims=True)
-    listens = rng.standard_normal(n)
+    listens = np.asarray(rng.standard_normal(n))
     pair = rng.standard_normal((n, k))
     uplift = sigmoid(UPLIFT_INTERCEPT + 0.9 * listens[:, None] + 0.6 * pair + 0.35 * taste)
     deaf = rng.random(n) < DEAF_SHARE
