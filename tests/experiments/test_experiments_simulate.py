@@ -148,3 +148,40 @@ def test_arm_hooks_route_customers_and_the_truth_ranks_the_arms(
     assert report["arms"]["oracle"]["vs_holdout"]["n_baseline"] == true["holdout"]["customers"]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["truth"] == true
+
+
+def test_through_http_the_same_run_as_in_process(
+    synthetic_bank: Path, registry: Path, loaded_store: Path, tmp_path: Path
+) -> None:
+    # over HTTP the service keeps its own calendar, so the in-process run does too here
+    from dataclasses import replace
+
+    from servertesting import cli, server_environ, serving
+
+    from recsvc.config import Settings
+
+    db = tmp_path / "served.db"
+    db.write_bytes(loaded_store.read_bytes())
+    settings = replace(Settings(), database_url=f"sqlite:///{db}", registry_dir=registry,
+                       rate_limit="1000000 per minute")  # fmt: skip
+    env = server_environ(settings, RECSVC_LOG_LEVEL="WARNING")
+    key = cli(env, "keys", "create", "--role", "teller", "--staff", "SIMTELLER")
+    common = ["simulate", "--bank", str(synthetic_bank), "--days", "2", "--seed", "8", "--quiet"]
+    with serving(env, tmp_path, workers=1) as server:
+        assert main([*common, "--out", str(tmp_path / "http"), "--url", server.base,
+                     "--key", key]) == 0  # fmt: skip
+    assert main([*common, "--out", str(tmp_path / "local"), "--registry", str(registry),
+                 "--real-clock"]) == 0  # fmt: skip
+    columns = ["customer_id", "date", "arm", "product_id", "outcome"]
+    over_http = pd.read_csv(tmp_path / "http" / "decisions.csv", dtype=str, keep_default_na=False)
+    local = pd.read_csv(tmp_path / "local" / "decisions.csv", dtype=str, keep_default_na=False)
+    assert len(local) > 20
+    pd.testing.assert_frame_equal(over_http[columns], local[columns])
+    assert (over_http["request_id"] != local["request_id"]).all()  # a live store keeps ids
+    report_http = experiment_report(*tables_from_simulation(tmp_path / "http"))
+    assert report_http["arms"] == experiment_report(*tables_from_simulation(tmp_path / "local"))[
+        "arms"]  # fmt: skip
+    served = make_engine(settings.database_url)
+    with Session(served) as session:
+        assert session.scalar(select(func.count()).select_from(AuditLogRow)) == len(over_http)
+    served.dispose()

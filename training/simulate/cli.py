@@ -31,6 +31,9 @@ def add_simulate(parser: argparse.ArgumentParser) -> None:
                         help="in-process: model registry with a champion "
                              "(default: RECSVC_REGISTRY_DIR or model_registry/)")  # fmt: skip
     parser.add_argument("--window-days", type=_positive, default=30)
+    parser.add_argument("--real-clock", action="store_true",
+                        help="in-process: leave the service on its own clock (as over --url) "
+                             "instead of moving it to each simulated day")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -56,7 +59,8 @@ def run_simulate(args: argparse.Namespace) -> int:
             client.close()
     else:
         with in_process_service(args.bank, args.out, registry=args.registry) as service:
-            sim.on_day = service.set_day
+            if not args.real_clock:
+                sim.on_day = service.set_day
             result = run_simulation(sim, InProcessClient(service.app, service.key))
     print(json.dumps(result.summary, indent=2))
     return 0
