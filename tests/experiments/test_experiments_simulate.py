@@ -143,6 +143,8 @@ def test_arm_hooks_route_customers_and_the_truth_ranks_the_arms(
     true = result.summary["truth"]
     assert true["holdout"]["lift_vs_nothing"] == 0.0
     assert true["oracle"]["lift_vs_nothing"] > true["champion"]["lift_vs_nothing"] > 0
+    assert true["champion"]["expected_vs_holdout"] == pytest.approx(
+        true["champion"]["adoption_policy"] - true["holdout"]["adoption_nothing"])  # fmt: skip
     report = experiment_report(*tables_from_simulation(tmp_path))
     assert report["arms"]["holdout"]["pitches"] == 0
     assert report["arms"]["oracle"]["vs_holdout"]["n_baseline"] == true["holdout"]["customers"]

@@ -72,9 +72,12 @@ def expected_outcomes(
 
 
 def true_lifts(expected: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """Per arm: mean expected adoption with its pitches and with none, and the effect on the
-    arm's own customers (policy - nothing), for adoption of any product and for value."""
+    """Per arm: mean expected adoption with its pitches and with none, the effect on the
+    arm's own customers (policy - nothing), for adoption of any product and for value, and
+    (when those arms ran) the expected difference from `holdout` and `rules` (the report's
+    vs_holdout / vs_rules target)."""
     out: dict[str, dict[str, float]] = {}
+    policy = expected.groupby("arm")["any_policy"].mean()
     for arm, g in expected.groupby("arm", sort=True):
         out[str(arm)] = {
             "customers": len(g),
@@ -85,4 +88,8 @@ def true_lifts(expected: pd.DataFrame) -> dict[str, dict[str, float]]:
             "value_nothing": float(g["value_nothing"].mean()),
             "value_lift_vs_nothing": float((g["value_policy"] - g["value_nothing"]).mean()),
         }
+        for base in ("holdout", "rules"):
+            if base in policy.index and base != arm:
+                # what the report's vs_<base> estimate is expected to be, given who came when
+                out[str(arm)][f"expected_vs_{base}"] = float(policy[arm] - policy[base])
     return out
