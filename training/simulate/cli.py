@@ -44,6 +44,8 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise ValueError(f"--seed must not be negative, got {args.seed}")
+    if not (args.bank / "manifest.json").is_file():
+        raise ValueError(f"--bank {args.bank}: no manifest.json, not a bank export")
     progress = not args.quiet and sys.stderr.isatty()
     sim = Simulation(bank=args.bank, out=args.out, days=args.days, seed=args.seed,
                      window_days=args.window_days, progress=progress)  # fmt: skip
