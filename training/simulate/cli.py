@@ -44,15 +44,15 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise ValueError(f"--seed must not be negative, got {args.seed}")
+    key = args.key or os.environ.get("RECSVC_SIMULATE_KEY")
+    if args.url and not key:
+        raise ValueError("--url needs --key (or RECSVC_SIMULATE_KEY): a teller API key")
     if not (args.bank / "manifest.json").is_file():
         raise ValueError(f"--bank {args.bank}: no manifest.json, not a bank export")
     progress = not args.quiet and sys.stderr.isatty()
     sim = Simulation(bank=args.bank, out=args.out, days=args.days, seed=args.seed,
                      window_days=args.window_days, progress=progress)  # fmt: skip
-    if args.url:
-        key = args.key or os.environ.get("RECSVC_SIMULATE_KEY")
-        if not key:
-            raise ValueError("--url needs --key (or RECSVC_SIMULATE_KEY): a teller API key")
+    if args.url and key:
         sim.request_tag = f"sim{args.seed}-{os.urandom(4).hex()}"  # a live store keeps ids
         client = HttpClient(args.url, key)
         try:
