@@ -187,3 +187,27 @@ def test_through_http_the_same_run_as_in_process(
     with Session(served) as session:
         assert session.scalar(select(func.count()).select_from(AuditLogRow)) == len(over_http)
     served.dispose()
+
+
+def test_forked_workers_share_the_customers_and_the_store(
+    run_dir: Path, synthetic_bank: Path, registry: Path, tmp_path: Path
+) -> None:
+    args = ["simulate", "--bank", str(synthetic_bank), "--days", str(DAYS), "--seed", "5",
+            "--registry", str(registry), "--quiet", "--workers", "2"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    a = pd.read_csv(tmp_path / "a" / "decisions.csv", dtype=str, keep_default_na=False)
+    b = pd.read_csv(tmp_path / "b" / "decisions.csv", dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(a, b)  # same seed and workers, same run
+    one = pd.read_csv(run_dir / "decisions.csv", dtype=str, keep_default_na=False)
+    assert abs(len(a) - len(one)) < 0.3 * len(one)  # the same kind of day, other draws
+    rows = a["customer_id"].str.slice(1).astype(int) - 1
+    assert set(rows % 2) == {0, 1}  # both shards served customers
+    engine = make_engine(f"sqlite:///{tmp_path / 'a' / 'service.db'}")
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(AuditLogRow)) == len(a)
+        assert session.scalar(select(func.count()).select_from(FeedbackRow)) == (
+            a["product_id"] != "").sum()  # fmt: skip
+    engine.dispose()
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["workers"] == 2
+    read_bank(tmp_path / "a" / "bank")

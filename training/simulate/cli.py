@@ -34,13 +34,21 @@ def add_simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real-clock", action="store_true",
                         help="in-process: leave the service on its own clock (as over --url) "
                              "instead of moving it to each simulated day")  # fmt: skip
+    parser.add_argument("--workers", type=_positive, default=1,
+                        help="in-process: forked workers, each serving its share of the "
+                             "customers (same seed and workers, same run)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run_simulate(args: argparse.Namespace) -> int:
     """Drive the service for --days days and write the next snapshot and the truth."""
-    from training.simulate.client import HttpClient, InProcessClient
-    from training.simulate.run import Simulation, in_process_service, run_simulation
+    from training.simulate.client import HttpClient
+    from training.simulate.run import (
+        Simulation,
+        in_process_service,
+        run_sharded,
+        run_simulation,
+    )
 
     if args.seed < 0:
         raise ValueError(f"--seed must not be negative, got {args.seed}")
@@ -61,9 +69,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             client.close()
     else:
         with in_process_service(args.bank, args.out, registry=args.registry) as service:
-            if not args.real_clock:
-                sim.on_day = service.set_day
-            result = run_simulation(sim, InProcessClient(service.app, service.key))
+            result = run_sharded(sim, service, workers=args.workers, real_clock=args.real_clock)
     print(json.dumps(result.summary, indent=2))
     return 0
 

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from training.simulate.client import ServiceClient
+from training.simulate.client import InProcessClient, ServiceClient
 from training.simulate.expected import expected_outcomes, true_lifts
 from training.simulate.export import write_next_export
 from training.simulate.policies import ArmPolicy, Decision, ServicePitch, Visit
-from training.simulate.world import NEVER, World
+from training.simulate.world import NEVER, World, adoption_days
 from training.synth.reader import BankFrames, read_bank
 from training.synth.truth import Truth, build_truth, write_truth
 from training.synth.world import load_world
@@ -112,43 +112,84 @@ def _teller(branch_id: str) -> str:
     return f"T{int(branch_id[2:]) * 100 + 1:07d}"
 
 
-def run_simulation(sim: Simulation, client: ServiceClient) -> SimulationResult:
-    """Run the days against `client`, then write everything into sim.out."""
+@dataclass
+class _Setting:
+    """What every shard of a run shares (read once)."""
+
+    frames: BankFrames
+    truth: Truth
+    history: _Transactions
+    branches: np.ndarray
+    rates: np.ndarray
+    tag: str
+
+
+@dataclass
+class _Shard:
+    """One shard's days: its customers (global rows), log rows and latent outcomes."""
+
+    rows: np.ndarray
+    decisions: list[tuple[Any, ...]]
+    transactions: list[tuple[str, str, str, float, str]]
+    pitches: list[tuple[str, str, str, str, str, str]]
+    organic: np.ndarray
+    accepted_day: np.ndarray
+    accepted_request: dict[tuple[int, int], str]  # (global row, product column) -> request id
+    seconds: float
+    cpu_seconds: float
+
+
+def _prepare(sim: Simulation) -> _Setting:
     frames = read_bank(sim.bank)
-    world_facts = load_world()
-    truth = build_truth(frames, seed=sim.seed, world=world_facts)
+    truth = build_truth(frames, seed=sim.seed, world=load_world())
     sim.out.mkdir(parents=True, exist_ok=True)
     write_truth(truth, sim.out / "truth")
-    rng = np.random.default_rng(np.random.SeedSequence(sim.seed, spawn_key=(12,)))
+    return _Setting(
+        frames=frames, truth=truth, history=_Transactions(frames),
+        branches=frames.customers["branch_id"].to_numpy(dtype=str),
+        rates=frames.customers["counter_visits_90d"].to_numpy(dtype=np.float64) / 90.0,
+        tag=sim.request_tag or f"sim{sim.seed}",
+    )  # fmt: skip
+
+
+def _shard_rng(seed: int, shard: int, shards: int) -> np.random.Generator:
+    key = (12,) if shards == 1 else (12, shard, shards)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def _run_days(
+    sim: Simulation, client: ServiceClient, setting: _Setting, rows: np.ndarray,
+    rng: np.random.Generator, on_day: Callable[[dt.date], None] | None, progress: bool,
+) -> _Shard:  # fmt: skip
+    """The counter, day after day, for the customers `rows` (global rows of the bank)."""
+    truth = setting.truth if len(rows) == len(setting.truth) else setting.truth.subset(rows)
     world = World(truth, rng=rng, window_days=sim.window_days)
-    history = _Transactions(frames)
-    ids = truth.customer_ids
-    branches = frames.customers["branch_id"].to_numpy(dtype=str)
-    rates = frames.customers["counter_visits_90d"].to_numpy(dtype=np.float64) / 90.0
-    tag = sim.request_tag or f"sim{sim.seed}"
-    rows: list[tuple[Any, ...]] = []
+    ids, rates = setting.truth.customer_ids, setting.rates[rows]
+    log: list[tuple[Any, ...]] = []
     sim_tx: list[tuple[str, str, str, float, str]] = []
     sim_pitches: list[tuple[str, str, str, str, str, str]] = []
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     bar = tqdm(range(sim.days), desc="simulate", unit="day", file=sys.stderr,
-               disable=not sim.progress)  # fmt: skip
+               disable=not progress)  # fmt: skip
     for day in bar:
         date = truth.start + dt.timedelta(days=day + 1)
-        if sim.on_day is not None:
-            sim.on_day(date)
-        for c in world.visits(rates):
+        if on_day is not None:
+            on_day(date)
+        for local in world.visits(rates):
+            c = int(rows[local])
             cid = str(ids[c])
             arm = sim.arm_of(cid)
-            txn = history.draw(rng, c)
-            visit = Visit(day, date, int(c), cid, txn, f"{tag}-{day:03d}-{cid}", arm)
+            txn = setting.history.draw(rng, c)
+            visit = Visit(day, date, c, cid, txn, f"{setting.tag}-{day:03d}-{cid}", arm)
             decision: Decision = sim.policies.get(arm, sim.default_policy).decide(client, visit)
             outcome = ""
             if txn is not None:
                 sim_tx.append((cid, date.isoformat(), txn["type"], txn["amount"], "counter"))
             if decision.product_id is not None:
-                answer = world.answer(c, decision.product_id, day, decision.request_id or "")
+                answer = world.answer(int(local), decision.product_id, day,
+                                      decision.request_id or "")  # fmt: skip
                 outcome = answer.outcome
-                teller = _teller(branches[c])
+                teller = _teller(setting.branches[c])
                 if decision.request_id is not None:
                     client.post("/v1/feedback", {
                         "request_id": decision.request_id, "product_id": decision.product_id,
@@ -156,39 +197,107 @@ def run_simulation(sim: Simulation, client: ServiceClient) -> SimulationResult:
                     })  # fmt: skip
                 sim_pitches.append((cid, decision.product_id, date.isoformat(), "teller",
                                     outcome, teller))  # fmt: skip
-            rows.append((decision.request_id or "", cid, int(c), day, date.isoformat(),
-                         decision.arm or arm, decision.model_version or "",
-                         decision.product_id or "", outcome))  # fmt: skip
-    seconds = time.perf_counter() - started
-    decisions = pd.DataFrame(rows, columns=["request_id", "customer_id", "customer", "day",
-                                            "date", "arm", "model_version", "product_id",
-                                            "outcome"])  # fmt: skip
-    return _finish(sim, frames, truth, world, decisions, sim_tx, sim_pitches, seconds)
+            log.append((decision.request_id or "", cid, c, day, date.isoformat(),
+                        decision.arm or arm, decision.model_version or "",
+                        decision.product_id or "", outcome))  # fmt: skip
+    return _Shard(
+        rows=rows, decisions=log, transactions=sim_tx, pitches=sim_pitches,
+        organic=world.organic, accepted_day=world.accepted_day,
+        accepted_request={(int(rows[c]), j): r for (c, j), r in world.accepted_request.items()},
+        seconds=time.perf_counter() - started, cpu_seconds=time.process_time() - cpu,
+    )  # fmt: skip
 
 
-def _finish(
-    sim: Simulation,
-    frames: BankFrames,
-    truth: Truth,
-    world: World,
-    decisions: pd.DataFrame,
-    sim_tx: list[tuple[str, str, str, float, str]],
-    sim_pitches: list[tuple[str, str, str, str, str, str]],
-    seconds: float,
+def run_simulation(sim: Simulation, client: ServiceClient) -> SimulationResult:
+    """Run the days against `client` (one stream of visits), then write everything."""
+    setting = _prepare(sim)
+    rows = np.arange(len(setting.truth))
+    shard = _run_days(sim, client, setting, rows, _shard_rng(sim.seed, 0, 1), sim.on_day,
+                      sim.progress)  # fmt: skip
+    return _finish(sim, setting, [shard])
+
+
+def run_sharded(
+    sim: Simulation, service: InProcessService, *, workers: int = 1, real_clock: bool = False
 ) -> SimulationResult:
+    """In-process. With workers > 1, forked processes each build their own app on the shared
+    store and serve their own customers (row % workers): a customer's service state (declines,
+    daily cap) is theirs alone, so shards do not interact. Deterministic for a worker count;
+    workers=1 is run_simulation on service.app. The service's clock follows the simulated days
+    unless real_clock."""
+    import multiprocessing
+
+    if workers <= 1:
+        if not real_clock:
+            sim.on_day = service.set_day
+        return run_simulation(sim, InProcessClient(service.app, service.key))
+    if service.built is not None:
+        raise ValueError("fork the workers before the parent builds an app")
+    setting = _prepare(sim)
+    ctx = multiprocessing.get_context("fork")
+    queues, procs = [], []
+    for k in range(workers):
+        queue = ctx.SimpleQueue()
+        args = (sim, service, setting, k, workers, real_clock, queue)
+        proc = ctx.Process(target=_shard_main, args=args)
+        proc.start()
+        queues.append(queue)
+        procs.append(proc)
+    results = [q.get() for q in queues]
+    for proc in procs:
+        proc.join()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return _finish(sim, setting, results)
+
+
+def _shard_main(sim: Simulation, service: InProcessService, setting: _Setting, k: int,
+                workers: int, real_clock: bool, queue: Any) -> None:  # fmt: skip
+    """A forked worker: its own app (built after the fork), its rows, its result queued."""
+    try:
+        rows = np.arange(k, len(setting.truth), workers)
+        client = InProcessClient(service.app, service.key)
+        shard = _run_days(sim, client, setting, rows, _shard_rng(sim.seed, k, workers),
+                          None if real_clock else service.set_day,
+                          sim.progress and k == 0)  # fmt: skip
+        service.close()
+        queue.put(shard)
+    except BaseException as exc:  # the parent re-raises it
+        queue.put(RuntimeError(f"shard {k}: {type(exc).__name__}: {exc}"))
+
+
+def _finish(sim: Simulation, setting: _Setting, shards: list[_Shard]) -> SimulationResult:
+    """Merge the shards (their visits by day, then shard) and write every output."""
+    frames, truth = setting.frames, setting.truth
+    organic = np.full(truth.base_daily.shape, NEVER, dtype=np.int64)
+    accepted_day = organic.copy()
+    accepted_request: dict[tuple[int, int], str] = {}
+    for shard in shards:
+        organic[shard.rows] = shard.organic
+        accepted_day[shard.rows] = shard.accepted_day
+        accepted_request.update(shard.accepted_request)
+    decisions = pd.DataFrame(
+        [row for shard in shards for row in shard.decisions],
+        columns=["request_id", "customer_id", "customer", "day", "date", "arm",
+                 "model_version", "product_id", "outcome"],
+    ).sort_values("day", kind="stable").reset_index(drop=True)  # fmt: skip
+    sim_tx = [row for shard in shards for row in shard.transactions]
+    sim_pitches = [row for shard in shards for row in shard.pitches]
+    seconds = max(shard.seconds for shard in shards)
     values = product_values()
     value_vec = np.array([values.get(p, 0.0) for p in truth.product_ids])
-    opened = world.adoption_day(sim.days)
+    opened = adoption_days(organic, accepted_day, sim.days)
     who, col = np.nonzero(opened < NEVER)
     day = opened[who, col]
-    by_pitch = world.accepted_day[who, col] == day
+    by_pitch = accepted_day[who, col] == day
     adoptions = pd.DataFrame({
         "customer_id": truth.customer_ids[who], "customer": who, "product": col,
         "product_id": np.asarray(truth.product_ids, dtype=object)[col],
         "day": day, "date": [(truth.start + dt.timedelta(days=int(d) + 1)).isoformat()
                              for d in day],
         "how": np.where(by_pitch, "pitch", "organic"),
-        "request_id": [world.accepted_request.get((int(c), int(j)), "") if p else ""
+        "request_id": [accepted_request.get((int(c), int(j)), "") if p else ""
                        for c, j, p in zip(who, col, by_pitch, strict=True)],
         "value": value_vec[col],
     })  # fmt: skip
@@ -220,7 +329,8 @@ def _finish(
         "pitches": int((decisions["product_id"] != "").sum()),
         "accepted": int((decisions["outcome"] == "accepted").sum()),
         "adoptions": {"pitch": int(by_pitch.sum()), "organic": int((~by_pitch).sum())},
-        "seconds": round(seconds, 2),
+        "seconds": round(seconds, 2), "workers": len(shards),
+        "cpu_seconds": round(sum(shard.cpu_seconds for shard in shards), 2),
         "truth": true_lifts(expected),
     }  # fmt: skip
     (sim.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -229,10 +339,23 @@ def _finish(
 
 @dataclass
 class InProcessService:
-    """The Flask app on a fresh SQLite store loaded from the bank, and a teller key."""
+    """A store loaded from the bank, a teller key, and the Flask app on them (built on first
+    use, so a parent can fork workers that build their own)."""
 
-    app: Any
+    settings: Any
     key: str
+    built: Any = None
+
+    @property
+    def app(self) -> Any:
+        if self.built is None:
+            self.built = self.make_app()
+        return self.built
+
+    def make_app(self) -> Any:
+        from recsvc import create_app
+
+        return create_app({"SETTINGS": self.settings})
 
     def set_day(self, day: dt.date) -> None:
         """The service's calendar follows the simulation (its clock is an attribute)."""
@@ -242,16 +365,19 @@ class InProcessService:
         moment = dt.datetime.combine(day, dt.time(10, 0), tzinfo=service.config.timezone)
         service.clock = lambda: moment
 
+    def close(self) -> None:
+        if self.built is not None:
+            self.built.extensions["recsvc.engine"].dispose()
+
 
 @contextmanager
 def in_process_service(
     bank: Path, workdir: Path, *, registry: Path | None = None
 ) -> Iterator[InProcessService]:
-    """Load the bank into workdir/service.db and build the app on it (champion from registry,
-    default: RECSVC_REGISTRY_DIR or the project's model_registry)."""
+    """Load the bank into workdir/service.db, create a teller key; the app is built on it on
+    first use (champion from registry, default: RECSVC_REGISTRY_DIR or model_registry/)."""
     from sqlalchemy.orm import Session
 
-    from recsvc import create_app
     from recsvc.config import Settings
     from recsvc.security import create_key
     from recsvc.store import load_customers, make_engine, upgrade
@@ -274,8 +400,8 @@ def in_process_service(
         key = create_key(session, role="teller", staff_id=TELLER_STAFF)
         session.commit()
     engine.dispose()
-    app = create_app({"SETTINGS": settings})
+    service = InProcessService(settings, key)
     try:
-        yield InProcessService(app, key)
+        yield service
     finally:
-        app.extensions["recsvc.engine"].dispose()
+        service.close()

@@ -61,10 +61,15 @@ class World:
 
     def adoption_day(self, days: int) -> np.ndarray:
         """Day each pair was opened within the run (NEVER if not): the earlier of the two ways."""
-        first = np.minimum(self.organic, self.accepted_day)
-        return np.where(first < days, first, NEVER)
+        return adoption_days(self.organic, self.accepted_day, days)
 
     def visits(self, rates: np.ndarray) -> np.ndarray:
         """Indices of the customers who come to the counter today, in arrival order."""
         come = np.flatnonzero(self.rng.random(len(rates)) < -np.expm1(-rates))
         return self.rng.permutation(come)
+
+
+def adoption_days(organic: np.ndarray, accepted_day: np.ndarray, days: int) -> np.ndarray:
+    """Day each pair was opened within `days` (NEVER if not): the earlier of the two ways."""
+    first = np.minimum(organic, accepted_day)
+    return np.where(first < days, first, NEVER)

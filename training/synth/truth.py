@@ -71,6 +71,11 @@ class Truth:
     def __len__(self) -> int:
         return len(self.customer_ids)
 
+    def subset(self, rows: np.ndarray) -> Truth:
+        """The truth of some customers (rows), in that order."""
+        return Truth(self.customer_ids[rows], self.product_ids, self.start, self.seed,
+                     self.base_daily[rows], self.uplift[rows])  # fmt: skip
+
     def accept_probability(self, window_days: int) -> np.ndarray:
         """Probability that a first pitch of p to c is accepted (c not holding p)."""
         stay = (1.0 - self.base_daily) ** (window_days + 1)
