@@ -12,9 +12,11 @@ machine run a smaller --customers: the time is linear in the visits, and the lin
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,12 +37,21 @@ def build(work: Path, customers: int) -> None:
     Registry(work / "registry").publish(model, note="bench champion")
 
 
+def _arm(share: float, customer_id: str) -> str:
+    """A salted-hash split, as the service will do it."""
+    h = int(hashlib.sha256(f"bench:{customer_id}".encode()).hexdigest()[:8], 16) / 16**8
+    return "holdout" if h < share else "champion"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--work", type=Path, default=None, help="keep bank and model here")
     parser.add_argument("--workers", type=int, default=1, help="forked in-process workers")
+    parser.add_argument("--holdout", type=float, default=0.0,
+                        help="share of customers held out on the simulator's side (NoPitch), "
+                             "to print champion vs holdout next to the truth")  # fmt: skip
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_simulate_"))
     print(machine())
@@ -49,6 +60,7 @@ def main() -> None:
         build(work, args.customers)
         print(f"built bank of {args.customers:,} customers + model in "
               f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+    from training.simulate.policies import NoPitch
     from training.simulate.run import Simulation, in_process_service, run_sharded
 
     start, cpu = time.perf_counter(), time.process_time()
@@ -56,6 +68,9 @@ def main() -> None:
     with in_process_service(work / "bank", out, registry=work / "registry") as service:
         loaded, cpu_loaded = time.perf_counter(), time.process_time()
         sim = Simulation(bank=work / "bank", out=out, days=args.days, seed=1)
+        if args.holdout > 0:
+            sim.arm_of = partial(_arm, args.holdout)
+            sim.policies = {"holdout": NoPitch()}
         result = run_sharded(sim, service, workers=args.workers)
     done = time.perf_counter()
     s = result.summary
@@ -78,7 +93,20 @@ def main() -> None:
         scale = 100_000 / s["customers"] * 30 / args.days
         print(f"extrapolated to 100,000 x 30 days: {total * scale:,.0f} s wall at this load "
               "(linear in customers x days)")  # fmt: skip
-    print(f"true lift (champion vs nothing): {s['truth']['champion']['lift_vs_nothing']:.4f}")
+    truth = s["truth"]["champion"]
+    print(
+        f"truth: champion adoption {truth['adoption_policy']:.4f} with its pitches, "
+        f"{truth['adoption_nothing']:.4f} with none (lift {truth['lift_vs_nothing']:+.4f})"
+    )
+    if args.holdout > 0:
+        from training.experiment_report import experiment_report, tables_from_simulation
+
+        report = experiment_report(*tables_from_simulation(out))
+        band = report["arms"]["champion"]["vs_holdout"]
+        low, high = band["low"], band["high"]
+        shown = "unbounded" if low is None else f"[{low:+.4f}, {high:+.4f}]"
+        print(f"report: champion vs holdout {band['estimate']:+.4f} {shown} (anytime-valid "
+              f"95%); truth's expected {truth['expected_vs_holdout']:+.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":
