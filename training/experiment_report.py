@@ -173,8 +173,10 @@ def tables_from_store(database_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     The one place that knows the store's shape: the audit payload's answer gives the day
     (`as_of`) and the pitch; feedback gives the product actually put and whether it was
-    accepted; an arm / experiment in the payload (`payload["experiment"] = {"id", "arm"}`)
-    is used when present, else the row is `champion` of experiment None.
+    accepted. The arm and experiment id are read, first found, from audit_log columns `arm` /
+    `experiment_id`, the payload's `experiment` ({"id", "arm"}), or the answer's `arm` /
+    `experiment_id` / `experiment`; absent everywhere (today's store) a row is `champion` of
+    experiment None.
     """
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -190,15 +192,18 @@ def tables_from_store(database_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:
+            table = AuditLogRow.__table__
+            extra = [table.c[name] for name in ("arm", "experiment_id") if name in table.c]
             audits = session.execute(
                 select(
-                    AuditLogRow.request_id,
-                    AuditLogRow.customer_id,
-                    AuditLogRow.created_at,
-                    AuditLogRow.payload,
+                    table.c.request_id,
+                    table.c.customer_id,
+                    table.c.created_at,
+                    table.c.payload,
+                    *extra,
                 )
-                .where(AuditLogRow.customer_id.is_not(None))
-                .order_by(AuditLogRow.created_at)
+                .where(table.c.customer_id.is_not(None))
+                .order_by(table.c.created_at)
             ).all()
             feedback = session.execute(
                 select(FeedbackRow.request_id, FeedbackRow.product_id, FeedbackRow.outcome)
@@ -212,16 +217,17 @@ def tables_from_store(database_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         engine.dispose()
     said = {rid: (pid, outcome) for rid, pid, outcome in feedback}
     rows = []
-    for rid, cid, created, payload in audits:
+    for row in audits:
+        rid, cid, created, payload = row[:4]
         if payload.get("request", {}).get("inline_profile"):
             continue
         answer = payload.get("answer", {})
-        exp = payload.get("experiment") or {}
+        columns = dict(zip([c.name for c in extra], row[4:], strict=True))
+        arm, experiment = _arm_and_experiment(payload, columns)
         pitch = (answer.get("pitch") or {}).get("product_id") or ""
         product, outcome = said.get(rid, (pitch, ""))
-        rows.append((cid, exp.get("arm") or DEFAULT_ARM, exp.get("id"),
-                     answer.get("as_of") or created.date().isoformat(), product,
-                     outcome == "accepted"))  # fmt: skip
+        rows.append((cid, arm, experiment, answer.get("as_of") or created.date().isoformat(),
+                     product, outcome == "accepted"))  # fmt: skip
     decisions = pd.DataFrame(
         rows, columns=["customer_id", "arm", "experiment", "day", "product_id", "accepted"]
     )
@@ -230,6 +236,21 @@ def tables_from_store(database_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         columns=["customer_id", "product_id", "day", "value"],
     )
     return decisions, adoptions
+
+
+def _arm_and_experiment(payload: dict[str, Any], columns: dict[str, Any]
+                        ) -> tuple[str, str | None]:  # fmt: skip
+    """An audited decision's arm and experiment id, wherever the service records them."""
+    answer = payload.get("answer", {})
+    places = [
+        {"arm": columns.get("arm"), "id": columns.get("experiment_id")},
+        payload.get("experiment") or {},
+        {"arm": answer.get("arm"), "id": answer.get("experiment_id")},
+        answer.get("experiment") if isinstance(answer.get("experiment"), dict) else {},
+    ]
+    arm = next((p["arm"] for p in places if p.get("arm")), DEFAULT_ARM)
+    experiment = next((p["id"] for p in places if p.get("id")), None)
+    return str(arm), None if experiment is None else str(experiment)
 
 
 def _fmt(x: Any) -> str:

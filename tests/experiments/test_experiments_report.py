@@ -113,3 +113,23 @@ def test_cli_report_from_a_simulation_directory_and_errors(tmp_path: Path,
     assert "--key" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["simulate", "--bank", str(tmp_path), "--days", "0", "--seed", "1", "--out", "o"])
+
+
+@pytest.mark.parametrize(
+    ("payload", "columns", "expected"),
+    [
+        ({"answer": {}}, {}, ("champion", None)),
+        ({"experiment": {"id": "e7", "arm": "holdout"}, "answer": {}}, {}, ("holdout", "e7")),
+        ({"answer": {"arm": "rules", "experiment_id": "e8"}}, {}, ("rules", "e8")),
+        ({"answer": {"experiment": {"id": "e9", "arm": "challenger"}}}, {},
+         ("challenger", "e9")),
+        ({"answer": {"arm": "rules"}}, {"arm": "holdout", "experiment_id": "e1"},
+         ("holdout", "e1")),
+    ],
+)  # fmt: skip
+def test_the_store_adapter_finds_the_arm_wherever_the_service_records_it(
+    payload: dict[str, object], columns: dict[str, object], expected: tuple[str, str | None]
+) -> None:
+    from training.experiment_report import _arm_and_experiment
+
+    assert _arm_and_experiment(payload, columns) == expected
