@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training import commands
+from training.simulate import cli as simulate_cli
 
 EXIT_ERROR = 2
 
@@ -95,6 +96,16 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "promote": Subcommand("alias -> version", commands.add_promote, commands.run_promote),
     "rollback": Subcommand("undo a promote", commands.add_nothing, commands.run_rollback),
     "list": Subcommand("published versions", commands.add_nothing, commands.run_list),
+    "simulate": Subcommand(
+        "drive the service on a simulated branch",
+        simulate_cli.add_simulate,
+        simulate_cli.run_simulate,
+    ),
+    "experiment-report": Subcommand(
+        "experiment arms and their differences, as JSON",
+        simulate_cli.add_experiment_report,
+        simulate_cli.run_experiment_report,
+    ),
 }
 
 
