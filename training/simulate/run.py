@@ -191,9 +191,9 @@ def _run_days(
                 outcome = answer.outcome
                 teller = _teller(setting.branches[c])
                 if decision.request_id is not None:
-                    client.post("/v1/feedback", {
+                    client.post("/v1/feedback", {  # the staff id is the API key's
                         "request_id": decision.request_id, "product_id": decision.product_id,
-                        "outcome": outcome, "staff_id": teller,
+                        "outcome": outcome,
                     })  # fmt: skip
                 sim_pitches.append((cid, decision.product_id, date.isoformat(), "teller",
                                     outcome, teller))  # fmt: skip
