@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -90,6 +91,10 @@ def write_nginx_conf(
     """deploy/nginx.conf.template rendered into run_dir/nginx.conf (nginx's paths there too)."""
     conf = run_dir / "nginx.conf"
     values = {
+        # nginx's workers run as the invoking user: root's would otherwise become nobody
+        "USER_DIRECTIVE": f"user {pwd.getpwuid(os.geteuid()).pw_name};"
+        if os.geteuid() == 0
+        else "",
         "RUN_DIR": run_dir,
         "HOST": host,
         "PORT": port,
