@@ -7,7 +7,8 @@ from recsvc.store.engine import make_engine, upgrade
 from recsvc.store.feedback import pitched_today, recent_declines, record_feedback
 from recsvc.store.loader import LoadReport, TableCounts, load_customers
 from recsvc.store.pitch_log import pitched_on, record_pitch
-from recsvc.store.request_context import RequestContext, get_request_context
+from recsvc.store.prepared import prepare_all
+from recsvc.store.request_context import RequestContext, first_customer_id, get_request_context
 from recsvc.store.tables import Base
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "RequestContext",
     "TableCounts",
     "customers_of_manager",
+    "first_customer_id",
     "get_audit",
     "get_customer",
     "get_request_context",
@@ -26,6 +28,7 @@ __all__ = [
     "make_engine",
     "pitched_on",
     "pitched_today",
+    "prepare_all",
     "recent_declines",
     "record_feedback",
     "record_pitch",

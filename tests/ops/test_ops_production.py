@@ -185,6 +185,9 @@ def test_sigterm_stops_nginx_and_gunicorn(env: Any, tmp_path: Path) -> None:
             assert not Path(f"/proc/{pid}").exists(), (pid, server.log())
         with pytest.raises(OSError):
             request(server.base, "GET", "/healthz", timeout=2)
+    # each of the two workers built its caches before taking requests (gunicorn's
+    # post_worker_init; tests/api/test_api_warmup.py checks what that covers)
+    assert server.log().count('"message": "worker warm"') == 2, server.log()
 
 
 def raw(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
