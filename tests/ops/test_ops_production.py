@@ -197,13 +197,35 @@ def raw(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
+    return parse_answer(answer)
+
+
+def parse_answer(answer: bytes) -> tuple[int, dict[str, str], bytes]:
     head, _, body = answer.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     fields = dict(line.split(": ", 1) for line in lines[1:])
     return int(lines[0].split()[1]), {k.lower(): v for k, v in fields.items()}, body
 
 
-def test_nginx_answers_its_own_errors_as_problem_json(env: Any, tmp_path: Path) -> None:
+def unix_raw(path: Path, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """As raw(), straight to gunicorn's unix socket (where only nginx connects)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(10)
+        sock.connect(str(path))
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return parse_answer(answer)
+
+
+def session_cookie(fields: dict[str, str]) -> str:
+    return fields["set-cookie"] if "recsvc_console=" in fields.get("set-cookie", "") else ""
+
+
+def test_nginx_errors_are_problem_json_and_nginx_alone_sets_the_scheme(
+    env: Any, tmp_path: Path
+) -> None:
     headers = env.headers("teller", staff_id="T001")
     key = headers["Authorization"].encode()
     with serving_production(server_environ(env.settings), tmp_path) as server:
@@ -227,6 +249,16 @@ def test_nginx_answers_its_own_errors_as_problem_json(env: Any, tmp_path: Path) 
         # gunicorn's own answers pass through untouched
         status, text = request(server.base, "GET", "/no-such-path")
         assert status == 404 and json.loads(text)["instance"] == "/no-such-path"
+        # The console cookie is Secure over TLS, which ends at nginx: nginx tells gunicorn the
+        # scheme (X-Forwarded-Proto: its own $scheme), and a client cannot claim https itself.
+        signin = b"GET /console/signin HTTP/1.1\r\nHost: r\r\nConnection: close\r\n"
+        claim = b"X-Forwarded-Proto: https\r\n\r\n"
+        status, fields, _ = raw(port, signin + claim)
+        assert status == 200 and session_cookie(fields), fields
+        assert "Secure" not in session_cookie(fields), fields
+        socket_path = tmp_path / f"run-{port}" / "gunicorn.sock"
+        status, fields, _ = unix_raw(socket_path, signin + claim)  # as nginx with TLS sends it
+        assert status == 200 and "; Secure" in session_cookie(fields), fields
 
 
 def test_nginx_without_gunicorn_answers_502_as_problem_json(tmp_path: Path) -> None:
