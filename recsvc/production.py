@@ -168,13 +168,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env()
     parser = argparse.ArgumentParser(prog="scripts/serve-production", description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("RECSVC_HOST") or "0.0.0.0")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("RECSVC_PORT") or 8000))
+    parser.add_argument("--host", default=settings.host, help="default: RECSVC_HOST")
+    parser.add_argument("--port", type=int, default=settings.port, help="default: RECSVC_PORT")
     parser.add_argument("--workers", type=int, default=None, help="default: RECSVC_WEB_WORKERS")
     parser.add_argument("--nginx-workers", type=int, default=1)
-    parser.add_argument(
-        "--run-dir", default=os.environ.get("RECSVC_RUN_DIR") or str(PROJECT_ROOT / "var" / "run")
-    )
+    parser.add_argument("--run-dir", default=str(settings.run_dir), help="default: RECSVC_RUN_DIR")
     return serve(parser.parse_args(argv), settings)
 
 
