@@ -126,6 +126,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     )  # fmt: skip
     nginx_argv = nginx_command(conf)
 
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):  # before any child: none is left orphaned
+        signal.signal(sig, on_signal)
     environ = dict(os.environ)
     if not settings.secret_key:
         environ["RECSVC_SECRET_KEY"] = secrets.token_hex(32)  # one per start, all workers
@@ -135,13 +142,6 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
          "--bind", f"unix:{sock}", "--workers", str(workers), "recsvc:create_app()"],
         env=environ,
     )  # fmt: skip
-    stopping: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stopping.append(signum)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_signal)
     nginx_proc: subprocess.Popen[bytes] | None = None
     try:
         _wait_for_socket(sock, gunicorn, stopping)
@@ -166,14 +166,22 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="scripts/serve-production", description=__doc__)
     parser.add_argument("--host", default=settings.host, help="default: RECSVC_HOST")
     parser.add_argument("--port", type=int, default=settings.port, help="default: RECSVC_PORT")
     parser.add_argument("--workers", type=int, default=None, help="default: RECSVC_WEB_WORKERS")
     parser.add_argument("--nginx-workers", type=int, default=1)
     parser.add_argument("--run-dir", default=str(settings.run_dir), help="default: RECSVC_RUN_DIR")
-    return serve(parser.parse_args(argv), settings)
+    try:
+        return serve(parser.parse_args(argv), settings)
+    except (ValueError, OSError, subprocess.CalledProcessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
