@@ -55,6 +55,8 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
         from recsvc.api.warmup import warm_up
 
         warm_up(worker.wsgi)
+        # a promote or rollback is loaded beside the serving model, not inside a request
+        worker.wsgi.extensions["recsvc.service"].runtime.reload_in_background()
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
