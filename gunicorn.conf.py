@@ -49,10 +49,14 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
 
 
 def post_worker_init(worker):  # type: ignore[no-untyped-def]
-    """Load the champion in this worker before it takes requests (first caller waits less)."""
-    service = getattr(worker.wsgi, "extensions", {}).get("recsvc.service")
-    if service is not None:
-        service.runtime.current()
+    """Build every first-use cache in this worker (the champion and its one-row paths, a store
+    connection, prepared SQL, ...) before it takes requests: no teller waits for them."""
+    if "recsvc.service" in getattr(worker.wsgi, "extensions", {}):
+        from recsvc.api.warmup import warm_up
+
+        warm_up(worker.wsgi)
+        # a promote or rollback is loaded beside the serving model, not inside a request
+        worker.wsgi.extensions["recsvc.service"].runtime.reload_in_background()
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ bodies, else a bounded Python load generator. Asserts nothing. Servers listen on
 
 Run: python bench/bench_http.py [--workdir /tmp/recsvc-bench] [--duration 10]
 The bank and the trained model are kept in --workdir and reused (training takes minutes).
+Load starts once the service answers (its workers warm before they accept); no warm-up run.
 """
 
 from __future__ import annotations
@@ -107,9 +108,28 @@ def sample_ids(database_url: str, n: int, seed: int) -> list[str]:
 # --------------------------------------------------------------------------- servers
 
 
+def _answers(port: int, path: str) -> bool:
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        conn = http.client.HTTPConnection(HOST, port, timeout=5)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            return True  # a worker answered (hello's GET is a 405: answered all the same)
+        finally:
+            conn.close()
+    return False
+
+
 @contextlib.contextmanager
-def gunicorn(app: str, env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
-    """gunicorn with the project's config on a free loopback port; the group killed after."""
+def gunicorn(app: str, env: dict[str, str], workers: int, log: Path, ready: str) -> Iterator[str]:
+    """gunicorn with the project's config on a free loopback port; the group killed after.
+
+    Ready means a worker answering `ready`, not the port being open: gunicorn's master binds it
+    long before a worker has imported the app and loaded the model, and load sent then waits
+    in the listen queue (1.8 s here; the first requests of a run measured that wait, which a
+    fixed warm-up of a few seconds hid or not depending on the machine). A worker answers only
+    once warm (gunicorn.conf.py), so one that is still starting takes no requests."""
     port = free_port()
     cmd = [sys.executable, "-m", "gunicorn", "--config", str(CONF),
            "--bind", f"{HOST}:{port}", "--workers", str(workers), app]  # fmt: skip
@@ -121,8 +141,7 @@ def gunicorn(app: str, env: dict[str, str], workers: int, log: Path) -> Iterator
         while True:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{app} did not start; see {log}")
-            with contextlib.suppress(OSError):
-                socket.create_connection((HOST, port), timeout=1).close()
+            if _answers(port, ready):
                 break
             time.sleep(0.2)
         yield f"http://{HOST}:{port}"
@@ -221,7 +240,8 @@ def load_python(base: str, path: str, bodies: list[str], auth: str, conns: int, 
 def measure(name: str, base: str, path: str, bodies: list[str], auth: str, conns: int,
             seconds: int, tmp: Path) -> Result:  # fmt: skip
     loader = load_wrk if shutil.which("wrk") else load_python
-    loader(base, path, bodies, auth, conns, 2, tmp)  # warm-up: models load lazily per worker
+    # No warm-up run: the workers are warm before they take traffic (gunicorn.conf.py), and
+    # the first requests after a start are part of what tellers get.
     rps, p50, p99, errors = loader(base, path, bodies, auth, conns, seconds, tmp)
     result = Result(name, conns, rps, p50, p99, errors)
     print(f"  {name:<22} c={conns:<3} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
@@ -263,13 +283,13 @@ def main() -> int:
         auth = f"Bearer {key}"
         ids = sample_ids(senv["DATABASE_URL"], SAMPLE_IDS, args.seed)
         log = tmp / "server.log"
-        with gunicorn("hello_app:create_app()", senv, args.workers, log) as base:
+        with gunicorn("hello_app:create_app()", senv, args.workers, log, "/hello") as base:
             for c in args.connections:
                 results.append(measure("hello-world", base, "/hello", ["{}"], auth, c,
                                        args.duration, tmp))  # fmt: skip
         pitch = [json.dumps({"customer_id": i}) for i in ids]
         reco = [json.dumps({"customer_id": i, "channel": "teller", "limit": 5}) for i in ids]
-        with gunicorn("recsvc:create_app()", senv, args.workers, log) as base:
+        with gunicorn("recsvc:create_app()", senv, args.workers, log, "/healthz") as base:
             for path, bodies in (("/v1/pitch", pitch), ("/v1/recommendations", reco)):
                 for c in args.connections:
                     results.append(measure(f"POST {path}", base, path, bodies, auth, c,

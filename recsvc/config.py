@@ -50,6 +50,10 @@ class Settings:
     # Gunicorn sync workers for `python -m recsvc serve` (each loads its own model).
     web_workers: int = 2
     web_timeout_seconds: int = 30
+    # scripts/serve-production: nginx listens here; its config, pid and gunicorn's socket in run_dir
+    host: str = "0.0.0.0"
+    port: int = 8000
+    run_dir: Path = PROJECT_ROOT / "var" / "run"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -86,4 +90,7 @@ class Settings:
             web_timeout_seconds=_env_int(
                 env, "RECSVC_WEB_TIMEOUT_SECONDS", defaults.web_timeout_seconds
             ),
+            host=env.get("RECSVC_HOST") or defaults.host,
+            port=_env_int(env, "RECSVC_PORT", defaults.port),
+            run_dir=Path(env.get("RECSVC_RUN_DIR") or defaults.run_dir),
         )

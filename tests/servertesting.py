@@ -171,3 +171,28 @@ def metric_values(text: str, name: str) -> dict[frozenset[tuple[str, str]], floa
         )
         values[labels] = float(value)
     return values
+
+
+SERVE_PRODUCTION = PROJECT_ROOT / "scripts" / "serve-production"
+
+
+@contextlib.contextmanager
+def serving_production(env: Mapping[str, str], cwd: Path, *, workers: int = 2) -> Iterator[Server]:
+    """`scripts/serve-production` (nginx -> gunicorn on a unix socket) on a free loopback port,
+    its run directory under cwd; healthy through nginx, stopped on exit."""
+    port = free_port()
+    log_path = cwd / f"production-{port}.log"
+    environ = dict(env, RECSVC_HOST=LOOPBACK, RECSVC_PORT=str(port),
+                   RECSVC_RUN_DIR=str(cwd / f"run-{port}"),
+                   RECSVC_WEB_WORKERS=str(workers))  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(SERVE_PRODUCTION)], env=environ, cwd=cwd, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    server = Server(base=f"http://{LOOPBACK}:{port}", process=process, log_path=log_path)
+    try:
+        wait_healthy(server)
+        yield server
+    finally:
+        stop(process)

@@ -302,6 +302,18 @@ class ProductRanker:
             self._single_row_ = predictors
         return predictors
 
+    def warm(self) -> None:
+        """Make now what serving makes on first use: every booster's single-row scoring and
+        SHAP paths, the one-row calibrator. A serving worker does it when it loads a model, so
+        no request (the first after a start or a hot swap) pays for it."""
+        if self.kind == MULTICLASS:
+            return
+        self._single_row_predictors()
+        self._row_calibrator()
+        for index, booster in enumerate(self.boosters_):
+            if not isinstance(booster, float):
+                self._contribution_predictor(index)
+
     def _booster(self, index: int) -> lgb.Booster:
         booster = self.boosters_[index]
         assert isinstance(booster, lgb.Booster)

@@ -124,6 +124,7 @@ class ModelRuntime:
         self._failed: tuple[str, int, float] | None = None  # version, revision, retry at
         self._last_error: dict[str, Any] | None = None
         self._registry_error: dict[str, Any] | None = None  # the registry could not be read
+        self._background = False
 
     # ---------------------------------------------------------------- request path
 
@@ -176,15 +177,40 @@ class ModelRuntime:
 
     # ---------------------------------------------------------------- reload path (locked)
 
+    def reload_in_background(self) -> None:
+        """From now on, once a model is loaded, a poll that finds a new one loads it on a
+        thread of its own while requests keep the current one (a serving worker, after fork:
+        a load takes ~0.5 s, and a request that did it itself stalled every request queued
+        behind it). Without this, the poll runs in the caller, as tests and batch jobs want."""
+        self._background = True
+
     def _poll(self) -> None:
         # Block only while nothing is loaded yet; otherwise serve the old model meanwhile.
         if not self._reload_lock.acquire(blocking=self._model is None):
             return
+        handed_over = False
         try:
             now = self.clock()
             if now >= self._next_poll:
                 self._next_poll = now + self.poll_seconds
-                self._refresh(now)
+                if self._background and self._model is not None:
+                    thread = threading.Thread(
+                        target=self._refresh_and_release, args=(now,), name="model-reload",
+                        daemon=True,
+                    )  # fmt: skip
+                    thread.start()
+                    handed_over = True  # the thread releases the lock
+                else:
+                    self._refresh(now)
+        finally:
+            if not handed_over:
+                self._reload_lock.release()
+
+    def _refresh_and_release(self, now: float) -> None:
+        try:
+            self._refresh(now)
+        except Exception:  # a reload must never take the worker down; keep the current model
+            logger.exception("model reload failed; serving the previous model")
         finally:
             self._reload_lock.release()
 

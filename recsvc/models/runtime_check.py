@@ -40,9 +40,15 @@ def check_ranker(ranker: ProductRanker, *, n_features: int) -> None:
         raise ModelCheckFailed(f"scores have shape {scores.shape}, expected {(len(X), n_products)}")
     if not np.all(np.isfinite(scores)) or scores.min() < 0.0 or scores.max() > 1.0:
         raise ModelCheckFailed("scores on the fixed sample are not finite probabilities in [0, 1]")
-    contrib = np.asarray(ranker.contributions(X[:1], 0))
-    if contrib.shape != (1, n_features + 1) or not np.all(np.isfinite(contrib)):
-        raise ModelCheckFailed(
-            f"contributions have shape {contrib.shape}, expected {(1, n_features + 1)}, or are "
-            "not finite"
-        )
+    # The one-row paths requests take (built here, once per load, not by a request)
+    ranker.warm()
+    one = np.asarray(ranker.predict_proba(X[:1]))
+    if one.shape != (1, n_products) or not np.allclose(one[0], scores[0], rtol=1e-6, atol=1e-9):
+        raise ModelCheckFailed("one-row scores differ from the batch scores of the same row")
+    for index in range(n_products):
+        contrib = np.asarray(ranker.contributions(X[:1], index))
+        if contrib.shape != (1, n_features + 1) or not np.all(np.isfinite(contrib)):
+            raise ModelCheckFailed(
+                f"contributions have shape {contrib.shape}, expected {(1, n_features + 1)}, "
+                "or are not finite"
+            )

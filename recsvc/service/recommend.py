@@ -54,8 +54,10 @@ from recsvc.service.inline import used_profile
 from recsvc.store import (
     AuditRecord,
     RequestContext,
+    first_customer_id,
     get_customer,
     get_request_context,
+    prepare_all,
     record_pitch,
     write_audit,
 )
@@ -167,6 +169,29 @@ class CrossSellService:
             catalogue=self.catalogue, rules=self.rules, bank=self.bank,
             tz=self.config.timezone,
         )  # fmt: skip
+
+    # ---- before the first request ----------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Build what the request path otherwise builds on first use, so that no request pays
+        for it: the model (its load check builds the one-row scoring and SHAP paths), a pooled
+        connection, every prepared statement, and one rehearsal of a teller's pitch for a
+        stored customer -- rules, features, reasons, pitch text, audit payload -- in a read
+        transaction that is rolled back. Nothing is written or audited."""
+        self.runtime.current()
+        with self.engine.connect() as connection:
+            prepare_all(connection)
+            customer_id = first_customer_id(connection)
+            if customer_id is not None:
+                request = RecommendRequest(
+                    request_id="warm-up", caller=Caller(role="teller", staff_id="warm-up"),
+                    channel="teller", customer_id=customer_id,
+                )  # fmt: skip
+                as_of = self.today()
+                customer, context = self._requested_customer(connection, request, as_of)
+                answer = self._answer(request, customer, context, as_of, pitch_only=False)
+                audit_payload(request, customer, answer, self.catalogue.ids, pitch_only=False)
+            connection.rollback()
 
     # ---- the use case -----------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from recsvc.store.engine import make_engine, upgrade
 from recsvc.store.feedback import pitched_today, recent_declines, record_feedback
 from recsvc.store.loader import LoadReport, TableCounts, load_customers
 from recsvc.store.pitch_log import pitched_on, record_pitch
-from recsvc.store.request_context import RequestContext, get_request_context
+from recsvc.store.prepared import prepare_all
+from recsvc.store.request_context import RequestContext, first_customer_id, get_request_context
 from recsvc.store.tables import Base
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "RequestContext",
     "TableCounts",
     "customers_of_manager",
+    "first_customer_id",
     "get_audit",
     "get_customer",
     "get_request_context",
@@ -32,6 +34,7 @@ __all__ = [
     "manager_of",
     "pitched_on",
     "pitched_today",
+    "prepare_all",
     "recent_declines",
     "record_feedback",
     "record_pitch",

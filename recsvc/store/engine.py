@@ -17,6 +17,7 @@ from recsvc.store.errors import drop_postgres_detail, invalidate_unusable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 
 
 def normalise_url(database_url: str) -> str:
@@ -35,8 +36,10 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     url = make_url(normalise_url(database_url))
     json_io = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url.get_backend_name() == "sqlite":
+        synchronous = sqlite_synchronous(database_url)
+        url = url.difference_update_query(["synchronous"])
         return _sqlite_engine(
-            url.render_as_string(hide_password=False), url.database, echo, json_io
+            url.render_as_string(hide_password=False), url.database, echo, json_io, synchronous
         )
     if url.get_backend_name() == "postgresql":
         engine = create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True, **json_io)
@@ -46,12 +49,25 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     raise ValueError(f"database_url: unsupported backend {url.get_backend_name()!r}")
 
 
+def sqlite_synchronous(database_url: str) -> str:
+    """SQLite's `synchronous` from the URL (`sqlite:///recsvc.db?synchronous=full`), NORMAL if
+    absent. In WAL mode NORMAL keeps every commit through a killed process, not through a power
+    cut (the last commits, audit rows included, can be lost); FULL fsyncs the WAL at every
+    commit and keeps them through a power cut too. bench/bench_durability.py measures both."""
+    value = str(make_url(database_url).query.get("synchronous", "normal")).upper()
+    if value not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"database_url: synchronous must be one of {SQLITE_SYNCHRONOUS}")
+    return value
+
+
 def _json_text(value: Any) -> str:
     """JSON columns (audit payloads, plans) written by orjson: the same documents, faster."""
     return orjson.dumps(value).decode()
 
 
-def _sqlite_engine(url: str, database: str | None, echo: bool, json_io: dict[str, Any]) -> Engine:
+def _sqlite_engine(
+    url: str, database: str | None, echo: bool, json_io: dict[str, Any], synchronous: str
+) -> Engine:
     in_memory = database in (None, "", ":memory:") or (database or "").startswith("file::memory:")
     if not in_memory:
         Path(str(database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -67,9 +83,10 @@ def _sqlite_engine(url: str, database: str | None, echo: bool, json_io: dict[str
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
-        # WAL + NORMAL: a commit survives a killed process (what "acknowledged" must mean
-        # here); only a power cut can lose the last commits. Production runs PostgreSQL.
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # WAL + NORMAL (default): a commit survives a killed process (what "acknowledged" must
+        # mean here); only a power cut can lose the last commits; ?synchronous=full keeps them
+        # through that too. The durable production store is PostgreSQL (README, Production).
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

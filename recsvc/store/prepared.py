@@ -114,6 +114,12 @@ class PreparedSet:
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, dict[str, Prepared]] = (
             weakref.WeakKeyDictionary()
         )
+        _ALL_SETS.add(self)
+
+    def prepare(self, connection: Connection) -> None:
+        """Compile every statement for this connection's dialect now, not on first use."""
+        for name in self._statements:
+            self._prepared(connection, name)
 
     def rows(self, on: Connection | Session, name: str, params: Mapping[str, Any]) -> list[Any]:
         """The named select's rows (see Prepared.rows)."""
@@ -132,6 +138,18 @@ class PreparedSet:
             prepared = {k: Prepared(s, dialect) for k, s in self._statements.items()}
             self._by_dialect[dialect] = prepared
         return prepared[name]
+
+
+_ALL_SETS: weakref.WeakSet[PreparedSet] = weakref.WeakSet()
+
+
+def prepare_all(connection: Connection) -> int:
+    """Compile every PreparedSet's statements for this connection's dialect (a serving worker
+    does it before its first request); how many sets."""
+    sets = list(_ALL_SETS)
+    for prepared_set in sets:
+        prepared_set.prepare(connection)
+    return len(sets)
 
 
 def _connection(on: Connection | Session) -> Connection:

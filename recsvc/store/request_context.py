@@ -96,6 +96,13 @@ class RequestContext:
     accepted: dict[str, dt.date] = field(default_factory=dict)
 
 
+def first_customer_id(connection: Connection) -> str | None:
+    """Some stored customer's id (the lowest), or None for an empty store: for a rehearsal."""
+    return connection.execute(
+        select(_CUSTOMERS.c.customer_id).order_by(_CUSTOMERS.c.customer_id).limit(1)
+    ).scalar()
+
+
 def get_request_context(
     connection: Connection,
     customer_id: str,

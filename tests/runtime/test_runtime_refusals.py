@@ -201,8 +201,11 @@ class _Stub:
         self.feature_names_ = [f"f{i}" for i in range(n_features)]
         self._scores = scores
 
+    def warm(self) -> None:
+        pass
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self._scores
+        return self._scores if len(X) == len(self._scores) else self._scores[: len(X)]
 
     def contributions(self, X: np.ndarray, product_index: int) -> np.ndarray:
         return np.zeros((len(X), len(self.feature_names_) + 1))

@@ -10,7 +10,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from flask import Flask, Request, redirect, url_for
+from flask import Flask, Request, has_request_context, redirect, request, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Response
@@ -29,6 +29,16 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
         if not request.path.startswith(CONSOLE_PREFIX):
             return None  # Flask's null session: nothing read, nothing written
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """`Secure` whenever the page came over TLS, or always with SESSION_COOKIE_SECURE.
+
+        Behind nginx (scripts/serve-production) TLS ends at the proxy, which sets
+        X-Forwarded-Proto to its own $scheme (a client's value is overwritten); gunicorn
+        takes the scheme from that header only from its unix socket or loopback peers
+        (forwarded_allow_ips), so `request.is_secure` is the proxy's word, not the client's."""
+        configured = bool(app.config["SESSION_COOKIE_SECURE"])
+        return configured or (has_request_context() and request.is_secure)
 
 
 def init_app(app: Flask) -> None:
