@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from recsvc.config import PROJECT_ROOT, Settings
+from recsvc.production import gunicorn_environ
 
 GUNICORN_CONF = PROJECT_ROOT / "gunicorn.conf.py"
 
@@ -65,11 +65,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "--workers", str(workers),
         "recsvc:create_app()",
     ]  # fmt: skip
-    environ = dict(os.environ)
-    environ["RECSVC_WEB_WORKERS"] = str(workers)  # the app divides an in-memory rate limit
-    if not settings.secret_key:
-        # One console session secret per start, shared by every worker (they fork after exec).
-        environ["RECSVC_SECRET_KEY"] = secrets.token_hex(32)
+    environ = gunicorn_environ(settings, workers)
     print(f"serving on http://{args.host}:{args.port} with {workers} workers", file=sys.stderr)
     sys.stderr.flush()
     os.execve(sys.executable, argv, environ)

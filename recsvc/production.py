@@ -35,6 +35,18 @@ STOP_TIMEOUT_S = 30.0
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 
 
+def gunicorn_environ(
+    settings: Settings, workers: int, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment gunicorn's workers start with: the worker count the app divides an
+    in-memory rate limit by, and one console session secret per start shared by every worker."""
+    environ = dict(os.environ if base is None else base)
+    environ["RECSVC_WEB_WORKERS"] = str(workers)
+    if not settings.secret_key:
+        environ["RECSVC_SECRET_KEY"] = secrets.token_hex(32)
+    return environ
+
+
 def render(template: str, values: Mapping[str, object]) -> str:
     """{{NAME}} placeholders replaced; a placeholder without a value is an error."""
 
@@ -133,10 +145,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):  # before any child: none is left orphaned
         signal.signal(sig, on_signal)
-    environ = dict(os.environ)
-    if not settings.secret_key:
-        environ["RECSVC_SECRET_KEY"] = secrets.token_hex(32)  # one per start, all workers
     workers = args.workers or settings.web_workers
+    environ = gunicorn_environ(settings, workers)
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
          "--bind", f"unix:{sock}", "--workers", str(workers), "recsvc:create_app()"],
