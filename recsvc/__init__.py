@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         corrections,
         customers,
         docs,
+        experiment,
         health,
         models,
         products,
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     api = app.extensions["recsvc.api"]
     for module in (
         health, products, recommend, corrections, customers, models, audit, contact_plan,
+        experiment,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blp)

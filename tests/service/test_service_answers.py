@@ -9,7 +9,6 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsvc.service.experiment import ARMS, Assignment
 from recsvc.service.answers import (
     Answer,
     ExcludedOut,
@@ -18,6 +17,7 @@ from recsvc.service.answers import (
     ReasonOut,
     RecommendationOut,
 )
+from recsvc.service.experiment import ARMS, Assignment
 
 text = st.text(max_size=8)
 maybe_text = st.none() | text

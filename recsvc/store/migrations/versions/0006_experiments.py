@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("experiment_id", name=op.f("pk_experiments")),
     )
-    op.create_index(
-        op.f("ix_experiments_created_at"), "experiments", ["created_at"], unique=False
-    )
+    op.create_index(op.f("ix_experiments_created_at"), "experiments", ["created_at"], unique=False)
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("experiment_id", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("arm", sa.String(length=32), nullable=True))
