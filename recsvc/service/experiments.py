@@ -82,9 +82,10 @@ class ExperimentSource:
 
     def set_split(
         self, split: Mapping[str, object], *, caller: Caller, request_id: str, note: str = "",
-        now: dt.datetime | None = None,
+        now: dt.datetime | None = None, salt: str | None = None,
     ) -> Experiment:  # fmt: skip
-        """Start a new experiment with this split (data scientist or admin), audited."""
+        """Start a new experiment with this split (data scientist or admin), audited. The salt
+        is random unless given (a simulation replays its assignment from its seed)."""
         if caller.role not in SETTERS:
             raise Forbidden("only a data scientist or an admin may set the experiment")
         try:
@@ -96,7 +97,7 @@ class ExperimentSource:
         moment = now or dt.datetime.now(dt.UTC)
         experiment = Experiment(
             experiment_id=f"exp-{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}",
-            split=checked, salt=secrets.token_hex(16), created_by=caller.staff_id,
+            split=checked, salt=salt or secrets.token_hex(16), created_by=caller.staff_id,
             created_at=moment.isoformat(timespec="seconds").replace("+00:00", "Z"), note=note,
         )  # fmt: skip
         try:

@@ -76,8 +76,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         finally:
             client.close()
     else:
-        with in_process_service(args.bank, args.out, registry=args.registry,
-                                split=split) as service:  # fmt: skip
+        with in_process_service(args.bank, args.out, registry=args.registry, split=split,
+                                salt=f"sim-seed-{args.seed}") as service:  # fmt: skip
             if service.experiment is not None:
                 sim.arm_of = service.experiment.arm_of
             result = run_sharded(sim, service, workers=args.workers, real_clock=args.real_clock)

@@ -388,12 +388,13 @@ class InProcessService:
 @contextmanager
 def in_process_service(
     bank: Path, workdir: Path, *, registry: Path | None = None,
-    split: dict[str, int] | None = None,
+    split: dict[str, int] | None = None, salt: str | None = None,
 ) -> Iterator[InProcessService]:  # fmt: skip
     """Load the bank into workdir/service.db, create a teller key; the app is built on it on
     first use (champion and challenger from registry, default: RECSVC_REGISTRY_DIR or
     model_registry/). With `split`, an experiment is set in the store first, as a data
-    scientist's PUT /v1/experiment would (the service then serves each customer's arm)."""
+    scientist's PUT /v1/experiment would (the service then serves each customer's arm); with
+    `salt`, the assignment is that salt's (the same run for the same seed)."""
     from sqlalchemy.orm import Session
 
     from recsvc.config import Settings
