@@ -427,6 +427,7 @@ def in_process_service(
             split,
             caller=Caller("data_scientist", SIM_SCIENTIST),
             request_id=f"sim-split-{os.getpid()}",
+            salt=salt,
         )
     engine.dispose()
     service = InProcessService(settings, key, experiment=experiment)
