@@ -50,6 +50,8 @@ class Settings:
     # Gunicorn sync workers for `python -m recsvc serve` (each loads its own model).
     web_workers: int = 2
     web_timeout_seconds: int = 30
+    # The experiment report (`python -m training experiment-report --out FILE`) the console shows.
+    experiment_report_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -85,5 +87,10 @@ class Settings:
             web_workers=_env_int(env, "RECSVC_WEB_WORKERS", defaults.web_workers),
             web_timeout_seconds=_env_int(
                 env, "RECSVC_WEB_TIMEOUT_SECONDS", defaults.web_timeout_seconds
+            ),
+            experiment_report_path=(
+                Path(env["RECSVC_EXPERIMENT_REPORT"])
+                if env.get("RECSVC_EXPERIMENT_REPORT")
+                else None
             ),
         )
