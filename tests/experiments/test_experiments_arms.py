@@ -306,3 +306,21 @@ def test_suitability_is_identical_in_every_arm(
         suitable[arm] = offered | family
     assert seen["challenger"] == seen["champion"] == seen["rules"] == seen["holdout"]
     assert suitable["challenger"] == suitable["champion"] == suitable["rules"]
+
+
+def test_a_challenger_that_fails_its_hash_check_is_served_as_rules_and_says_so(
+    env: Any, service_app: Flask, service_client: FlaskClient, teller: dict[str, str]
+) -> None:
+    version = env.registry.publish(env.model_dir, note="challenger", alias="challenger")
+    path = env.registry.versions_dir / version / "calibration.json"
+    path.parent.chmod(0o755)
+    path.chmod(0o644)
+    path.write_text(path.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    put(service_client, env, ONLY["challenger"])
+    for c in customer_ids(env.bank, 5):
+        answer = pitch(service_client, teller, c, f"req-tamper-{c}")
+        assert answer["experiment"]["served"] == "rules"
+        assert answer["experiment"]["fallback"] == "no usable challenger model"
+        assert answer["model_version"] is None and answer["degraded"] is True
+    status = service_app.extensions[SERVICE].arms.runtimes["challenger"].status()
+    assert status["last_error"]["type"] == "TamperedArtifact"
