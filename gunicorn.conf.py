@@ -56,7 +56,7 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
 
         warm_up(worker.wsgi)
         # a promote or rollback is loaded beside the serving model, not inside a request
-        worker.wsgi.extensions["recsvc.service"].runtime.reload_in_background()
+        worker.wsgi.extensions["recsvc.service"].reload_in_background()
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

@@ -73,6 +73,7 @@ def _register_service(app: Flask, settings: Settings, engine: Any, catalogue: An
     featurizer = CustomerFeaturizer(product_ids=catalogue.ids, bank=bank)
     metrics = app.extensions[METRICS]
     runtime = ModelRuntime(settings.registry_dir, featurizer=featurizer, on_serving=metrics.serving)
+    challenger = ModelRuntime(settings.registry_dir, featurizer=featurizer, alias="challenger")
     service = CrossSellService(
         engine=engine,
         catalogue=catalogue,
@@ -83,6 +84,7 @@ def _register_service(app: Flask, settings: Settings, engine: Any, catalogue: An
         featurizer=featurizer,
         runtime=runtime,
         explainer=ReasonExplainer.from_file(settings.reasons_config_path, featurizer.names),
+        challenger=challenger,  # issue 12: the challenger arm's model, loaded like the champion
     )
     app.extensions[SERVICE] = service
     app.extensions[READINESS].append(runtime.readiness)
@@ -97,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         corrections,
         customers,
         docs,
+        experiment,
         health,
         models,
         products,
@@ -106,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     api = app.extensions["recsvc.api"]
     for module in (
         health, products, recommend, corrections, customers, models, audit, contact_plan,
+        experiment,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blp)

@@ -54,6 +54,8 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 8000
     run_dir: Path = PROJECT_ROOT / "var" / "run"
+    # The experiment report (`python -m training experiment-report --out FILE`) the console shows.
+    experiment_report_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -93,4 +95,9 @@ class Settings:
             host=env.get("RECSVC_HOST") or defaults.host,
             port=_env_int(env, "RECSVC_PORT", defaults.port),
             run_dir=Path(env.get("RECSVC_RUN_DIR") or defaults.run_dir),
+            experiment_report_path=(
+                Path(env["RECSVC_EXPERIMENT_REPORT"])
+                if env.get("RECSVC_EXPERIMENT_REPORT")
+                else None
+            ),
         )

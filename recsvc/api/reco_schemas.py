@@ -112,12 +112,20 @@ class PitchOut(Schema):
     next_action = fields.Nested(NextActionOut, allow_none=True)
 
 
+class ExperimentArmOut(Schema):
+    id = fields.String(allow_none=True, metadata={"description": "null: no experiment set"})
+    arm = fields.String(metadata={"description": "champion, challenger, rules or holdout"})
+    served = fields.String(metadata={"description": "the arm served: `rules` on a fallback"})
+    fallback = fields.String(allow_none=True, metadata={"description": "why it fell back"})
+
+
 class PitchAnswerOut(Schema):
     request_id = fields.String()
     model_version = fields.String(allow_none=True)
     degraded = fields.Boolean()
     pitch = fields.Nested(PitchOut, allow_none=True)
     next_actions = fields.List(fields.Nested(NextActionOut))
+    experiment = fields.Nested(ExperimentArmOut, allow_none=True)
 
 
 class RecommendationsAnswerOut(PitchAnswerOut):

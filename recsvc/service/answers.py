@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from recsvc.customers.profile import Customer, Transaction
+from recsvc.service.experiment import Assignment
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Answer:
     excluded: list[ExcludedOut]
     pitch: PitchOut | None
     next_actions: list[NextActionOut] = field(default_factory=list)
+    experiment: Assignment | None = None  # the experiment arm this answer was served in
 
     @cached_property
     def as_dict(self) -> dict[str, Any]:
@@ -144,6 +146,7 @@ class Answer:
             "excluded": [e.plain() for e in self.excluded],
             "pitch": None if self.pitch is None else self.pitch.plain(),
             "next_actions": [a.plain() for a in self.next_actions],
+            "experiment": None if self.experiment is None else self.experiment.plain(),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,13 @@ from recsvc.service.contact_triggers import (
     profile_triggers,
 )
 from recsvc.service.errors import NotFound
+from recsvc.service.experiment import (
+    CHALLENGER,
+    CHAMPION,
+    HOLDOUT,
+    Experiment,
+    assign,
+)
 from recsvc.store import make_engine
 from recsvc.store.contact_plan import (
     acceptances_of,
@@ -58,6 +65,7 @@ from recsvc.store.contact_plan import (
 )
 
 CHANNEL = "manager"
+HOLDOUT_FLAG = "HOLDOUT"  # an experiment's hold-out: triggers listed, no product suggested
 DEFAULT_CONFIG = PACKAGE_DATA / "contact_plan.yaml"
 _WEEK = re.compile(r"\A([0-9]{4})-W([0-9]{2})\Z")  # ASCII digits, no trailing newline
 
@@ -90,6 +98,9 @@ class PlanEntry:
     priority: float
     channel: str
     flag: str | None = None
+    arm: str = CHAMPION  # the experiment arm (recsvc.service.experiment), champion if none
+    model_version: str | None = None
+    model_hash: str | None = None
 
 
 @dataclass
@@ -145,6 +156,7 @@ def build_planner(settings: Settings, *, config_path: Path = DEFAULT_CONFIG) -> 
         config=load_contact_plan_config(config_path),
         featurizer=featurizer,
         runtime=ModelRuntime(settings.registry_dir, featurizer=featurizer),
+        challenger=ModelRuntime(settings.registry_dir, featurizer=featurizer, alias="challenger"),
     )
 
 
@@ -162,6 +174,7 @@ class ContactPlanner:
         config: ContactPlanConfig,
         featurizer: CustomerFeaturizer,
         runtime: ModelRuntime,
+        challenger: ModelRuntime | None = None,
     ) -> None:
         self.engine = engine
         self.catalogue = catalogue
@@ -171,7 +184,11 @@ class ContactPlanner:
         self.config = config
         self.featurizer = featurizer
         self.runtime = runtime
+        self.challenger = challenger
         self.order = {p.product_id: i for i, p in enumerate(catalogue.products)}
+        # the design in force, read once per plan (the API's assignment: same arms)
+        self.experiment: Experiment | None = None
+        self.experiment_id: str | None = None
 
     def plan_week(
         self,
@@ -189,6 +206,8 @@ class ContactPlanner:
             managers = manager_levels(session)
         books = _Books(lambda m: managers.get(m, (0, self.config.default_book_cap))[1])
         loaded = self.runtime.current()
+        self.experiment = _current_experiment(self.engine)
+        self.experiment_id = self.experiment.experiment_id if self.experiment else None
         summary.customers = count_customers(self.engine)
         for chunk in iter_contactable(self.engine, chunk_size):
             for entry in self.plan_chunk(chunk, week, as_of, managers, loaded, summary):
@@ -227,24 +246,48 @@ class ContactPlanner:
             accepted = acceptances_of(session, ids, opened_since, tz=tz)
         candidates = [c for c in open_ if c.customer_id not in contacted]
         summary.candidates += len(candidates)
-        probs = self._score(candidates, as_of, loaded)
-        bounds = self._value_bounds(probs, loaded, len(candidates))
         out = []
-        for i, customer in enumerate(candidates):
-            propensities = None
-            if loaded is not None and probs is not None:
-                row = probs[i]
-                propensities = {p: float(row[j]) for p, j in loaded.product_index.items()}
-            entry = self._entry(
-                customer, as_of, propensities, declines.get(customer.customer_id),
-                value_bound=float(bounds[i]), accepted=accepted.get(customer.customer_id),
-            )  # fmt: skip
-            if entry is not None:
-                level = managers.get(str(customer.manager_id), (0, 0))[0]
-                if tier_of(customer.aum, self.bank).manager_level > level:
-                    entry = self._reassign(entry)
-                out.append(entry)
+        for arm, group in self._by_arm(candidates):
+            model = self._model_of(arm, loaded)
+            probs = self._score(group, as_of, model)
+            bounds = self._value_bounds(probs, model, len(group))
+            for i, customer in enumerate(group):
+                propensities = None
+                if model is not None and probs is not None:
+                    row = probs[i]
+                    propensities = {p: float(row[j]) for p, j in model.product_index.items()}
+                entry = self._entry(
+                    customer, as_of, propensities, declines.get(customer.customer_id),
+                    value_bound=float(bounds[i]), accepted=accepted.get(customer.customer_id),
+                    holdout=arm == HOLDOUT,
+                )  # fmt: skip
+                if entry is not None:
+                    level = managers.get(str(customer.manager_id), (0, 0))[0]
+                    if tier_of(customer.aum, self.bank).manager_level > level:
+                        entry = self._reassign(entry)
+                    out.append(replace(
+                        entry, arm=arm, model_version=model.version if model else None,
+                        model_hash=model.model_hash if model else None,
+                    ))  # fmt: skip
         return out
+
+    def _by_arm(self, customers: Sequence[Customer]) -> list[tuple[str, list[Customer]]]:
+        """The customers per experiment arm (the API's salted hash); all champion if none."""
+        if self.experiment is None:
+            return [(CHAMPION, list(customers))]
+        groups: dict[str, list[Customer]] = {}
+        for c in customers:
+            groups.setdefault(assign(self.experiment, c.customer_id), []).append(c)
+        return sorted(groups.items())
+
+    def _model_of(self, arm: str, champion: LoadedModel | None) -> LoadedModel | None:
+        """The arm's model: champion's, the challenger's (rules if none), none for rules and
+        holdout (ranked by value and the rules' order, as the API's rules arm)."""
+        if arm == CHAMPION:
+            return champion
+        if arm == CHALLENGER and self.challenger is not None:
+            return self.challenger.current()
+        return None
 
     def _score(
         self, customers: Sequence[Customer], as_of: dt.date, loaded: LoadedModel | None
@@ -275,6 +318,7 @@ class ContactPlanner:
         *,
         value_bound: float = float("inf"),
         accepted: dict[str, dt.date] | None = None,
+        holdout: bool = False,
     ) -> PlanEntry | None:
         """The plan entry of one customer who may be contacted, or None without a trigger."""
         facts = customer_facts(customer, as_of=as_of, rules=self.rules, bank=self.bank)
@@ -302,6 +346,8 @@ class ContactPlanner:
         priority = best_value + sum(self.config.trigger_weights[f.code] for f in found)
         if value_class_of(customer, self.bank, as_of) == "BZC":
             priority *= self.config.bzc_factor
+        if holdout:  # the experiment's hold-out: the triggers, nothing to suggest
+            ranked = []
         products = tuple(r.product.product_id for r in ranked[: self.config.max_products])
         return PlanEntry(
             customer_id=customer.customer_id,
@@ -311,6 +357,7 @@ class ContactPlanner:
             talking_points=self._talking_points(found, ranked),
             priority=round(priority, 4),
             channel=preferred_channel(customer, self.config),
+            flag=HOLDOUT_FLAG if holdout else None,
         )
 
     def _talking_points(
@@ -331,9 +378,12 @@ class ContactPlanner:
         return out
 
     def _reassign(self, entry: PlanEntry) -> PlanEntry:
+        """Flagged for a senior manager (a hold-out entry keeps its HOLDOUT flag and gets the
+        reassign talking point)."""
         point = self._text(REASSIGN, None, None)
         points = (point, *entry.talking_points)[: self.config.max_talking_points]
-        return PlanEntry(**{**entry.__dict__, "flag": REASSIGN, "talking_points": points})
+        flag = HOLDOUT_FLAG if entry.flag == HOLDOUT_FLAG else REASSIGN
+        return PlanEntry(**{**entry.__dict__, "flag": flag, "talking_points": points})
 
     def _write(
         self, entries: list[PlanEntry], summary: PlanSummary, loaded: LoadedModel | None
@@ -346,7 +396,7 @@ class ContactPlanner:
             rank = ranks[entry.manager_id] = ranks.get(entry.manager_id, 0) + 1
             request_id = f"cp-{summary.week}-{summary.run_id}-{entry.customer_id}"
             rows.append(_row(entry, summary.week, rank, request_id, now))
-            audits.append(_audit(entry, summary, request_id, loaded, now))
+            audits.append(_audit(entry, summary, request_id, self.experiment_id, now))
             summary.per_manager[entry.manager_id] = rank
             summary.reassign += entry.flag == REASSIGN
         with Session(self.engine) as session:
@@ -368,7 +418,7 @@ def _row(
 
 
 def _audit(
-    entry: PlanEntry, summary: PlanSummary, request_id: str, loaded: LoadedModel | None,
+    entry: PlanEntry, summary: PlanSummary, request_id: str, experiment_id: str | None,
     now: dt.datetime,
 ) -> dict[str, object]:  # fmt: skip
     """The audit row of an entry: what the plan put in front of the manager; POST /v1/feedback
@@ -380,15 +430,21 @@ def _audit(
         "caller_role": "batch",
         "staff_id": None,
         "customer_id": entry.customer_id,
-        "model_version": loaded.version if loaded else None,
-        "model_hash": loaded.model_hash if loaded else None,
-        "degraded": loaded is None,
+        "model_version": entry.model_version,
+        "model_hash": entry.model_hash,
+        "degraded": entry.model_version is None and entry.arm in (CHAMPION, CHALLENGER),
+        "experiment_id": experiment_id,
+        "arm": entry.arm,
         "payload": {
             "source": "contact_plan",
             "week": summary.week,
             "as_of": summary.as_of.isoformat(),
             "triggers": list(entry.triggers),
-            "answer": {"recommendations": recommendations, "pitch": None},
+            "answer": {
+                "recommendations": recommendations,
+                "pitch": None,
+                "experiment": {"id": experiment_id, "arm": entry.arm},
+            },
         },
     }
 
@@ -459,3 +515,10 @@ def recheck_plan(
             checked.update(products=[], talking_points=[])
         out.append(checked)
     return out
+
+
+def _current_experiment(engine: Engine) -> Experiment | None:
+    """The design in force in the store (the API reads the same one)."""
+    from recsvc.service.experiments import ExperimentSource
+
+    return ExperimentSource(engine).current()

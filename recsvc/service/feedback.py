@@ -79,6 +79,8 @@ def save_feedback(
                 record_pitch(
                     session, request_id=request_id, customer_id=audit.customer_id,
                     product_id=product_id, day=day, channel=channel, slots=slots,
+                    experiment_id=audit.experiment_id, arm=audit.arm,
+                    model_version=audit.model_version,
                 )  # fmt: skip
             session.commit()
     except SQLAlchemyError as exc:

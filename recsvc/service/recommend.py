@@ -49,6 +49,16 @@ from recsvc.service.config import (
 )
 from recsvc.service.contact_plan import manager_plan, recheck_plan
 from recsvc.service.errors import Conflict, Forbidden, NotFound, Unavailable
+from recsvc.service.experiment import (
+    CHALLENGER,
+    CHAMPION,
+    HOLDOUT,
+    RULES,
+    Assignment,
+    Experiment,
+    assign,
+)
+from recsvc.service.experiments import ExperimentSource
 from recsvc.service.feedback import save_feedback
 from recsvc.service.inline import used_profile
 from recsvc.store import (
@@ -90,6 +100,8 @@ class CrossSellService:
         runtime: ModelRuntime,
         explainer: ReasonExplainer,
         clock: Callable[[], dt.datetime] | None = None,
+        challenger: ModelRuntime | None = None,
+        experiments: ExperimentSource | None = None,
     ) -> None:
         self.engine = engine
         self.catalogue = catalogue
@@ -102,6 +114,8 @@ class CrossSellService:
         self.explainer = explainer
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.order = {p.product_id: i for i, p in enumerate(catalogue.products)}
+        self.arms = ArmModels(runtime, challenger)
+        self.experiments = experiments or ExperimentSource(engine)
 
     def today(self) -> dt.date:
         """The branches' calendar day."""
@@ -178,7 +192,9 @@ class CrossSellService:
         connection, every prepared statement, and one rehearsal of a teller's pitch for a
         stored customer -- rules, features, reasons, pitch text, audit payload -- in a read
         transaction that is rolled back. Nothing is written or audited."""
-        self.runtime.current()
+        for runtime in self.arms.runtimes.values():  # every arm's model: champion, challenger
+            runtime.current()
+        experiment = self.experiments.current()
         with self.engine.connect() as connection:
             prepare_all(connection)
             customer_id = first_customer_id(connection)
@@ -189,9 +205,15 @@ class CrossSellService:
                 )  # fmt: skip
                 as_of = self.today()
                 customer, context = self._requested_customer(connection, request, as_of)
-                answer = self._answer(request, customer, context, as_of, pitch_only=False)
+                arm = self.arms.arm(experiment, customer.customer_id)
+                answer = self._answer(request, customer, context, as_of, arm, pitch_only=False)
                 audit_payload(request, customer, answer, self.catalogue.ids, pitch_only=False)
             connection.rollback()
+
+    def reload_in_background(self) -> None:
+        """A serving worker: every arm's runtime loads a promoted model on a thread of its own."""
+        for runtime in self.arms.runtimes.values():
+            runtime.reload_in_background()
 
     # ---- the use case -----------------------------------------------------------------------
 
@@ -207,13 +229,16 @@ class CrossSellService:
         try:
             with self.engine.connect() as connection:
                 customer, context = self._requested_customer(connection, request, as_of)
-                answer = self._answer(request, customer, context, as_of, pitch_only=pitch_only)
+                arm = self.arms.arm(self.experiments.current(), customer.customer_id)
+                answer = self._answer(request, customer, context, as_of, arm,
+                                      pitch_only=pitch_only)  # fmt: skip
                 end_read_transaction(connection)
                 if pitch_only and answer.pitch is not None:
                     pitched = self._log_pitch(connection, request, customer, context, answer)
                     if answer.pitch.product_id not in pitched:
                         context = replace(context, pitched=pitched)
-                        answer = self._answer(request, customer, context, as_of, pitch_only=True)
+                        answer = self._answer(request, customer, context, as_of, arm,
+                                              pitch_only=True)  # fmt: skip
                 self._audit(connection, request, customer, answer, pitch_only=pitch_only)
                 connection.commit()
         except IntegrityError as exc:
@@ -237,10 +262,12 @@ class CrossSellService:
         product_id = answer.pitch.product_id
         if product_id in context.pitched:
             return context.pitched  # a repeat of today's pitch: already logged
+        arm = answer.experiment
         return record_pitch(
             connection, request_id=request.request_id, customer_id=customer.customer_id,
             product_id=product_id, day=answer.as_of, channel=str(request.channel),
-            slots=self.config.max_products_per_day,
+            slots=self.config.max_products_per_day, model_version=answer.model_version,
+            experiment_id=arm.id if arm else None, arm=arm.arm if arm else None,
         )  # fmt: skip
 
     def _answer(
@@ -249,6 +276,7 @@ class CrossSellService:
         customer: Customer,
         context: RequestContext,
         as_of: dt.date,
+        arm: ServedArm,
         *,
         pitch_only: bool,
     ) -> Answer:
@@ -259,7 +287,7 @@ class CrossSellService:
             bank=self.bank, recent_declines=context.declines,
             recent_acceptances=context.accepted,
         )  # fmt: skip
-        scored = self._score(customer, as_of)
+        scored = self._score(customer, as_of, arm.loaded)
         triggers = {
             t.product_id: t for t in transaction_triggers(request.transaction, self.pitch_config)
         } if request.transaction else {}  # fmt: skip
@@ -284,7 +312,8 @@ class CrossSellService:
                 cache[key] = self._recommendation(entry, scored, triggers, request.locale)
             return cache[key]
 
-        shown = [] if pitch_only else ranked[:limit]
+        holdout = arm.assignment.arm == HOLDOUT  # suitability audited, nothing offered
+        shown = [] if pitch_only or holdout else ranked[:limit]
         recommendations = [explained(r)[0] for r in shown]
         excluded = (
             _excluded(verdict, request.locale)
@@ -295,7 +324,7 @@ class CrossSellService:
             NextActionOut(a.code, a.message(request.locale)) for a in verdict.next_actions
         ]
         pitch = None
-        if channel in PITCH_CHANNELS:
+        if channel in PITCH_CHANNELS and not holdout:
             # the transaction at the counter comes first: a large deposit is pitched a deposit
             # or wealth product before anything else that ranks higher on value alone
             spoken = [r for r in ranked if r.product.product_id in triggers]
@@ -306,19 +335,20 @@ class CrossSellService:
             request_id=request.request_id,
             model_version=loaded.version if loaded else None,
             model_hash=loaded.model_hash if loaded else None,
-            degraded=loaded is None,
+            degraded=arm.degraded,
             as_of=as_of,
             recommendations=recommendations,
             excluded=excluded,
             pitch=_with_next_action(pitch, next_actions),
             next_actions=next_actions,
+            experiment=arm.assignment,
         )
 
-    def _score(self, customer: Customer, as_of: dt.date) -> Scored:
-        x = self.featurizer.transform_one(customer, as_of)
-        loaded = self.runtime.current()
+    def _score(self, customer: Customer, as_of: dt.date, loaded: LoadedModel | None) -> Scored:
+        """The arm's model's view of the customer; none (the rules' own order) without one."""
         if loaded is None:
-            return Scored(None, x, None)
+            return Scored(None, _NO_FEATURES, None)
+        x = self.featurizer.transform_one(customer, as_of)
         probs = self.runtime.score(loaded, x)[0]
         return Scored(loaded, x, {p: float(probs[j]) for p, j in loaded.product_index.items()})
 
@@ -436,6 +466,8 @@ class CrossSellService:
                 model_version=answer.model_version,
                 model_hash=answer.model_hash,
                 degraded=answer.degraded,
+                experiment_id=answer.experiment.id if answer.experiment else None,
+                arm=answer.experiment.arm if answer.experiment else None,
                 payload=audit_payload(
                     request,
                     customer,
@@ -446,6 +478,43 @@ class CrossSellService:
                 ),
             ),
         )
+
+
+_NO_FEATURES = np.zeros((1, 0), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ServedArm:
+    """The arm a request is served in and the model it scores with (None: rules' own order)."""
+
+    assignment: Assignment
+    loaded: LoadedModel | None
+    degraded: bool  # a model was meant to answer and none could
+
+
+class ArmModels:
+    """The model each arm scores with: champion and challenger runtimes (each loads lazily,
+    after fork, with hash verification and polling, see recsvc.models.runtime); `rules` and
+    `holdout` use none. An arm whose model is unusable is served as `rules` and says why."""
+
+    def __init__(self, champion: ModelRuntime, challenger: ModelRuntime | None) -> None:
+        self.runtimes = {CHAMPION: champion}
+        if challenger is not None:
+            self.runtimes[CHALLENGER] = challenger
+
+    def arm(self, experiment: Experiment | None, customer_id: str) -> ServedArm:
+        arm = assign(experiment, customer_id)
+        exp_id = experiment.experiment_id if experiment else None
+        if arm not in self.runtimes:
+            if arm == CHALLENGER:  # a service built without a challenger runtime
+                return ServedArm(Assignment(exp_id, arm, RULES, "no challenger runtime"),
+                                 None, True)  # fmt: skip
+            return ServedArm(Assignment(exp_id, arm, arm), None, False)
+        loaded = self.runtimes[arm].current()
+        if loaded is None:
+            why = f"no usable {arm} model"
+            return ServedArm(Assignment(exp_id, arm, RULES, why), None, True)
+        return ServedArm(Assignment(exp_id, arm, arm), loaded, False)
 
 
 def _in_book(caller: Caller, customer: Customer) -> bool:

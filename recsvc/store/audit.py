@@ -31,6 +31,8 @@ class AuditRecord:
     model_hash: str | None = None
     degraded: bool = False
     created_at: dt.datetime = field(default_factory=_now)
+    experiment_id: str | None = None
+    arm: str | None = None
 
 
 _STATEMENTS = PreparedSet({"insert": insert_into(Base.metadata.tables["audit_log"])})
@@ -51,6 +53,8 @@ def write_audit(session: Session | Connection, record: AuditRecord) -> None:
             "model_hash": record.model_hash,
             "degraded": record.degraded,
             "payload": record.payload,
+            "experiment_id": record.experiment_id,
+            "arm": record.arm,
         },
     )
 
@@ -70,4 +74,6 @@ def get_audit(session: Session, request_id: str) -> AuditRecord | None:
         model_hash=row.model_hash,
         degraded=row.degraded,
         created_at=as_utc(row.created_at),
+        experiment_id=row.experiment_id,
+        arm=row.arm,
     )

@@ -43,7 +43,8 @@ _STATEMENTS = {
 
 def record_pitch(
     on: Session | Connection, *, request_id: str, customer_id: str, product_id: str,
-    day: dt.date, channel: str, slots: int = 1,
+    day: dt.date, channel: str, slots: int = 1, experiment_id: str | None = None,
+    arm: str | None = None, model_version: str | None = None,
 ) -> list[str]:  # fmt: skip
     """Claim a slot of the customer's day for the product, in the caller's transaction.
 
@@ -57,7 +58,8 @@ def record_pitch(
         key = {"customer_id": customer_id, "day": day, "slot": slot}
         statements.run(
             connection, "claim", {**key, "request_id": request_id, "product_id": product_id,
-                                  "channel": channel},
+                                  "channel": channel, "experiment_id": experiment_id,
+                                  "arm": arm, "model_version": model_version},
         )  # fmt: skip
         (held,) = statements.rows(connection, "in_slot", key)[0]
         found.append(held)

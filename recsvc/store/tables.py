@@ -153,6 +153,7 @@ class AuditLogRow(Base):
     """One served request: who asked, which model answered, and what was said."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "experiment_id", "arm"),)
 
     request_id: Mapped[str] = mapped_column(ID, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -163,6 +164,8 @@ class AuditLogRow(Base):
     model_hash: Mapped[str | None] = mapped_column(String(128))
     degraded: Mapped[bool] = mapped_column(Boolean)
     payload: Mapped[dict[str, Any]] = mapped_column(PAYLOAD)
+    experiment_id: Mapped[str | None] = mapped_column(ID)  # None: no experiment was set
+    arm: Mapped[str | None] = mapped_column(CODE)  # the assigned arm (None: not a decision)
 
 
 class ApiKeyRow(Base):
@@ -196,6 +199,9 @@ class PitchLogRow(Base):
     day: Mapped[dt.date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(CODE)
     slot: Mapped[int] = mapped_column(SmallInteger)
+    experiment_id: Mapped[str | None] = mapped_column(ID)
+    arm: Mapped[str | None] = mapped_column(CODE)
+    model_version: Mapped[str | None] = mapped_column(ID)
 
 
 class ContactPlanRow(Base):
@@ -235,3 +241,19 @@ class FeedbackCorrectionRow(Base):
     staff_id: Mapped[str] = mapped_column(CODE)
     audit_request_id: Mapped[str] = mapped_column(ID)
     corrected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExperimentRow(Base):
+    """An experiment design (the split of customers over arms); the newest one is in force.
+
+    Rows are never changed: a new split is a new row with a new id and salt."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (Index(None, "created_at"),)
+
+    experiment_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    split: Mapped[dict[str, int]] = mapped_column(PAYLOAD)
+    salt: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(CODE)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -113,3 +113,37 @@ def test_warm_up_writes_nothing(env: Any) -> None:
     assert timings["total_ms"] >= timings["service_ms"] > 0
     assert table_counts(app) == before
     assert app.extensions["recsvc.service"].runtime.status()["version"] is not None
+
+
+@pytest.mark.parametrize("challenger_share", [0, 100])
+def test_a_fresh_worker_has_warmed_the_challenger_arm_too(
+    env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, challenger_share: int
+) -> None:
+    """A published challenger is loaded, its one-row paths built, before the worker's first
+    request, as the champion is: whether or not the warm-up's rehearsal falls in its arm (a
+    new split can send customers to it at any time)."""
+    env.registry.publish(env.model_dir, note="challenger")
+    setup = create_app({"SETTINGS": env.settings}).test_client()
+    split = {"champion": 100 - challenger_share, "challenger": challenger_share, "rules": 0,
+             "holdout": 0}  # fmt: skip
+    put = setup.put("/v1/experiment", json={"split": split}, headers=env.headers("admin"))
+    assert put.status_code == 200, put.get_json()
+    hooks = gunicorn_hooks()
+    try:
+        app = create_app({"SETTINGS": env.settings})
+        hooks["post_worker_init"](SimpleNamespace(wsgi=app))
+    finally:
+        hooks["on_exit"](None)
+    arms = app.extensions["recsvc.service"].arms.runtimes
+    assert arms["challenger"].status()["version"] is not None
+    headers = env.headers("teller", staff_id="T001")
+    counts = count_first_use_work(monkeypatch, app)
+
+    response = app.test_client().post(
+        "/v1/pitch", json={"customer_id": "C00000002"}, headers=headers
+    )
+
+    assert response.status_code == 200, response.get_json()
+    served = "challenger" if challenger_share else "champion"
+    assert response.get_json()["experiment"]["served"] == served
+    assert counts == Counter(), f"first request did first-use work: {dict(counts)}"

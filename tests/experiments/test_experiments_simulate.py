@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,13 @@ from training.experiment_report import (
 )
 from training.simulate.client import InProcessClient
 from training.simulate.policies import NoPitch, ServicePitch, TruthOracle
-from training.simulate.run import Simulation, in_process_service, product_values, run_simulation
+from training.simulate.run import (
+    Simulation,
+    in_process_service,
+    product_values,
+    run_sharded,
+    run_simulation,
+)
 from training.synth.reader import read_bank
 from training.synth.truth import build_truth, read_truth
 
@@ -211,3 +218,62 @@ def test_forked_workers_share_the_customers_and_the_store(
     engine.dispose()
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["workers"] == 2
     read_bank(tmp_path / "a" / "bank")
+
+
+def test_through_http_the_same_arms_as_in_process(
+    synthetic_bank: Path, trained_model: Path, loaded_store: Path, tmp_path: Path
+) -> None:
+    # the split set over HTTP (PUT /v1/experiment) on a running service; the in-process run
+    # gets the same design (split and salt, read back with GET) in its own store
+    from dataclasses import replace
+
+    from servertesting import cli, request, server_environ, serving
+
+    from recsvc.config import Settings
+    from recsvc.models.registry import Registry
+
+    registry = Registry(tmp_path / "registry")
+    champion = registry.publish(trained_model, note="champion")
+    challenger = registry.publish(trained_model, note="challenger", alias="challenger")
+    db = tmp_path / "served.db"
+    db.write_bytes(loaded_store.read_bytes())
+    settings = replace(Settings(), database_url=f"sqlite:///{db}", registry_dir=registry.root,
+                       rate_limit="1000000 per minute")  # fmt: skip
+    env = server_environ(settings, RECSVC_LOG_LEVEL="WARNING")
+    key = cli(env, "keys", "create", "--role", "teller", "--staff", "SIMTELLER")
+    scientist = {"Authorization": "Bearer " + cli(env, "keys", "create", "--role",
+                                                  "data_scientist", "--staff", "DS01")}  # fmt: skip
+    split = {"champion": 40, "challenger": 20, "rules": 20, "holdout": 20}
+    common = ["simulate", "--bank", str(synthetic_bank), "--days", "2", "--seed", "8", "--quiet"]
+    with serving(env, tmp_path, workers=1) as server:
+        status, text = request(server.base, "PUT", "/v1/experiment", body={"split": split},
+                               headers=scientist)  # fmt: skip
+        assert status == 200, text
+        status, text = request(server.base, "GET", "/v1/experiment", headers=scientist)
+        experiment = json.loads(text)
+        assert status == 200 and experiment["split"] == split
+        time.sleep(1.2)  # the worker's cached design expires (it may have read it at start)
+        assert main([*common, "--out", str(tmp_path / "http"), "--url", server.base,
+                     "--key", key]) == 0  # fmt: skip
+    with in_process_service(synthetic_bank, tmp_path / "local", registry=registry.root,
+                            split=split, salt=experiment["salt"]) as service:  # fmt: skip
+        sim = Simulation(bank=synthetic_bank, out=tmp_path / "local", days=2, seed=8,
+                         arm_of=service.experiment.arm_of)  # fmt: skip
+        run_sharded(sim, service, real_clock=True)
+    columns = ["customer_id", "date", "arm", "model_version", "product_id", "outcome"]
+    over_http = pd.read_csv(tmp_path / "http" / "decisions.csv", dtype=str, keep_default_na=False)
+    local = pd.read_csv(tmp_path / "local" / "decisions.csv", dtype=str, keep_default_na=False)
+    assert set(over_http["arm"]) == set(split)  # the answers name each arm
+    pd.testing.assert_frame_equal(over_http[columns], local[columns])
+    by_arm = over_http.groupby("arm")["model_version"].agg(lambda s: set(s) - {""})
+    assert by_arm["champion"] == {champion} and by_arm["challenger"] == {challenger}
+    assert by_arm["rules"] == set() and by_arm["holdout"] == set()
+    report_http = experiment_report(*tables_from_simulation(tmp_path / "http"))
+    report_local = experiment_report(*tables_from_simulation(tmp_path / "local"))
+    assert set(report_http["arms"]) == set(split)
+    assert report_http["arms"] == report_local["arms"]
+    # the served store's audit log gives the same decisions, per arm, under the experiment's id
+    decisions, _ = tables_from_store(settings.database_url)
+    assert set(decisions["experiment"]) == {experiment["experiment_id"]}
+    stored = decisions.groupby("arm")["customer_id"].count().to_dict()
+    assert stored == over_http.groupby("arm")["customer_id"].count().to_dict()

@@ -17,6 +17,7 @@ from recsvc.service.answers import (
     ReasonOut,
     RecommendationOut,
 )
+from recsvc.service.experiment import ARMS, Assignment
 
 text = st.text(max_size=8)
 maybe_text = st.none() | text
@@ -40,6 +41,8 @@ answers = st.builds(
     degraded=st.booleans(), as_of=st.dates(), recommendations=st.lists(recommendations, max_size=3),
     excluded=st.lists(excluded, max_size=4), pitch=st.none() | pitches,
     next_actions=st.lists(actions, max_size=2),
+    experiment=st.none() | st.builds(Assignment, id=maybe_text, arm=st.sampled_from(ARMS),
+                                     served=st.sampled_from(ARMS), fallback=maybe_text),
 )  # fmt: skip
 
 

@@ -37,6 +37,10 @@ def add_simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=_positive, default=1,
                         help="in-process: forked workers, each serving its share of the "
                              "customers (same seed and workers, same run)")  # fmt: skip
+    parser.add_argument("--split", default=None,
+                        help="in-process: set this experiment in the store first, e.g. "
+                             "champion=80,challenger=10,rules=5,holdout=5 (over --url: "
+                             "PUT /v1/experiment; the answers name each arm)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -46,6 +50,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from training.simulate.run import (
         Simulation,
         in_process_service,
+        parse_split,
         run_sharded,
         run_simulation,
     )
@@ -60,6 +65,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     sim = Simulation(bank=args.bank, out=args.out, days=args.days, seed=args.seed,
                      window_days=args.window_days, progress=progress)  # fmt: skip
+    split = None if args.split is None else parse_split(args.split)
+    if args.url and split is not None:
+        raise ValueError("--split is for in-process runs; over --url, PUT /v1/experiment")
     if args.url and key:
         sim.request_tag = f"sim{args.seed}-{os.urandom(4).hex()}"  # a live store keeps ids
         client = HttpClient(args.url, key)
@@ -68,7 +76,10 @@ def run_simulate(args: argparse.Namespace) -> int:
         finally:
             client.close()
     else:
-        with in_process_service(args.bank, args.out, registry=args.registry) as service:
+        with in_process_service(args.bank, args.out, registry=args.registry, split=split,
+                                salt=f"sim-seed-{args.seed}") as service:  # fmt: skip
+            if service.experiment is not None:
+                sim.arm_of = service.experiment.arm_of
             result = run_sharded(sim, service, workers=args.workers, real_clock=args.real_clock)
     print(json.dumps(result.summary, indent=2))
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,18 @@ from training.synth.world import load_world
 
 DEFAULT_ARM = "champion"
 TELLER_STAFF = "SIMTELLER"
+SIM_SCIENTIST = "SIMDS"
+
+
+def parse_split(text: str) -> dict[str, int]:
+    """`champion=80,challenger=10,rules=5,holdout=5` -> {arm: percent} (checked by the service)."""
+    split: dict[str, int] = {}
+    for part in text.split(","):
+        arm, _, share = part.partition("=")
+        if not share.strip().isdigit():
+            raise ValueError(f"--split: {part!r} is not arm=percent")
+        split[arm.strip()] = int(share)
+    return split
 
 
 def everyone_champion(customer_id: str) -> str:
@@ -191,7 +204,8 @@ def _run_days(
                 outcome = answer.outcome
                 teller = _teller(setting.branches[c])
                 if decision.request_id is not None:
-                    client.post("/v1/feedback", {  # the staff id is the API key's
+                    # recorded under the key's own staff id (another one in the body is 403)
+                    client.post("/v1/feedback", {
                         "request_id": decision.request_id, "product_id": decision.product_id,
                         "outcome": outcome,
                     })  # fmt: skip
@@ -345,6 +359,7 @@ class InProcessService:
     settings: Any
     key: str
     built: Any = None
+    experiment: Any = None  # the recsvc Experiment set in the store (None: everyone champion)
 
     @property
     def app(self) -> Any:
@@ -372,10 +387,14 @@ class InProcessService:
 
 @contextmanager
 def in_process_service(
-    bank: Path, workdir: Path, *, registry: Path | None = None
-) -> Iterator[InProcessService]:
+    bank: Path, workdir: Path, *, registry: Path | None = None,
+    split: dict[str, int] | None = None, salt: str | None = None,
+) -> Iterator[InProcessService]:  # fmt: skip
     """Load the bank into workdir/service.db, create a teller key; the app is built on it on
-    first use (champion from registry, default: RECSVC_REGISTRY_DIR or model_registry/)."""
+    first use (champion and challenger from registry, default: RECSVC_REGISTRY_DIR or
+    model_registry/). With `split`, an experiment is set in the store first, as a data
+    scientist's PUT /v1/experiment would (the service then serves each customer's arm); with
+    `salt`, the assignment is that salt's (the same run for the same seed)."""
     from sqlalchemy.orm import Session
 
     from recsvc.config import Settings
@@ -399,8 +418,19 @@ def in_process_service(
     with Session(engine) as session:
         key = create_key(session, role="teller", staff_id=TELLER_STAFF)
         session.commit()
+    experiment = None
+    if split is not None:
+        from recsvc.service.answers import Caller
+        from recsvc.service.experiments import ExperimentSource
+
+        experiment = ExperimentSource(engine).set_split(
+            split,
+            caller=Caller("data_scientist", SIM_SCIENTIST),
+            request_id=f"sim-split-{os.getpid()}",
+            salt=salt,
+        )
     engine.dispose()
-    service = InProcessService(settings, key)
+    service = InProcessService(settings, key, experiment=experiment)
     try:
         yield service
     finally:

@@ -8,6 +8,29 @@ DEFAULT_LANG = "zh-CN"
 # key: (zh-CN, en)
 LABELS: dict[str, tuple[str, str]] = {
     "app": ("网点营销工作台", "Branch console"),
+    "experiment": ("实验", "Experiment"),
+    "experiment_none": (
+        "未设置实验：所有客户使用主模型。",
+        "No experiment set: every customer is champion.",
+    ),
+    "experiment_report": ("实验报告", "Experiment report"),
+    "experiment_no_report": (
+        "暂无实验报告（RECSVC_EXPERIMENT_REPORT）。",
+        "No experiment report yet (RECSVC_EXPERIMENT_REPORT).",
+    ),
+    "arm": ("组别", "Arm"),
+    "customers": ("客户数", "Customers"),
+    "pitches": ("推荐次数", "Pitches"),
+    "accepted": ("接受", "Accepted"),
+    "adoption_rate": ("开通率", "Adoption rate"),
+    "value_per_customer": ("每客户价值", "Value per customer"),
+    "vs_holdout": ("对比留存组", "vs holdout"),
+    "vs_rules": ("对比规则组", "vs rules"),
+    "report_method": ("方法", "Method"),
+    "chart_vs_holdout": (
+        "相对留存组的开通率差（95% 任意时刻有效区间）",
+        "Adoption vs holdout over time (anytime-valid 95% band)",
+    ),
     "switch_lang": ("English", "中文"),
     "sign_in": ("登录", "Sign in"),
     "sign_out": ("退出", "Sign out"),

@@ -13,6 +13,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from werkzeug.wrappers import Response
 
 from recsvc.api.console.blueprint import bp
+from recsvc.api.console.experiment_view import arm_charts, band_text, read_report
 from recsvc.api.console.session import page, t
 from recsvc.api.models import admin
 from recsvc.api.observe import METRICS
@@ -47,7 +48,20 @@ def models() -> str:
         versions=versions,
         rollback_to=rollback_target(registry),
         workers=worker_versions(current_app.extensions[METRICS]),
+        **experiment_context(),
     )
+
+
+def experiment_context() -> dict[str, Any]:
+    """The design in force, the report per arm and a plot per arm (issue 12)."""
+    settings = current_app.extensions["recsvc.settings"]
+    report = read_report(settings.experiment_report_path)
+    return {
+        "experiment": service().experiments.current(),
+        "report": report,
+        "arm_charts": arm_charts(report) if report else {},
+        "band_text": band_text,
+    }
 
 
 @bp.route("/models/<string:version>/promote", methods=["GET", "POST"])
