@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
 from recsvc.api.auth import requires
-from recsvc.api.recommend import service
+from recsvc.api.extensions import extensions
 from recsvc.api.wire import Blueprint
 from recsvc.service.errors import NotFound
 from recsvc.store import get_audit
@@ -33,7 +33,7 @@ class AuditOut(Schema):
 @requires("compliance", "admin")
 def get_audit_record(request_id: str) -> Any:
     """One audited answer, as it was given."""
-    with Session(service().engine) as session:
+    with Session(extensions().engine) as session:
         record = get_audit(session, request_id)
     if record is None:
         raise NotFound(f"no audited request {request_id!r}")

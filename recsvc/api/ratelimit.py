@@ -23,7 +23,6 @@ from werkzeug.exceptions import TooManyRequests
 from recsvc.api.auth import current_principal
 from recsvc.config import Settings
 
-LIMITER = "recsvc.limiter"
 # Probes and scrapes must never be throttled.
 EXEMPT_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "health.metrics"})
 SWEEP_SECONDS = 10.0
@@ -112,5 +111,4 @@ def init_app(app: Flask, settings: Settings) -> KeyRateLimiter:
             raise TooManyRequests(retry_after=wait)
 
     app.before_request(check)
-    app.extensions[LIMITER] = limiter
     return limiter

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from recsvc.api.auth import current_principal, requires
 from recsvc.api.context import request_id
+from recsvc.api.extensions import extensions
 from recsvc.api.reco_schemas import (
     FeedbackIn,
     FeedbackOut,
@@ -19,15 +18,8 @@ from recsvc.api.reco_schemas import (
 from recsvc.api.wire import Blueprint
 from recsvc.customers.profile import Transaction
 from recsvc.service.answers import Answer, Caller, RecommendRequest
-from recsvc.service.recommend import CrossSellService
 
-SERVICE = "recsvc.service"
 blp = Blueprint("recommend", __name__, url_prefix="/v1", description="Suggestions and pitches")
-
-
-def service() -> CrossSellService:
-    svc: CrossSellService = current_app.extensions[SERVICE]
-    return svc
 
 
 def caller() -> Caller:
@@ -60,7 +52,7 @@ def pitch(body: dict[str, Any]) -> dict[str, Any]:
         limit=1,
         locale=body["locale"],
     )
-    return answer_body(service().recommend(request, pitch_only=True))
+    return answer_body(extensions().service.recommend(request, pitch_only=True))
 
 
 @blp.route("/recommendations", methods=["POST"])
@@ -84,7 +76,7 @@ def recommendations(body: dict[str, Any]) -> dict[str, Any]:
         limit=body["limit"],
         locale=body["locale"],
     )
-    return answer_body(service().recommend(request))
+    return answer_body(extensions().service.recommend(request))
 
 
 @blp.route("/feedback", methods=["POST"])
@@ -99,5 +91,5 @@ def feedback(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     it; it is recorded under the caller's staff id (a different `staff_id` in the body is 403).
     An answer the customer heard (accepted, declined, not interested) logs the pitch for the
     daily cap: this is how a client manager records a contact."""
-    created = service().record_feedback(caller=caller(), **body)
+    created = extensions().service.record_feedback(caller=caller(), **body)
     return {**body, "created": created}, 201 if created else 200

@@ -20,17 +20,15 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from recsvc.catalog import Catalogue, load_catalogue
+from recsvc.catalog import Catalogue
 from recsvc.config import PACKAGE_DATA, Settings
-from recsvc.customers.bank import BankConfig, load_bank_config
+from recsvc.customers.bank import BankConfig
 from recsvc.customers.profile import Customer
 from recsvc.customers.segments import tier_of, value_class_of
-from recsvc.features.customer import CustomerFeaturizer
-from recsvc.models.runtime import LoadedModel, ModelRuntime
-from recsvc.rules import RulesConfig, codes, customer_facts, evaluate, load_rules_config
+from recsvc.models.runtime import LoadedModel
+from recsvc.rules import RulesConfig, codes, customer_facts, evaluate
 from recsvc.service.answers import Caller
 from recsvc.service.arbitration import Ranked, arbitrate
-from recsvc.service.config import ServiceConfig, load_service_config
 from recsvc.service.contact_triggers import (
     HIGH_PROPENSITY,
     LOCALES,
@@ -44,7 +42,7 @@ from recsvc.service.contact_triggers import (
     profile_triggers,
 )
 from recsvc.service.errors import NotFound
-from recsvc.store import make_engine
+from recsvc.service.wiring import Services, UsesServices, build_services
 from recsvc.store.contact_plan import (
     acceptances_of,
     contacted_between,
@@ -132,46 +130,16 @@ class _Books:
 
 
 def build_planner(settings: Settings, *, config_path: Path = DEFAULT_CONFIG) -> ContactPlanner:
-    """The planner wired as create_app wires the API's service: same rules, catalogue, model."""
-    catalogue = load_catalogue(settings.catalogue_path)
-    bank = load_bank_config(settings.bank_config_path)
-    featurizer = CustomerFeaturizer(product_ids=catalogue.ids, bank=bank)
-    return ContactPlanner(
-        engine=make_engine(settings.database_url),
-        catalogue=catalogue,
-        rules=load_rules_config(settings.rules_config_path),
-        bank=bank,
-        service_config=load_service_config(settings.service_config_path),
-        config=load_contact_plan_config(config_path),
-        featurizer=featurizer,
-        runtime=ModelRuntime(settings.registry_dir, featurizer=featurizer),
-    )
+    """The planner over the same wiring as the API's service: same rules, catalogue, model."""
+    return ContactPlanner(build_services(settings), load_contact_plan_config(config_path))
 
 
-class ContactPlanner:
+class ContactPlanner(UsesServices):
     """Builds and stores the weekly contact plans of all client managers."""
 
-    def __init__(
-        self,
-        *,
-        engine: Engine,
-        catalogue: Catalogue,
-        rules: RulesConfig,
-        bank: BankConfig,
-        service_config: ServiceConfig,
-        config: ContactPlanConfig,
-        featurizer: CustomerFeaturizer,
-        runtime: ModelRuntime,
-    ) -> None:
-        self.engine = engine
-        self.catalogue = catalogue
-        self.rules = rules
-        self.bank = bank
-        self.service_config = service_config
+    def __init__(self, services: Services, config: ContactPlanConfig) -> None:
+        super().__init__(services)
         self.config = config
-        self.featurizer = featurizer
-        self.runtime = runtime
-        self.order = {p.product_id: i for i, p in enumerate(catalogue.products)}
 
     def plan_week(
         self,

@@ -10,25 +10,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from recsvc.catalog import Catalogue
 from recsvc.catalog.product import Product
-from recsvc.customers.bank import BankConfig
 from recsvc.customers.profile import Customer, Transaction
-from recsvc.features.customer import CustomerFeaturizer
-from recsvc.models.reasons import ReasonExplainer
-from recsvc.models.runtime import LoadedModel, ModelRuntime
+from recsvc.models.runtime import LoadedModel
 from recsvc.pitch import (
-    PitchConfig,
     Trigger,
     first_clean_pitch,
     surname_of,
     transaction_triggers,
 )
-from recsvc.rules import RulesConfig, Verdict, evaluate
+from recsvc.rules import Verdict, evaluate
 from recsvc.service.answers import (
     Answer,
     Caller,
@@ -45,12 +40,12 @@ from recsvc.service.config import (
     DAILY_PITCH_LIMIT,
     FAMILY_LIMIT,
     ChannelNotAllowed,
-    ServiceConfig,
 )
 from recsvc.service.contact_plan import manager_plan, recheck_plan
 from recsvc.service.errors import Conflict, Forbidden, NotFound, Unavailable
 from recsvc.service.feedback import save_feedback
 from recsvc.service.inline import used_profile
+from recsvc.service.wiring import Services, UsesServices
 from recsvc.store import (
     AuditRecord,
     RequestContext,
@@ -74,34 +69,17 @@ class Scored:
     propensities: dict[str, float] | None
 
 
-class CrossSellService:
+class CrossSellService(UsesServices):
     """Answers recommendation and pitch requests; one instance per worker process."""
 
     def __init__(
-        self,
-        *,
-        engine: Engine,
-        catalogue: Catalogue,
-        rules: RulesConfig,
-        bank: BankConfig,
-        config: ServiceConfig,
-        pitch_config: PitchConfig,
-        featurizer: CustomerFeaturizer,
-        runtime: ModelRuntime,
-        explainer: ReasonExplainer,
-        clock: Callable[[], dt.datetime] | None = None,
+        self, services: Services, *, clock: Callable[[], dt.datetime] | None = None
     ) -> None:
-        self.engine = engine
-        self.catalogue = catalogue
-        self.rules = rules
-        self.bank = bank
-        self.config = config
-        self.pitch_config = pitch_config
-        self.featurizer = featurizer
-        self.runtime = runtime
-        self.explainer = explainer
+        super().__init__(services)
+        self.config = services.service_config
+        self.pitch_config = services.pitch_config
+        self.explainer = services.explainer
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self.order = {p.product_id: i for i, p in enumerate(catalogue.products)}
 
     def today(self) -> dt.date:
         """The branches' calendar day."""

@@ -20,6 +20,7 @@ from sqlalchemy import event, text
 from sqlalchemy.sql import compiler
 
 from recsvc import create_app
+from recsvc.api.extensions import extensions
 from recsvc.config import PROJECT_ROOT
 from recsvc.models import ranker as ranker_module
 
@@ -62,9 +63,7 @@ def count_first_use_work(monkeypatch: pytest.MonkeyPatch, app: Any) -> Counter[s
     monkeypatch.setattr(
         compiler.SQLCompiler, "__init__", counting("SQL compiled", compiler.SQLCompiler.__init__)
     )
-    event.listen(
-        app.extensions["recsvc.engine"], "connect", lambda *_: counts.update(["connection"])
-    )
+    event.listen(extensions(app).engine, "connect", lambda *_: counts.update(["connection"]))
     return counts
 
 
@@ -77,7 +76,7 @@ def test_a_fresh_worker_is_warm_before_its_first_request(
         hooks["post_worker_init"](SimpleNamespace(wsgi=app))
     finally:
         hooks["on_exit"](None)
-    with app.extensions["recsvc.engine"].connect() as connection:
+    with extensions(app).engine.connect() as connection:
         # not the lowest id, which the warm-up rehearses
         customer = connection.execute(
             text("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 1 OFFSET 1")
@@ -97,7 +96,7 @@ def test_a_fresh_worker_is_warm_before_its_first_request(
 
 
 def table_counts(app: Any) -> tuple[int, int]:
-    with app.extensions["recsvc.engine"].connect() as connection:
+    with extensions(app).engine.connect() as connection:
         return (
             connection.execute(text("SELECT count(*) FROM audit_log")).scalar_one(),
             connection.execute(text("SELECT count(*) FROM pitch_log")).scalar_one(),
@@ -112,4 +111,4 @@ def test_warm_up_writes_nothing(env: Any) -> None:
     timings = warm_up(app)
     assert timings["total_ms"] >= timings["service_ms"] > 0
     assert table_counts(app) == before
-    assert app.extensions["recsvc.service"].runtime.status()["version"] is not None
+    assert extensions(app).service.runtime.status()["version"] is not None
