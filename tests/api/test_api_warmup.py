@@ -22,6 +22,7 @@ from sqlalchemy.sql import compiler
 from recsvc import create_app
 from recsvc.api.extensions import extensions
 from recsvc.config import PROJECT_ROOT
+from recsvc.models import fastpath
 from recsvc.models import ranker as ranker_module
 
 GUNICORN_CONF = PROJECT_ROOT / "gunicorn.conf.py"
@@ -56,9 +57,9 @@ def count_first_use_work(monkeypatch: pytest.MonkeyPatch, app: Any) -> Counter[s
         ranker_module.ProductRanker, "load", classmethod(counting("model load", load))
     )
     monkeypatch.setattr(
-        ranker_module.SingleRowPredictor,
+        fastpath.SingleRowPredictor,
         "__init__",
-        counting("one-row path", ranker_module.SingleRowPredictor.__init__),
+        counting("one-row path", fastpath.SingleRowPredictor.__init__),
     )
     monkeypatch.setattr(
         compiler.SQLCompiler, "__init__", counting("SQL compiled", compiler.SQLCompiler.__init__)

@@ -194,15 +194,13 @@ def test_unset_alias_name_is_recorded_not_raised(
 
 
 class _Stub:
-    """Just enough of a ProductRanker to feed check_ranker chosen outputs."""
+    """Just enough of a ProductRanker (and of its one-row scorer) to feed check_ranker chosen
+    outputs."""
 
     def __init__(self, scores: np.ndarray, *, n_features: int = 4) -> None:
         self.products_ = ["a", "b"]
         self.feature_names_ = [f"f{i}" for i in range(n_features)]
         self._scores = scores
-
-    def warm(self) -> None:
-        pass
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return self._scores if len(X) == len(self._scores) else self._scores[: len(X)]
@@ -221,13 +219,16 @@ class _Stub:
 )
 def test_check_ranker_refuses_bad_scores(scores: np.ndarray, match: str) -> None:
     with pytest.raises(ModelCheckFailed, match=match):
-        check_ranker(_Stub(scores), n_features=4)  # type: ignore[arg-type]
+        stub = _Stub(scores)
+        check_ranker(stub, stub, n_features=4)  # type: ignore[arg-type]
 
 
 def test_check_ranker_accepts_probabilities_and_refuses_another_width() -> None:
-    check_ranker(_Stub(np.full((6, 2), 0.5)), n_features=4)  # type: ignore[arg-type]
+    stub = _Stub(np.full((6, 2), 0.5))
+    check_ranker(stub, stub, n_features=4)  # type: ignore[arg-type]
+    wide = _Stub(np.full((6, 2), 0.5), n_features=5)
     with pytest.raises(ModelCheckFailed, match="expects 5 features"):
-        check_ranker(_Stub(np.full((6, 2), 0.5), n_features=5), n_features=4)  # type: ignore[arg-type]
+        check_ranker(wide, wide, n_features=4)  # type: ignore[arg-type]
 
 
 def test_sample_is_fixed() -> None:
