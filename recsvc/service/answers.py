@@ -40,7 +40,7 @@ class ReasonOut:
     code: str
     text: str
 
-    def plain(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "text": self.text}
 
 
@@ -56,7 +56,7 @@ class RecommendationOut:
     reasons: list[ReasonOut]
     requires_dual_recording: bool
 
-    def plain(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "product_id": self.product_id,
             "name": self.name,
@@ -65,7 +65,7 @@ class RecommendationOut:
             "propensity": self.propensity,
             "expected_value": self.expected_value,
             "score": self.score,
-            "reasons": [r.plain() for r in self.reasons],
+            "reasons": [r.to_dict() for r in self.reasons],
             "requires_dual_recording": self.requires_dual_recording,
         }
 
@@ -77,7 +77,7 @@ class ExcludedOut:
     text: str
     codes: list[str]
 
-    def plain(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "product_id": self.product_id,
             "code": self.code,
@@ -91,7 +91,7 @@ class NextActionOut:
     code: str
     text: str
 
-    def plain(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "text": self.text}
 
 
@@ -105,15 +105,15 @@ class PitchOut:
     reasons: list[ReasonOut]
     next_action: NextActionOut | None
 
-    def plain(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "product_id": self.product_id,
             "name": self.name,
             "text": self.text,
             "risk_notice": self.risk_notice,
             "requires_dual_recording": self.requires_dual_recording,
-            "reasons": [r.plain() for r in self.reasons],
-            "next_action": None if self.next_action is None else self.next_action.plain(),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "next_action": None if self.next_action is None else self.next_action.to_dict(),
         }
 
 
@@ -129,9 +129,13 @@ class Answer:
     pitch: PitchOut | None
     next_actions: list[NextActionOut] = field(default_factory=list)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (dates as ISO strings), built once for the audit and the response."""
+        return self._dict
+
     @cached_property
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able form (dates as ISO strings), built once for the audit and the response:
+    def _dict(self) -> dict[str, Any]:
+        """The JSON-able form, built on first use:
         what dataclasses.asdict gives (fresh dicts and lists, field order kept), written out
         per type instead of its generic walk and deepcopy (a test holds them equal)."""
         return {
@@ -140,11 +144,8 @@ class Answer:
             "model_hash": self.model_hash,
             "degraded": self.degraded,
             "as_of": self.as_of.isoformat(),
-            "recommendations": [r.plain() for r in self.recommendations],
-            "excluded": [e.plain() for e in self.excluded],
-            "pitch": None if self.pitch is None else self.pitch.plain(),
-            "next_actions": [a.plain() for a in self.next_actions],
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "excluded": [e.to_dict() for e in self.excluded],
+            "pitch": None if self.pitch is None else self.pitch.to_dict(),
+            "next_actions": [a.to_dict() for a in self.next_actions],
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.as_dict

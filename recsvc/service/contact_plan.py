@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from recsvc.catalog import Catalogue
+from recsvc.catalog.product import LOCALES
 from recsvc.config import PACKAGE_DATA, Settings
 from recsvc.customers.bank import BankConfig
 from recsvc.customers.profile import Customer
@@ -31,7 +32,6 @@ from recsvc.service.answers import Caller
 from recsvc.service.arbitration import Ranked, arbitrate
 from recsvc.service.contact_triggers import (
     HIGH_PROPENSITY,
-    LOCALES,
     REASSIGN,
     SUGGESTION,
     TRIGGER_CODES,

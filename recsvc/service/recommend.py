@@ -57,7 +57,9 @@ from recsvc.store import (
     write_audit,
 )
 
-PITCH_CHANNELS = ("teller", "manager")
+# Channels where a person speaks the pitch, so the daily pitch cap applies (not
+# catalog.PITCH_CHANNELS, every channel a product may be pitched on).
+SPOKEN_CHANNELS = ("teller", "manager")
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ class CrossSellService(UsesServices):
         } if request.transaction else {}  # fmt: skip
         eligible = list(verdict.eligible)
         capped: list[ExcludedOut] = []
-        if channel in PITCH_CHANNELS:
+        if channel in SPOKEN_CHANNELS:
             eligible, capped = self._daily_cap(eligible, context.pitched, request.locale)
         ranked, same_family = arbitrate(
             eligible,
@@ -273,7 +275,7 @@ class CrossSellService(UsesServices):
             NextActionOut(a.code, a.message(request.locale)) for a in verdict.next_actions
         ]
         pitch = None
-        if channel in PITCH_CHANNELS:
+        if channel in SPOKEN_CHANNELS:
             # the transaction at the counter comes first: a large deposit is pitched a deposit
             # or wealth product before anything else that ranks higher on value alone
             spoken = [r for r in ranked if r.product.product_id in triggers]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from runtime_support import FakeClock
 
-from recsvc.models.manifest import feature_fingerprint
+from recsvc.features.tabular import schema_fingerprint
 from recsvc.models.registry import Registry
 from recsvc.models.runtime import ModelRuntime
 from recsvc.models.runtime_check import ModelCheckFailed, check_ranker, sample_features
@@ -70,7 +70,7 @@ def test_schema_mismatch_is_refused(
 
     def rename_first_feature(descriptor: dict[str, Any]) -> None:
         names = ["renamed", *descriptor["feature_schema"]["names"][1:]]
-        fingerprint = feature_fingerprint(names=names, categorical={})
+        fingerprint = schema_fingerprint(names=names, categorical={})
         schema = {"names": names, "categorical": {}, "fingerprint": fingerprint}
         descriptor["feature_schema"] = schema
 
