@@ -12,12 +12,13 @@ import pytest
 from console_support import csrf_from, page_token, sign_in
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from store_reference import corrections_of
 
 from recsvc.api.extensions import extensions
 from recsvc.security import revoke_key
 from recsvc.service.desk import no_pitch_reason, normalise_customer_id
 from recsvc.store import get_audit, make_engine
-from recsvc.store.feedback_corrections import corrections_of, feedback_of
+from recsvc.store.feedback_corrections import feedback_of
 
 PLAIN_CUSTOMER = "C00000002"
 NO_CONSENT_CUSTOMER = "C00000010"

@@ -12,10 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from service_support import assert_problem
 from sqlalchemy.orm import Session
+from store_reference import corrections_of
 
 from recsvc.api.extensions import extensions
 from recsvc.store import get_audit, make_engine
-from recsvc.store.feedback_corrections import corrections_of, feedback_of
+from recsvc.store.feedback_corrections import feedback_of
 
 CUSTOMERS = ("C00000002", "C00000003", "C00000004", "C00000005", "C00000006", "C00000007")
 
