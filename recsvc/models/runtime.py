@@ -177,6 +177,8 @@ class ModelRuntime:
             return "model", False, f"no model loaded, {unreadable}"
         error = self._last_error
         reason = f"{error['type']} on {error['version']}" if error else "no published model"
+        if error and error["type"] == "SchemaMismatch":  # name the cause (a catalogue change?)
+            reason = f"{reason}: {error['message']}"
         return "model", not require_model, f"degraded, rules only: {reason}"
 
     # ---------------------------------------------------------------- reload path (locked)
@@ -298,7 +300,9 @@ class ModelRuntime:
 
         schema = self.featurizer.feature_schema()
         verified = registry.load_verified(
-            version, expected_feature_fingerprint=schema["fingerprint"]
+            version,
+            expected_feature_fingerprint=schema["fingerprint"],
+            expected_feature_names=schema["names"],
         )
         ranker = ProductRanker.load(verified.path, num_threads=1)
         one_row = one_row_scorer(ranker)  # every request's one-row path, built once, here

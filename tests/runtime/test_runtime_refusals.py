@@ -237,3 +237,29 @@ def test_sample_is_fixed() -> None:
     np.testing.assert_array_equal(one, two)
     assert one.shape == (6, 7) and one.dtype == np.float32
     assert np.isnan(one[1]).all() and (one[0] == 0).all()
+
+
+def test_a_new_product_names_the_cause_in_readyz_and_the_log(
+    make_runtime: Callable[..., ModelRuntime],
+    registry: Registry,
+    published: tuple[str, str],
+    featurizer: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A product added to the catalogue adds its `held_` feature: the champion no longer fits,
+    and the degraded worker says so instead of a bare "SchemaMismatch"."""
+    from recsvc.features.customer import CustomerFeaturizer
+
+    grown = CustomerFeaturizer(
+        product_ids=[*featurizer.product_ids, "NEW_FUND"], bank=featurizer.bank
+    )
+    with caplog.at_level(logging.WARNING, logger="recsvc.models.runtime"):
+        runtime = make_runtime(featurizer=grown)
+        assert runtime.current() is None
+
+    name, ok, detail = runtime.readiness()
+    assert (name, ok) == ("model", True)
+    assert detail.startswith("degraded, rules only: SchemaMismatch on ")
+    assert "new features held_NEW_FUND" in detail and "retrain" in detail
+    logged = [getattr(r, "fields", {}).get("message", "") for r in caplog.records]
+    assert any("new features held_NEW_FUND" in m for m in logged)
