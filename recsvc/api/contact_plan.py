@@ -10,7 +10,7 @@ from recsvc.api.auth import requires
 from recsvc.api.extensions import extensions
 from recsvc.api.recommend import caller
 from recsvc.api.wire import Blueprint
-from recsvc.service.contact_plan import week_of, week_start
+from recsvc.service.weeks import week_of, week_start
 
 blp = Blueprint("contact_plan", __name__, url_prefix="/v1", description="Weekly contact plans")
 

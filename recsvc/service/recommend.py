@@ -41,10 +41,10 @@ from recsvc.service.config import (
     FAMILY_LIMIT,
     ChannelNotAllowed,
 )
-from recsvc.service.contact_plan import manager_plan, recheck_plan
 from recsvc.service.errors import Conflict, Forbidden, NotFound, Unavailable
 from recsvc.service.feedback import save_feedback
 from recsvc.service.inline import used_profile
+from recsvc.service.plan_read import manager_plan, recheck_plan
 from recsvc.service.wiring import Services, UsesServices
 from recsvc.store import (
     AuditRecord,
@@ -142,7 +142,7 @@ class CrossSellService(UsesServices):
 
     def contact_plan(self, caller: Caller, manager_id: str, week: str) -> list[dict[str, Any]]:
         """A manager's stored plan for the week, each entry checked again against the customer
-        as they are today (see service.contact_plan.recheck_plan)."""
+        as they are today (see service.plan_read.recheck_plan)."""
         entries = manager_plan(self.engine, caller, manager_id, week)
         return recheck_plan(
             self.engine, entries, manager_id=manager_id, as_of=self.today(),

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from recsvc.service.contact_plan import build_planner, week_of
+from recsvc.service.contact_plan import build_planner
+from recsvc.service.weeks import week_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 

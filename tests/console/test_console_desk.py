@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recsvc.api.extensions import extensions
-from recsvc.service.contact_plan import week_of, week_start
 from recsvc.service.desk import PAGE_SIZE
+from recsvc.service.weeks import week_of, week_start
 from recsvc.store import get_customer, make_engine
 from recsvc.store.tables import AuditLogRow, FeedbackRow
 

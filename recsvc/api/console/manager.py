@@ -23,7 +23,6 @@ from recsvc.api.console.session import caller, lang, page, signed_in, t
 from recsvc.api.context import request_id
 from recsvc.api.extensions import extensions
 from recsvc.service.answers import RecommendRequest
-from recsvc.service.contact_plan import week_of
 from recsvc.service.contact_triggers import TRIGGER_CODES
 from recsvc.service.desk import (
     PLAN_CHANNELS,
@@ -33,6 +32,7 @@ from recsvc.service.desk import (
     reveal_phone,
 )
 from recsvc.service.profiles import profile_view
+from recsvc.service.weeks import week_of
 from recsvc.store.constants import PITCH_OUTCOMES
 
 _WEEK = re.compile(r"\A[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])\Z")
