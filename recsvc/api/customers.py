@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
@@ -11,7 +12,7 @@ from recsvc.api.auth import requires
 from recsvc.api.context import request_id
 from recsvc.api.extensions import extensions
 from recsvc.api.reco_schemas import CustomerRecommendationsQuery, RecommendationsAnswerOut
-from recsvc.api.recommend import caller
+from recsvc.api.recommend import answer_response, caller
 from recsvc.api.wire import Blueprint
 from recsvc.service.answers import RecommendRequest
 from recsvc.service.profiles import profile_view
@@ -67,7 +68,7 @@ def get_customer(customer_id: str) -> dict[str, Any]:
 @requires("manager")
 @blp.arguments(CustomerRecommendationsQuery(), location="query")
 @blp.response(200, RecommendationsAnswerOut)
-def customer_recommendations(query: dict[str, Any], customer_id: str) -> dict[str, Any]:
+def customer_recommendations(query: dict[str, Any], customer_id: str) -> Response:
     """Ranked suggestions for a customer of the caller's book."""
     request = RecommendRequest(
         request_id=request_id(),
@@ -77,4 +78,4 @@ def customer_recommendations(query: dict[str, Any], customer_id: str) -> dict[st
         limit=query["limit"],
         locale=query["locale"],
     )
-    return extensions().service.recommend(request).to_dict()
+    return answer_response(extensions().service.recommend(request), RecommendationsAnswerOut)
