@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from recsvc.catalog.product import LOCALES
+from recsvc.catalog.product import LOCALES, pick
 from recsvc.catalog.schema import flatten_messages
 from recsvc.config import PACKAGE_DATA
 from recsvc.strict import Strict
@@ -53,11 +53,11 @@ class Reason:
 
     def text(self, locale: str) -> str:
         """What a client manager reads."""
-        return self.text_zh if locale == "zh-CN" else self.text_en
+        return pick(locale, self.text_zh, self.text_en)
 
     def short(self, locale: str) -> str:
         """A clause for a pitch's {reason} placeholder."""
-        return self.short_zh if locale == "zh-CN" else self.short_en
+        return pick(locale, self.short_zh, self.short_en)
 
 
 @dataclass(frozen=True)
