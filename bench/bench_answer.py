@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from bench_durability import pct
 from bench_http import prepare, sample_ids, service_env
 from machine import machine
 
@@ -40,19 +41,12 @@ def per_call_us(fn: Callable[[], object], n: int, rounds: int = 5) -> float:
     return best * 1e6
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e6
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recsvc-bench-answer"
-    )
-    parser.add_argument("--customers", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--requests", type=int, default=1500)
+    workdir = Path(tempfile.gettempdir()) / "recsvc-bench-answer"
+    for flag, kind, default in (("--workdir", Path, workdir), ("--customers", int, 5000),
+                                ("--seed", int, 7), ("--requests", int, 1500)):  # fmt: skip
+        parser.add_argument(flag, type=kind, default=default)
     args = parser.parse_args()
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     print(f"machine: {machine()}\ntree: {head.stdout.strip()}", flush=True)

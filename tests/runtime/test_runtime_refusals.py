@@ -239,12 +239,9 @@ def test_sample_is_fixed() -> None:
     assert np.isnan(one[1]).all() and (one[0] == 0).all()
 
 
+@pytest.mark.usefixtures("published")
 def test_a_new_product_names_the_cause_in_readyz_and_the_log(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
-    featurizer: Any,
-    caplog: pytest.LogCaptureFixture,
+    make_runtime: Callable[..., ModelRuntime], featurizer: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A product added to the catalogue adds its `held_` feature: the champion no longer fits,
     and the degraded worker says so instead of a bare "SchemaMismatch"."""
