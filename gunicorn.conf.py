@@ -40,23 +40,20 @@ def on_starting(server):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
-def post_fork(server, worker):  # type: ignore[no-untyped-def]
-    """Per-worker start-up after fork; nothing of the model here, nor in the master.
-
-    The app (built in each worker, preload_app off) holds a recsvc.models.runtime.ModelRuntime
-    that loads the model lazily on first use, in the worker, with num_threads=1.
-    """
-
-
 def post_worker_init(worker):  # type: ignore[no-untyped-def]
     """Build every first-use cache in this worker (the champion and its one-row paths, a store
-    connection, prepared SQL, ...) before it takes requests: no teller waits for them."""
-    if "recsvc.service" in getattr(worker.wsgi, "extensions", {}):
+    connection, prepared SQL, ...) before it takes requests: no teller waits for them.
+
+    The app is built in each worker (preload_app off): nothing of the model in the master; its
+    ModelRuntime loads in the worker, with num_threads=1."""
+    from recsvc.api.extensions import KEY, extensions
+
+    if KEY in getattr(worker.wsgi, "extensions", {}):
         from recsvc.api.warmup import warm_up
 
         warm_up(worker.wsgi)
         # a promote or rollback is loaded beside the serving model, not inside a request
-        worker.wsgi.extensions["recsvc.service"].reload_in_background()
+        extensions(worker.wsgi).service.reload_in_background()
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

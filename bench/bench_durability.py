@@ -35,13 +35,13 @@ def worker(args: tuple[str, str, list[str], int]) -> list[float]:
     os.environ.update(DATABASE_URL=database_url, RECSVC_REGISTRY_DIR=registry,
                       RECSVC_LOG_LEVEL="WARNING")  # fmt: skip
     from recsvc import create_app
-    from recsvc.api.recommend import SERVICE
+    from recsvc.api.extensions import extensions
     from recsvc.api.warmup import warm_up
     from recsvc.service.answers import Caller, RecommendRequest
 
     app = create_app()
     warm_up(app)
-    service = app.extensions[SERVICE]
+    service = extensions(app).service
     caller = Caller(role="teller", staff_id="T001")
     times = []
     for i in range(n):

@@ -79,12 +79,13 @@ def main() -> None:
     run("warm-up")
     run("no experiment (everyone champion)")
     try:
+        from recsvc.api.extensions import extensions
         from recsvc.service.answers import Caller
         from recsvc.service.experiments import ExperimentSource
     except ImportError:
         print("(this checkout has no experiments)")
         return
-    service = app.extensions["recsvc.service"]
+    service = extensions(app).service
     splits = {
         "split 80/10/5/5": {"champion": 80, "challenger": 10, "rules": 5, "holdout": 5},
         "champion 100": {"champion": 100},

@@ -22,7 +22,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config.update(config)
-    app.extensions["recsvc.settings"] = settings
     _register_extensions(app, settings)
     _register_blueprints(app)
     _register_errorhandlers(app)
@@ -30,64 +29,34 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_extensions(app: Flask, settings: Settings) -> None:
-    """Logging, JSON, request hooks, store, keys, catalogue, rate limit, OpenAPI; in order."""
-    from recsvc.api import auth, health, jsonio, observe, ratelimit, spec, wire
-    from recsvc.api.products import CATALOGUE_JSON
-    from recsvc.catalog import catalogue_to_json, load_catalogue
+    """Logging, JSON, request hooks, the wiring (store, catalogue, model), keys, rate limit,
+    OpenAPI; in order. Everything shared lands in one frozen `Extensions`."""
+    from recsvc.api import extensions, jsonio, observe, ratelimit, spec, wire
+    from recsvc.api.health import store_check
+    from recsvc.catalog import catalogue_to_json
     from recsvc.observability import configure_logging
     from recsvc.security import KeyAuthenticator
-    from recsvc.store.engine import make_engine, upgrade
+    from recsvc.service.recommend import CrossSellService
+    from recsvc.service.wiring import build_services
+    from recsvc.store.engine import upgrade
 
     configure_logging(settings.log_level)
     jsonio.init_app(app)
     wire.init_app(app)
-    observe.init_app(app, multiproc_dir=settings.prometheus_multiproc_dir)
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    app.extensions["recsvc.engine"] = engine
-    catalogue = load_catalogue(settings.catalogue_path)
-    app.extensions["recsvc.catalogue"] = catalogue
-    app.extensions[CATALOGUE_JSON] = catalogue_to_json(catalogue)
-    auth.init_app(app, KeyAuthenticator(engine, ttl_seconds=settings.api_key_cache_seconds))
-    health.init_app(app, engine)
-    _register_service(app, settings, engine, catalogue)
-    ratelimit.init_app(app, settings)
-    spec.init_app(app)
-
-
-def _register_service(app: Flask, settings: Settings, engine: Any, catalogue: Any) -> None:
-    """The cross-sell use case and the model it serves (loaded lazily, after any fork)."""
-    from recsvc.api.health import READINESS
-    from recsvc.api.observe import METRICS
-    from recsvc.api.recommend import SERVICE
-    from recsvc.customers import load_bank_config
-    from recsvc.features.customer import CustomerFeaturizer
-    from recsvc.models.reasons import ReasonExplainer
-    from recsvc.models.runtime import ModelRuntime
-    from recsvc.pitch import load_pitch_config
-    from recsvc.rules import load_rules_config
-    from recsvc.service.config import load_service_config
-    from recsvc.service.recommend import CrossSellService
-
-    bank = load_bank_config(settings.bank_config_path)
-    featurizer = CustomerFeaturizer(product_ids=catalogue.ids, bank=bank)
-    metrics = app.extensions[METRICS]
-    runtime = ModelRuntime(settings.registry_dir, featurizer=featurizer, on_serving=metrics.serving)
-    challenger = ModelRuntime(settings.registry_dir, featurizer=featurizer, alias="challenger")
-    service = CrossSellService(
-        engine=engine,
-        catalogue=catalogue,
-        rules=load_rules_config(settings.rules_config_path),
-        bank=bank,
-        config=load_service_config(settings.service_config_path),
-        pitch_config=load_pitch_config(settings.pitch_config_path, product_ids=catalogue.ids),
-        featurizer=featurizer,
-        runtime=runtime,
-        explainer=ReasonExplainer.from_file(settings.reasons_config_path, featurizer.names),
-        challenger=challenger,  # issue 12: the challenger arm's model, loaded like the champion
+    metrics = observe.init_app(app, multiproc_dir=settings.prometheus_multiproc_dir)
+    services = build_services(settings, on_serving=metrics.serving)  # the model loads lazily
+    upgrade(services.engine)
+    built = extensions.Extensions(
+        services=services,
+        service=CrossSellService(services),
+        metrics=metrics,
+        authenticator=KeyAuthenticator(services.engine, ttl_seconds=settings.api_key_cache_seconds),
+        limiter=ratelimit.init_app(app, settings),
+        api=spec.init_app(app),
+        catalogue_json=catalogue_to_json(services.catalogue),
+        readiness=[store_check(services.engine), services.runtime.readiness],
     )
-    app.extensions[SERVICE] = service
-    app.extensions[READINESS].append(runtime.readiness)
+    extensions.init_app(app, built)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -105,8 +74,9 @@ def _register_blueprints(app: Flask) -> None:
         products,
         recommend,
     )
+    from recsvc.api.extensions import extensions
 
-    api = app.extensions["recsvc.api"]
+    api = extensions(app).api
     for module in (
         health, products, recommend, corrections, customers, models, audit, contact_plan,
         experiment,

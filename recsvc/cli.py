@@ -104,7 +104,8 @@ def _score_book(args: argparse.Namespace, settings: Settings) -> int:
 
     from tqdm import tqdm
 
-    from recsvc.service.contact_plan import build_planner, week_of, week_start
+    from recsvc.service.contact_plan import build_planner
+    from recsvc.service.weeks import week_of, week_start
     from recsvc.store import upgrade
 
     planner = build_planner(settings)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import Schema, fields
-from sqlalchemy.orm import Session
 
 from recsvc.api.auth import requires
-from recsvc.api.recommend import service
+from recsvc.api.extensions import extensions
 from recsvc.api.wire import Blueprint
-from recsvc.service.errors import NotFound
-from recsvc.store import get_audit
+from recsvc.service.audit import audited_record
 
 blp = Blueprint("audit", __name__, url_prefix="/v1", description="The audit trail")
 
@@ -33,8 +31,4 @@ class AuditOut(Schema):
 @requires("compliance", "admin")
 def get_audit_record(request_id: str) -> Any:
     """One audited answer, as it was given."""
-    with Session(service().engine) as session:
-        record = get_audit(session, request_id)
-    if record is None:
-        raise NotFound(f"no audited request {request_id!r}")
-    return record
+    return audited_record(extensions().engine, request_id)

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from copy import deepcopy
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, g, request
+from flask import abort, g, request
 
-from recsvc.security import ROLES, KeyAuthenticator, Principal
+from recsvc.api.extensions import extensions
+from recsvc.security import ROLES, Principal
 
-AUTHENTICATOR = "recsvc.authenticator"
 SECURITY_SCHEME = "bearerAuth"
 BEARER_SCHEME = {
     "type": "http",
@@ -34,8 +34,7 @@ def _authenticate() -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    authenticator: KeyAuthenticator = current_app.extensions[AUTHENTICATOR]
-    return authenticator(token.strip())
+    return extensions().authenticator(token.strip())
 
 
 def requires(*roles: str) -> Callable[[F], F]:
@@ -65,8 +64,3 @@ def requires(*roles: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
-
-
-def init_app(app: Flask, authenticator: KeyAuthenticator) -> None:
-    """Make the key authenticator available to requests."""
-    app.extensions[AUTHENTICATOR] = authenticator

@@ -7,9 +7,10 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from recsvc.api.auth import requires
-from recsvc.api.recommend import caller, service
+from recsvc.api.extensions import extensions
+from recsvc.api.recommend import caller
 from recsvc.api.wire import Blueprint
-from recsvc.service.contact_plan import week_of, week_start
+from recsvc.service.weeks import week_of, week_start
 
 blp = Blueprint("contact_plan", __name__, url_prefix="/v1", description="Weekly contact plans")
 
@@ -84,7 +85,8 @@ def contact_plan(query: dict[str, Any], manager_id: str) -> dict[str, Any]:
     Each entry is checked again when served: customers no longer in the book are left out,
     those who may not be contacted now are `blocked`, products that no longer pass are
     `withdrawn`, each with its reason codes."""
-    svc = service()
+    ext = extensions()
+    svc = ext.service
     week = query["week"] or week_of(svc.today())
     entries = svc.contact_plan(caller(), manager_id, week)
     for entry in entries:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import current_app
 from marshmallow import RAISE, Schema, fields, validate
 
 from recsvc.api.auth import current_principal, requires
 from recsvc.api.context import request_id
-from recsvc.api.recommend import service
+from recsvc.api.extensions import extensions
 from recsvc.api.wire import Blueprint
-from recsvc.config import Settings
 from recsvc.security import Principal
 from recsvc.service.corrections import Correction, correct_feedback
 from recsvc.store.constants import PITCH_OUTCOMES
@@ -47,14 +45,14 @@ def staff_of(principal: Principal) -> str:
 
 
 def correction_window() -> dt.timedelta:
-    settings: Settings = current_app.extensions["recsvc.settings"]
+    settings = extensions().settings
     return dt.timedelta(minutes=settings.feedback_correction_minutes)
 
 
 def correct(principal: Principal, *, request_id_: str, product_id: str, outcome: str) -> Correction:
     """The one path the API and the console both take."""
     return correct_feedback(
-        service().engine,
+        extensions().engine,
         request_id=request_id_,
         product_id=product_id,
         outcome=outcome,
@@ -62,7 +60,7 @@ def correct(principal: Principal, *, request_id_: str, product_id: str, outcome:
         caller_role=principal.role,
         audit_request_id=request_id(),
         window=correction_window(),
-        now=service().clock(),
+        now=extensions().service.clock(),
     )
 
 

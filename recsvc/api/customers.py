@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
 from recsvc.api.auth import requires
 from recsvc.api.context import request_id
+from recsvc.api.extensions import extensions
 from recsvc.api.reco_schemas import CustomerRecommendationsQuery, RecommendationsAnswerOut
-from recsvc.api.recommend import caller, service
+from recsvc.api.recommend import answer_response, caller
 from recsvc.api.wire import Blueprint
 from recsvc.service.answers import RecommendRequest
 from recsvc.service.profiles import profile_view
@@ -55,17 +57,18 @@ class CustomerOut(Schema):
 @requires("manager")
 def get_customer(customer_id: str) -> dict[str, Any]:
     """A customer of the caller's book (404 for anyone else's), personal data masked."""
-    svc = service()
-    with Session(svc.engine) as session:
+    ext = extensions()
+    svc = ext.service
+    with Session(ext.engine) as session:
         customer = svc.customer(session, caller(), customer_id)
-    return profile_view(customer, bank=svc.bank, as_of=svc.today())
+    return profile_view(customer, bank=ext.services.bank, as_of=svc.today())
 
 
 @blp.route("/customers/<string:customer_id>/recommendations")
 @requires("manager")
 @blp.arguments(CustomerRecommendationsQuery(), location="query")
 @blp.response(200, RecommendationsAnswerOut)
-def customer_recommendations(query: dict[str, Any], customer_id: str) -> dict[str, Any]:
+def customer_recommendations(query: dict[str, Any], customer_id: str) -> Response:
     """Ranked suggestions for a customer of the caller's book."""
     request = RecommendRequest(
         request_id=request_id(),
@@ -75,4 +78,4 @@ def customer_recommendations(query: dict[str, Any], customer_id: str) -> dict[st
         limit=query["limit"],
         locale=query["locale"],
     )
-    return service().recommend(request).to_dict()
+    return answer_response(extensions().service.recommend(request), RecommendationsAnswerOut)

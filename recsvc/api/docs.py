@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template_string
+from flask import Blueprint, render_template_string
+
+from recsvc.api.extensions import extensions
 
 blp = Blueprint("docs", __name__)
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -45,7 +47,7 @@ def operations(spec: dict[str, Any]) -> list[dict[str, str]]:
 @blp.route("/docs")
 def docs_page() -> str:
     """Human-readable API overview; the OpenAPI JSON is the reference."""
-    spec = current_app.extensions["recsvc.api"].spec.to_dict()
+    spec = extensions().api.spec.to_dict()
     info = spec["info"]
     return render_template_string(
         PAGE,

@@ -8,7 +8,8 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from recsvc.api.auth import requires
 from recsvc.api.context import request_id
-from recsvc.api.recommend import caller, service
+from recsvc.api.extensions import extensions
+from recsvc.api.recommend import caller
 from recsvc.api.wire import Blueprint
 from recsvc.service.experiment import ARMS, CHAMPION
 from recsvc.service.experiments import NOTE_LIMIT
@@ -58,7 +59,7 @@ def _none() -> dict[str, Any]:
 @requires("data_scientist", "admin", "compliance")
 def get_experiment() -> dict[str, Any]:
     """The experiment in force (as every worker sees it within about a second)."""
-    experiment = service().experiments.current()
+    experiment = extensions().service.experiments.current()
     return _none() if experiment is None else experiment.to_dict()
 
 
@@ -68,7 +69,7 @@ def get_experiment() -> dict[str, Any]:
 @requires("data_scientist", "admin")
 def put_experiment(body: dict[str, Any]) -> dict[str, Any]:
     """Start a new experiment with this split (a new id and salt); audited."""
-    experiment = service().experiments.set_split(
+    experiment = extensions().service.experiments.set_split(
         body["split"], caller=caller(), request_id=request_id(), note=body["note"]
     )
     return experiment.to_dict()

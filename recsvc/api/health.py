@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app
+from flask import Response
 from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from recsvc.api.extensions import extensions
 from recsvc.api.wire import Blueprint
-from recsvc.observability import RequestMetrics, render_metrics
+from recsvc.observability import render_metrics
 from recsvc.service.errors import Unavailable
 from recsvc.store.errors import unusable_reason
 
-READINESS = "readiness"
 ReadinessCheck = Callable[[], tuple[str, bool, str]]
 blp = Blueprint("health", __name__, description="Probes and metrics (no API key needed)")
 
@@ -73,7 +73,7 @@ def healthz() -> dict[str, object]:
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def readyz() -> dict[str, object]:
     """Every registered readiness check passes (store reachable, later: model loaded)."""
-    checks = [_run(check) for check in current_app.extensions[READINESS]]
+    checks = [_run(check) for check in extensions().readiness]
     if not all(c["ok"] for c in checks):
         raise Unavailable("Not ready: a readiness check failed.", extensions={"checks": checks})
     return {"status": "ready", "checks": checks}
@@ -90,10 +90,6 @@ def readyz() -> dict[str, object]:
 )
 def metrics() -> Response:
     """Request counts and latencies, summed over all gunicorn workers."""
-    collected: RequestMetrics = current_app.extensions["recsvc.metrics"]
-    return Response(render_metrics(collected), mimetype=None, content_type=CONTENT_TYPE_LATEST)
-
-
-def init_app(app: Flask, engine: Engine) -> None:
-    """Start the readiness registry with the store check; others append their own."""
-    app.extensions.setdefault(READINESS, []).append(store_check(engine))
+    return Response(
+        render_metrics(extensions().metrics), mimetype=None, content_type=CONTENT_TYPE_LATEST
+    )

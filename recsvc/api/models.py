@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from recsvc.api.auth import requires
-from recsvc.api.recommend import service
+from recsvc.api.extensions import extensions
 from recsvc.api.wire import Blueprint
 from recsvc.service.models import ModelAdmin
 
@@ -37,8 +37,8 @@ class AliasesOut(Schema):
 
 
 def admin() -> ModelAdmin:
-    svc = service()
-    return ModelAdmin(svc.runtime.registry_root, runtime=svc.runtime)
+    runtime = extensions().services.runtime
+    return ModelAdmin(runtime.registry_root, runtime=runtime)
 
 
 @blp.route("/models")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 
 from recsvc.api.context import REQUEST_ID_HEADER, request_id, started_at
+from recsvc.api.extensions import extensions
 from recsvc.observability import RequestMetrics
 
 access_log = logging.getLogger("recsvc.access")
 UNMATCHED = "<unmatched>"
-METRICS = "recsvc.metrics"
 
 
 def _begin() -> None:
@@ -25,8 +25,7 @@ def _finish(response: Response) -> Response:
     seconds = time.perf_counter() - started_at()
     # The path template, never the raw path: raw paths may carry customer ids.
     endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    metrics: RequestMetrics = current_app.extensions[METRICS]
-    metrics.observe(
+    extensions().metrics.observe(
         endpoint=endpoint, method=request.method, status=response.status_code, seconds=seconds
     )
     principal = g.get("principal")
@@ -43,8 +42,8 @@ def _finish(response: Response) -> Response:
     return response
 
 
-def init_app(app: Flask, *, multiproc_dir: str = "") -> None:
+def init_app(app: Flask, *, multiproc_dir: str = "") -> RequestMetrics:
     """Register before other hooks, so the id and start time exist whatever fails later."""
-    app.extensions[METRICS] = RequestMetrics(multiproc_dir=multiproc_dir)
     app.before_request(_begin)
     app.after_request(_finish)
+    return RequestMetrics(multiproc_dir=multiproc_dir)

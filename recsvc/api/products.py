@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from marshmallow import Schema, fields
 
 from recsvc.api.auth import requires
+from recsvc.api.extensions import extensions
 from recsvc.api.wire import Blueprint
 from recsvc.security import ROLES
 
-CATALOGUE_JSON = "recsvc.catalogue_json"
 blp = Blueprint("products", __name__, url_prefix="/v1", description="The product catalogue")
 
 
@@ -55,4 +54,4 @@ class CatalogueOutSchema(Schema):
 @requires(*ROLES)
 def list_products() -> dict[str, Any]:
     """Every product the bank offers, with eligibility facts and pitch templates."""
-    return {"products": current_app.extensions[CATALOGUE_JSON]}
+    return {"products": extensions().catalogue_json}

@@ -5,49 +5,97 @@ worker counts alone, so each enforces limit / workers (rounded down, at least 1)
 never exceeds the limit, though one caller served mostly by one worker meets it early.
 
 Counting is the `limits` library's (the engine of Flask-Limiter, same storage URIs: memory by
-default, Redis when configured), driven by one before-request hook: Flask-Limiter's per-request
-resolution of decorated, blueprint and application limits cost ~50 us a request on the teller's
-path, for a single application-wide limit this service does not need resolved per request.
+default, Redis when configured), driven by one before-request hook: Flask-Limiter resolves
+decorated, blueprint and application limits per request (its cost on the teller's path is in
+bench/README.md), for a single application-wide limit this service does not need resolved.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 from flask import Flask, request
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from recsvc.api.auth import current_principal
 from recsvc.config import Settings
 
-LIMITER = "recsvc.limiter"
 # Probes and scrapes must never be throttled.
 EXEMPT_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "health.metrics"})
 SWEEP_SECONDS = 10.0
 
 
-class SweepingMemoryStorage(MemoryStorage):
-    """limits' in-memory storage without a new timer thread per hit (MemoryStorage starts a
-    10 ms threading.Timer whenever the last one has finished, i.e. on nearly every request).
+class SweepingMemoryStorage(Storage):
+    """Fixed-window counters in this process, on `limits`' public Storage interface (what
+    FixedWindowRateLimiter uses), without a timer thread: limits' MemoryStorage starts a 10 ms
+    threading.Timer whenever the last one has finished, i.e. on nearly every request.
 
-    Counters are still correct: `get` drops an expired window itself before every increment.
-    Expired keys are swept inline at most once per SWEEP_SECONDS, so memory stays bounded.
+    An expired window is dropped before it is read or counted; expired keys are swept inline at
+    most once per SWEEP_SECONDS, so memory stays bounded.
     """
 
     STORAGE_SCHEME = ["recsvc-memory"]  # noqa: RUF012 (the base class declares it so)
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **_: str) -> None:
-        self._next_sweep = 0.0
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        self.counts: dict[str, int] = {}
+        self.expirations: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = 0.0
 
-    def _MemoryStorage__schedule_expiry(self) -> None:
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._next_sweep = now + SWEEP_SECONDS
-            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return ValueError
+
+    def _expire(self, key: str, now: float) -> None:
+        if self.expirations.get(key, 0.0) <= now:
+            self.counts.pop(key, None)
+            self.expirations.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + SWEEP_SECONDS
+        for key in [k for k, at in self.expirations.items() if at <= now]:
+            self._expire(key, now)
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        with self._lock:
+            now = time.time()
+            self._expire(key, now)
+            self._sweep(now)
+            count = self.counts.get(key, 0) + amount
+            self.counts[key] = count
+            if count == amount:
+                self.expirations[key] = now + expiry
+            return count
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            self._expire(key, time.time())
+            return self.counts.get(key, 0)
+
+    def get_expiry(self, key: str) -> float:
+        return self.expirations.get(key, time.time())
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        with self._lock:
+            count = len(self.counts)
+            self.counts.clear()
+            self.expirations.clear()
+            return count
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self.counts.pop(key, None)
+            self.expirations.pop(key, None)
 
 
 def is_per_process(storage: str) -> bool:
@@ -112,5 +160,4 @@ def init_app(app: Flask, settings: Settings) -> KeyRateLimiter:
             raise TooManyRequests(retry_after=wait)
 
     app.before_request(check)
-    app.extensions[LIMITER] = limiter
     return limiter

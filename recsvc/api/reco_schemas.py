@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from recsvc.catalog.product import LOCALES, PITCH_CHANNELS
 from recsvc.customers.profile import (
@@ -14,29 +14,25 @@ from recsvc.customers.profile import (
     CustomerSchema,
 )
 from recsvc.store.constants import PITCH_OUTCOMES
+from recsvc.strict import Strict
 
 MAX_LIMIT = 20
 _ID = validate.Length(min=1, max=64)
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class TransactionIn(_Strict):
+class TransactionIn(Strict):
     type = fields.String(required=True, validate=validate.OneOf(TRANSACTION_TYPES))
     amount = fields.Float(load_default=0.0, validate=MONEY_RANGE, allow_nan=False)
     channel = fields.String(load_default="counter", validate=validate.OneOf(CHANNELS_USED))
 
 
-class PitchIn(_Strict):
+class PitchIn(Strict):
     customer_id = fields.String(required=True, validate=_ID)
     transaction = fields.Nested(TransactionIn, load_default=None, allow_none=True)
     locale = fields.String(load_default="zh-CN", validate=validate.OneOf(LOCALES))
 
 
-class RecommendationsIn(_Strict):
+class RecommendationsIn(Strict):
     customer_id = fields.String(load_default=None, validate=_ID)
     customer = fields.Nested(CustomerSchema, load_default=None)
     channel = fields.String(
@@ -54,13 +50,13 @@ class RecommendationsIn(_Strict):
             raise ValidationError("give exactly one of customer_id or customer", "customer_id")
 
 
-class CustomerRecommendationsQuery(_Strict):
+class CustomerRecommendationsQuery(Strict):
     channel = fields.String(load_default=None, validate=validate.OneOf(PITCH_CHANNELS))
     limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=MAX_LIMIT))
     locale = fields.String(load_default="zh-CN", validate=validate.OneOf(LOCALES))
 
 
-class FeedbackIn(_Strict):
+class FeedbackIn(Strict):
     request_id = fields.String(required=True, validate=_ID)
     product_id = fields.String(required=True, validate=_ID)
     outcome = fields.String(required=True, validate=validate.OneOf(PITCH_OUTCOMES))

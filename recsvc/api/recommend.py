@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from flask import current_app
+from flask import Response, jsonify
+from marshmallow import Schema
 
 from recsvc.api.auth import current_principal, requires
 from recsvc.api.context import request_id
+from recsvc.api.extensions import extensions
 from recsvc.api.reco_schemas import (
     FeedbackIn,
     FeedbackOut,
@@ -19,15 +22,8 @@ from recsvc.api.reco_schemas import (
 from recsvc.api.wire import Blueprint
 from recsvc.customers.profile import Transaction
 from recsvc.service.answers import Answer, Caller, RecommendRequest
-from recsvc.service.recommend import CrossSellService
 
-SERVICE = "recsvc.service"
 blp = Blueprint("recommend", __name__, url_prefix="/v1", description="Suggestions and pitches")
-
-
-def service() -> CrossSellService:
-    svc: CrossSellService = current_app.extensions[SERVICE]
-    return svc
 
 
 def caller() -> Caller:
@@ -41,15 +37,25 @@ def transaction(data: dict[str, Any] | None) -> Transaction | None:
     return None if data is None else Transaction(**data)
 
 
-def answer_body(answer: Answer) -> dict[str, Any]:
-    return answer.to_dict()
+@functools.cache
+def _top_fields(schema: type[Schema]) -> tuple[str, ...]:
+    return tuple(schema._declared_fields)
+
+
+def answer_response(answer: Answer, schema: type[Schema]) -> Response:
+    """The answer as `schema` documents it, written once: the service's own JSON form cut to
+    the schema's top-level fields, not dumped a second time through marshmallow (flask-smorest
+    passes a Response through). The nested shapes are the dataclasses' own; a test holds the
+    bytes equal to the schema's dump."""
+    body = answer.to_dict()
+    return jsonify({name: body[name] for name in _top_fields(schema)})
 
 
 @blp.route("/pitch", methods=["POST"])
 @requires("teller", "manager")
 @blp.arguments(PitchIn())  # an instance: webargs makes a new one per request from a class
 @blp.response(200, PitchAnswerOut)
-def pitch(body: dict[str, Any]) -> dict[str, Any]:
+def pitch(body: dict[str, Any]) -> Response:
     """The teller's one product and one sentence for the customer at the counter, or null."""
     request = RecommendRequest(
         request_id=request_id(),
@@ -60,14 +66,14 @@ def pitch(body: dict[str, Any]) -> dict[str, Any]:
         limit=1,
         locale=body["locale"],
     )
-    return answer_body(service().recommend(request, pitch_only=True))
+    return answer_response(extensions().service.recommend(request, pitch_only=True), PitchAnswerOut)
 
 
 @blp.route("/recommendations", methods=["POST"])
 @requires("teller", "manager")
 @blp.arguments(RecommendationsIn())
 @blp.response(200, RecommendationsAnswerOut)
-def recommendations(body: dict[str, Any]) -> dict[str, Any]:
+def recommendations(body: dict[str, Any]) -> Response:
     """Ranked suitable products with reasons, everything excluded with its rule, and a pitch.
 
     Reading is not pitching: nothing is logged against the daily cap. The channel is the
@@ -84,7 +90,7 @@ def recommendations(body: dict[str, Any]) -> dict[str, Any]:
         limit=body["limit"],
         locale=body["locale"],
     )
-    return answer_body(service().recommend(request))
+    return answer_response(extensions().service.recommend(request), RecommendationsAnswerOut)
 
 
 @blp.route("/feedback", methods=["POST"])
@@ -99,5 +105,5 @@ def feedback(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     it; it is recorded under the caller's staff id (a different `staff_id` in the body is 403).
     An answer the customer heard (accepted, declined, not interested) logs the pitch for the
     daily cap: this is how a client manager records a contact."""
-    created = service().record_feedback(caller=caller(), **body)
+    created = extensions().service.record_feedback(caller=caller(), **body)
     return {**body, "created": created}, 201 if created else 200

@@ -13,7 +13,6 @@ from recsvc.api.auth import BEARER_SCHEME, SECURITY_SCHEME
 from recsvc.api.errors import PROBLEM_JSON
 from recsvc.api.schemas import ProblemSchema
 
-API = "recsvc.api"
 SPEC_CONFIG = {
     "API_TITLE": "recsvc",
     "API_VERSION": "v1",
@@ -53,5 +52,4 @@ def init_app(app: Flask) -> ProblemApi:
     api = ProblemApi()
     api.init_app(app)
     api.spec.components.security_scheme(SECURITY_SCHEME, BEARER_SCHEME)
-    app.extensions[API] = api
     return api

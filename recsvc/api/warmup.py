@@ -14,8 +14,7 @@ import time
 
 from flask import Flask
 
-from recsvc.api.auth import AUTHENTICATOR
-from recsvc.api.recommend import SERVICE
+from recsvc.api.extensions import extensions
 
 log = logging.getLogger("recsvc.api.warmup")
 # Well-formed, never issued (key ids are random): one store lookup that finds nothing.
@@ -32,9 +31,9 @@ def warm_up(app: Flask) -> dict[str, float]:
         return now
 
     started = time.perf_counter()
-    app.extensions[SERVICE].warm_up()  # model, connection, statements, one pitch rehearsed
+    extensions(app).service.warm_up()  # model, connection, statements, one pitch rehearsed
     mark = timed("service_ms", started)
-    app.extensions[AUTHENTICATOR](_UNKNOWN_KEY)
+    extensions(app).authenticator(_UNKNOWN_KEY)
     mark = timed("api_keys_ms", mark)
     app.url_map.bind("localhost").match("/healthz")  # werkzeug compiles its matcher once
     timed("routing_ms", mark)

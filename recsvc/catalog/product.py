@@ -26,6 +26,19 @@ PITCH_CHANNELS = ("teller", "manager", "self_service")
 LOCALES = ("zh-CN", "en")
 
 
+def check_locale(locale: str) -> str:
+    """The one unknown-locale policy: an error naming the locales (never a silent fall back to
+    English); the API refuses one before this with a 422 naming the field `locale`."""
+    if locale not in LOCALES:
+        raise ValueError(f"locale {locale!r} is not one of {', '.join(LOCALES)}")
+    return locale
+
+
+def pick(locale: str, zh: str, en: str) -> str:
+    """A text held as a `_zh`/`_en` pair, in `locale` (see check_locale)."""
+    return zh if check_locale(locale) == "zh-CN" else en
+
+
 @dataclass(frozen=True)
 class Eligibility:
     """Who may hold the product at all, whatever their risk level."""
@@ -61,4 +74,4 @@ class Product:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     def name(self, locale: str) -> str:
-        return self.name_zh if locale == "zh-CN" else self.name_en
+        return pick(locale, self.name_zh, self.name_en)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import ValidationError, fields, post_load, validate
 
 from recsvc.catalog.product import CATEGORIES, FAMILIES, LOCALES, PITCH_CHANNELS, Eligibility
+from recsvc.strict import Strict
 
 RISK_LEVELS = (1, 5)
 
@@ -35,11 +36,6 @@ class ProductRiskField(fields.Field):
         raise ValidationError(f"must be one of R{low}..R{high}, got {value!r}")
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 def _optional_risk() -> ProductRiskField:
     return ProductRiskField(load_default=None, allow_none=True)
 
@@ -51,7 +47,7 @@ def _per_locale(values: fields.Field, *, required: bool) -> fields.Dict:
     return fields.Dict(keys=keys, values=values, load_default=None, allow_none=True)
 
 
-class EligibilitySchema(_Strict):
+class EligibilitySchema(Strict):
     min_age = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 150))
     max_age = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 150))
     min_aum = fields.Float(load_default=0.0, validate=validate.Range(min=0), allow_nan=False)
@@ -84,7 +80,7 @@ class EligibilitySchema(_Strict):
         )
 
 
-class ProductSchema(_Strict):
+class ProductSchema(Strict):
     """One product as written in catalogue.yaml; loads a dict of Product fields."""
 
     product_id = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$"))

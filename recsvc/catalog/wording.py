@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
-from recsvc.catalog.product import LOCALES
+from recsvc.catalog.product import LOCALES, check_locale
 from recsvc.config import PACKAGE_DATA
 
 DEFAULT_WORDING_PATH = PACKAGE_DATA / "rules.yaml"
@@ -97,8 +97,7 @@ def default_wording_rules() -> WordingRules:
 
 def find_banned_wording(text: str, locale: str, rules: WordingRules | None = None) -> list[str]:
     """Every banned phrase or yield figure found in a text, as it appears there; [] if clean."""
-    if locale not in LOCALES:
-        raise ValueError(f"locale {locale!r} is not one of {', '.join(LOCALES)}")
+    check_locale(locale)
     rules = rules or default_wording_rules()
     lowered = text.casefold()
     found = [p for p in rules.banned_phrases.get(locale, ()) if p.casefold() in lowered]

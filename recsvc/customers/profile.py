@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import (
-    RAISE,
-    Schema,
     ValidationError,
     fields,
     post_load,
     validate,
     validates_schema,
 )
+
+from recsvc.strict import Strict
 
 GENDERS = ("M", "F")
 INCOME_STABILITY = ("stable", "variable", "none")
@@ -134,12 +134,7 @@ def age_on(birth_date: dt.date, as_of: dt.date) -> int:
     return as_of.year - birth_date.year - int(before_birthday)
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class HoldingSchema(_Strict):
+class HoldingSchema(Strict):
     product_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     amount = fields.Float(load_default=0.0, validate=MONEY_RANGE, allow_nan=False)
     open_date = fields.Date(load_default=None, allow_none=True)
@@ -162,7 +157,7 @@ class HoldingSchema(_Strict):
         return Holding(**data)
 
 
-class TransactionSchema(_Strict):
+class TransactionSchema(Strict):
     type = fields.String(required=True, validate=validate.OneOf(TRANSACTION_TYPES))
     amount = fields.Float(load_default=0.0, validate=MONEY_RANGE, allow_nan=False)
     date = fields.Date(load_default=None, allow_none=True)
@@ -173,7 +168,7 @@ class TransactionSchema(_Strict):
         return Transaction(**data)
 
 
-class ChannelHabitsSchema(_Strict):
+class ChannelHabitsSchema(Strict):
     counter_visits_90d = fields.Integer(load_default=0, validate=_COUNT_RANGE)
     self_service_visits_90d = fields.Integer(load_default=0, validate=_COUNT_RANGE)
     mobile_logins_90d = fields.Integer(load_default=0, validate=_COUNT_RANGE)
@@ -207,7 +202,7 @@ class RiskLevelField(fields.Field):
         raise ValidationError(f"must be one of {self.prefix}{low}..{self.prefix}{high}")
 
 
-class CustomerSchema(_Strict):
+class CustomerSchema(Strict):
     customer_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     birth_date = fields.Date(required=True)
     gender = fields.String(required=True, validate=validate.OneOf(GENDERS))

@@ -7,8 +7,6 @@ and `transform_frames` (the bank's tables as DataFrames, vectorised, for trainin
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +21,7 @@ from recsvc.customers.profile import (
     Customer,
     age_on,
 )
+from recsvc.features.tabular import schema_fingerprint
 
 SMALL_CASH_LIMIT = 20_000.0  # domain.md: a cash withdrawal under 20,000 yuan suits mobile banking
 MATURITY_WINDOW_DAYS = 30
@@ -83,7 +82,11 @@ class CustomerFeaturizer:
     def feature_schema(self) -> dict[str, Any]:
         """Names and fingerprint, in the form the ranker and the registry check against the code."""
         names = list(self.names)
-        return {"names": names, "categorical": {}, "fingerprint": _fingerprint(names)}
+        return {
+            "names": names,
+            "categorical": {},
+            "fingerprint": schema_fingerprint(names=names, categorical={}),
+        }
 
     # ---- one customer (request path) -------------------------------------------------------
 
@@ -288,16 +291,6 @@ class CustomerFeaturizer:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[:, k + 2] = np.where(total > 0, counter / np.maximum(total, 1.0), np.nan)
         return out
-
-
-def _fingerprint(names: list[str]) -> str:
-    canonical = json.dumps(
-        {"categorical": {}, "names": names},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _code(value: str, vocabulary: Sequence[str]) -> float:

@@ -15,6 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from recsvc.features.tabular import schema_fingerprint
+
 DESCRIPTOR_NAME = "model.json"
 MANIFEST_NAME = "manifest.json"
 DESCRIPTOR_FORMAT = "recsvc-model"
@@ -59,17 +61,6 @@ class NoRollbackTarget(RegistryError):
 class RegistryUnavailable(RegistryError):
     """The registry cannot be read: its directory is missing, or aliases.json is unreadable,
     corrupt or gone while versions are published. Not "no champion": retry later."""
-
-
-def feature_fingerprint(*, names: list[str], categorical: dict[str, list[Any]]) -> str:
-    """Hash names and vocabularies canonically so train and serve can compare one string."""
-    canonical = json.dumps(
-        {"names": names, "categorical": categorical},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -153,7 +144,7 @@ def _check_feature_schema(schema: dict[str, Any], *, where: str) -> None:
         f"{where}: feature_schema.categorical must map names to lists, got {categorical!r}",
     )
     stated = schema.get("fingerprint")
-    actual = feature_fingerprint(names=names, categorical=categorical)
+    actual = schema_fingerprint(names=names, categorical=categorical)
     _require(
         stated == actual,
         f"{where}: feature_schema.fingerprint {stated!r} does not match names+categorical "

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import sys
-import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from recsvc.features.tabular import schema_fingerprint
-from recsvc.models.calibration import RowCalibrator, apply_all, fit_calibrator
+from recsvc.models.calibration import apply_all, fit_calibrator
 
 FORMAT = "recsvc-model"
 FORMAT_VERSION = 1
@@ -32,83 +29,12 @@ class ModelFormatError(ValueError):
     """A model directory is missing a file or has an unexpected descriptor."""
 
 
-# LightGBM C API: C_API_PREDICT_NORMAL, C_API_PREDICT_CONTRIB, C_API_DTYPE_FLOAT32
-_PREDICT_NORMAL, _PREDICT_CONTRIB, _DTYPE_FLOAT32 = 0, 3, 0
-
-
-def _check(code: int) -> None:
-    if code != 0:
-        raise lgb.basic.LightGBMError(lgb.basic._LIB.LGBM_GetLastError().decode("utf-8"))
-
-
-def _free_fast_config(handle: ctypes.c_void_p, _booster: lgb.Booster) -> None:
-    """Free the FastConfig; holding the booster until then keeps its trees alive."""
-    lgb.basic._LIB.LGBM_FastConfigFree(handle)
-
-
-class SingleRowPredictor:
-    """One booster through LightGBM's single-row fast path (a FastConfig made once): the same
-    trees, parameters and float32 input as `Booster.predict(x, num_threads=n)`, without its
-    per-call Python set-up. Calls are serialised (the FastConfig owns one output buffer).
-    With `contributions`, the row's SHAP values as `predict(pred_contrib=True)` gives them."""
-
-    def __init__(
-        self,
-        booster: lgb.Booster,
-        n_features: int,
-        num_threads: int,
-        *,
-        contributions: bool = False,
-    ) -> None:
-        self._handle = ctypes.c_void_p()
-        _check(
-            lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
-                booster._handle,
-                ctypes.c_int(_PREDICT_CONTRIB if contributions else _PREDICT_NORMAL),
-                ctypes.c_int(0),
-                ctypes.c_int(booster.best_iteration),  # what Booster.predict uses by default
-                ctypes.c_int(_DTYPE_FLOAT32),
-                ctypes.c_int32(n_features),
-                lgb.basic._c_str(f"num_threads={num_threads}"),
-                ctypes.byref(self._handle),
-            )
-        )
-        weakref.finalize(self, _free_fast_config, self._handle, booster)
-        self._out = np.zeros(n_features + 1 if contributions else 1, dtype=np.float64)
-        self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
-        self._out_len = ctypes.c_int64()
-        self._lock = threading.Lock()
-
-    def predict_at(self, row: ctypes.c_void_p) -> float:
-        """The prediction for a row given by `row_pointer` (one pointer serves every product's
-        booster); the caller keeps the row alive."""
-        with self._lock:
-            self._predict_into_buffer(row)
-            return float(self._out_ptr[0])
-
-    def contributions_at(self, row: ctypes.c_void_p) -> np.ndarray:
-        """The row's contributions (1 x F+1, last the bias), a fresh array."""
-        with self._lock:
-            self._predict_into_buffer(row)
-            return self._out.copy().reshape(1, -1)
-
-    def _predict_into_buffer(self, row: ctypes.c_void_p) -> None:
-        _check(
-            lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFast(
-                self._handle, row, ctypes.byref(self._out_len), self._out_ptr
-            )
-        )
-
-
-def row_pointer(row: np.ndarray) -> ctypes.c_void_p:
-    """The address of a C-contiguous float32 row, as the fast path takes it."""
-    if row.dtype != np.float32 or not row.flags.c_contiguous:
-        raise ValueError(f"a single-row predict needs C-contiguous float32, got {row.dtype}")
-    return ctypes.c_void_p(row.ctypes.data)
-
-
 class ProductRanker:
-    """Scores P products per customer: one multiclass booster or one binary booster per product."""
+    """Scores P products per customer: one multiclass booster or one binary booster per product.
+
+    A plain batch estimator (scikit-learn's contract: `__init__` stores parameters, `fit` and
+    `load` set the fitted attributes, which end in `_`). A serving request's one-row path is
+    `recsvc.models.fastpath.one_row_scorer(ranker)`, built when the runtime loads a model."""
 
     def __init__(
         self,
@@ -274,45 +200,10 @@ class ProductRanker:
                 return np.asarray(main)
             gate = self._booster(1).predict(X, num_threads=self.num_threads)
             return np.asarray(main) * np.asarray(gate)[:, None]
-        if len(X) == 1 and X.shape[1] == len(self.feature_names_):
-            return self._predict_one(X)
         out = np.empty((len(X), len(self.boosters_)), dtype=np.float64)
         for j, b in enumerate(self.boosters_):
             out[:, j] = b if isinstance(b, float) else b.predict(X, num_threads=self.num_threads)
         return out
-
-    def _predict_one(self, X: np.ndarray) -> np.ndarray:
-        """One row (a serving request): each booster through its single-row fast path."""
-        row = np.ascontiguousarray(X[0], dtype=np.float32)
-        at = row_pointer(row)
-        values = [
-            p if isinstance(p, float) else p.predict_at(at) for p in self._single_row_predictors()
-        ]
-        return np.asarray([values], dtype=np.float64)
-
-    def _single_row_predictors(self) -> list[SingleRowPredictor | float]:
-        """Made on first use (after fork in a serving worker), then reused."""
-        predictors: list[SingleRowPredictor | float] | None = getattr(self, "_single_row_", None)
-        if predictors is None:
-            n = len(self.feature_names_)
-            predictors = [
-                b if isinstance(b, float) else SingleRowPredictor(b, n, self.num_threads)
-                for b in self.boosters_
-            ]
-            self._single_row_ = predictors
-        return predictors
-
-    def warm(self) -> None:
-        """Make now what serving makes on first use: every booster's single-row scoring and
-        SHAP paths, the one-row calibrator. A serving worker does it when it loads a model, so
-        no request (the first after a start or a hot swap) pays for it."""
-        if self.kind == MULTICLASS:
-            return
-        self._single_row_predictors()
-        self._row_calibrator()
-        for index, booster in enumerate(self.boosters_):
-            if not isinstance(booster, float):
-                self._contribution_predictor(index)
 
     def _booster(self, index: int) -> lgb.Booster:
         booster = self.boosters_[index]
@@ -321,18 +212,7 @@ class ProductRanker:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probability that each product is taken up, (n x P)."""
-        raw = self.predict_raw(X)
-        if len(raw) == 1:
-            return np.asarray([self._row_calibrator()(raw[0].tolist())], dtype=np.float64)
-        return apply_all(self.calibrators_, raw)
-
-    def _row_calibrator(self) -> RowCalibrator:
-        """Made on first use, remade if the calibrators are replaced (same results as apply_all)."""
-        row: RowCalibrator | None = getattr(self, "_row_calibrator_", None)
-        if row is None or row.calibrators is not self.calibrators_:
-            row = RowCalibrator(self.calibrators_)
-            self._row_calibrator_ = row
-        return row
+        return apply_all(self.calibrators_, self.predict_raw(X))
 
     def contributions(self, X: np.ndarray, product_index: int) -> np.ndarray:
         """LightGBM SHAP contributions for one product, (n x F+1), last column the bias.
@@ -354,20 +234,7 @@ class ProductRanker:
             out = np.zeros((len(X), F + 1))
             out[:, -1] = np.log(max(b, 1e-12) / max(1 - b, 1e-12))
             return out
-        if len(X) == 1 and len(self.feature_names_) == F:
-            row = np.ascontiguousarray(X[0], dtype=np.float32)
-            return self._contribution_predictor(product_index).contributions_at(row_pointer(row))
         return np.asarray(b.predict(X, pred_contrib=True, num_threads=1))
-
-    def _contribution_predictor(self, product_index: int) -> SingleRowPredictor:
-        """One product's single-row SHAP path, made on first use (one thread, as above)."""
-        made: dict[int, SingleRowPredictor] = self.__dict__.setdefault("_contrib_rows_", {})
-        if product_index not in made:
-            booster = self._booster(product_index)
-            made[product_index] = SingleRowPredictor(
-                booster, len(self.feature_names_), 1, contributions=True
-            )
-        return made[product_index]
 
     def _artifact_names(self) -> list[str]:
         if self.kind == MULTICLASS:

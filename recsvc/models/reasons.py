@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from recsvc.catalog.product import LOCALES
+from recsvc.catalog.product import LOCALES, pick
 from recsvc.catalog.schema import flatten_messages
 from recsvc.config import PACKAGE_DATA
+from recsvc.strict import Strict
 
 DEFAULT_REASONS_PATH = PACKAGE_DATA / "reasons.yaml"
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -52,11 +53,11 @@ class Reason:
 
     def text(self, locale: str) -> str:
         """What a client manager reads."""
-        return self.text_zh if locale == "zh-CN" else self.text_en
+        return pick(locale, self.text_zh, self.text_en)
 
     def short(self, locale: str) -> str:
         """A clause for a pitch's {reason} placeholder."""
-        return self.short_zh if locale == "zh-CN" else self.short_en
+        return pick(locale, self.short_zh, self.short_en)
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,6 @@ def _rule(entry: dict[str, Any]) -> ReasonRule:
     )
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 def _per_locale() -> fields.Dict:
     return fields.Dict(
         keys=fields.String(validate=validate.OneOf(LOCALES)),
@@ -194,7 +190,7 @@ def _per_locale() -> fields.Dict:
 _CODE = validate.Regexp(r"^[A-Z][A-Z0-9_]*$")
 
 
-class _FallbackSchema(_Strict):
+class _FallbackSchema(Strict):
     code = fields.String(required=True, validate=_CODE)
     text = _per_locale()
     short = _per_locale()
@@ -213,7 +209,7 @@ class _RuleSchema(_FallbackSchema):
             raise ValidationError("give exactly one of feature and feature_prefix", "feature")
 
 
-class _ReasonsSchema(_Strict):
+class _ReasonsSchema(Strict):
     max_short_chars = fields.Dict(
         keys=fields.String(validate=validate.OneOf(LOCALES)),
         values=fields.Integer(validate=validate.Range(min=1)),

@@ -16,7 +16,7 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -369,16 +369,24 @@ class Registry:
         return sorted(infos, key=lambda info: (info.created_at, info.version))
 
     def load_verified(
-        self, version_or_alias: str, *, expected_feature_fingerprint: str | None
+        self,
+        version_or_alias: str,
+        *,
+        expected_feature_fingerprint: str | None,
+        expected_feature_names: Sequence[str] | None = None,
     ) -> VerifiedModel:
-        """Re-hash every file and check the feature schema before anything is loaded."""
+        """Re-hash every file and check the feature schema before anything is loaded; a
+        mismatch names the features that differ when the serving code's names are given."""
         version = self.resolve(version_or_alias)
         manifest = self._verify(version)
         recorded = manifest.get("feature_schema", {}).get("fingerprint")
         if expected_feature_fingerprint is not None and recorded != expected_feature_fingerprint:
+            trained = manifest.get("feature_schema", {}).get("names") or []
+            cause = schema_difference(trained, expected_feature_names)
             raise SchemaMismatch(
-                f"version {version} was trained on feature schema {recorded!r}, "
-                f"but the serving code has {expected_feature_fingerprint!r}"
+                f"version {version} was trained on other features than the serving code "
+                f"builds{cause} (feature schema {recorded!r}, the serving code has "
+                f"{expected_feature_fingerprint!r})"
             )
         return VerifiedModel(version=version, path=self.versions_dir / version, manifest=manifest)
 
@@ -390,3 +398,20 @@ class Registry:
             label=f"version {version}",
         )
         return manifest
+
+
+def schema_difference(trained: Sequence[str], serving: Sequence[str] | None) -> str:
+    """ ": new features a, b; features gone c" (a catalogue change adds or removes a product's
+    `held_<product>` feature): what a mismatch is about, for /readyz and the log."""
+    if serving is None:
+        return ""
+    added = [n for n in serving if n not in set(trained)]
+    gone = [n for n in trained if n not in set(serving)]
+    parts = []
+    if added:
+        parts.append("new features " + ", ".join(added))
+    if gone:
+        parts.append("features gone " + ", ".join(gone))
+    if not parts:
+        return ": the same features in another order"
+    return ": " + "; ".join(parts) + "; retrain and publish a model on the current catalogue"

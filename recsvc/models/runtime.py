@@ -26,6 +26,7 @@ from recsvc.models.runtime_check import check_ranker
 
 if TYPE_CHECKING:
     from recsvc.features.customer import CustomerFeaturizer
+    from recsvc.models.fastpath import OneRowScorer
     from recsvc.models.ranker import ProductRanker
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class LoadedModel:
     product_index: Mapping[str, int]
     loaded_at: str
     alias_revision: int
+    one_row: OneRowScorer  # the ranker's single-row path, built at load (recsvc.models.fastpath)
 
     @property
     def n_features(self) -> int:
@@ -61,7 +63,8 @@ def model_hash(manifest: Mapping[str, Any]) -> str:
 
 def score(loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
     """Calibrated probabilities (n x P) from one model snapshot, one thread."""
-    return np.asarray(loaded.ranker.predict_proba(_check_rows(loaded, X)))
+    X = _check_rows(loaded, X)
+    return np.asarray((loaded.one_row if len(X) == 1 else loaded.ranker).predict_proba(X))
 
 
 def contributions(loaded: LoadedModel, X: np.ndarray, product_id: str) -> np.ndarray:
@@ -69,7 +72,8 @@ def contributions(loaded: LoadedModel, X: np.ndarray, product_id: str) -> np.nda
     if product_id not in loaded.product_index:
         raise ValueError(f"product {product_id!r} is not scored by model {loaded.version}")
     index = loaded.product_index[product_id]
-    return np.asarray(loaded.ranker.contributions(_check_rows(loaded, X), index))
+    X = _check_rows(loaded, X)
+    return np.asarray((loaded.one_row if len(X) == 1 else loaded.ranker).contributions(X, index))
 
 
 def _check_rows(loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
@@ -173,6 +177,8 @@ class ModelRuntime:
             return "model", False, f"no model loaded, {unreadable}"
         error = self._last_error
         reason = f"{error['type']} on {error['version']}" if error else "no published model"
+        if error and error["type"] == "SchemaMismatch":  # name the cause (a catalogue change?)
+            reason = f"{reason}: {error['message']}"
         return "model", not require_model, f"degraded, rules only: {reason}"
 
     # ---------------------------------------------------------------- reload path (locked)
@@ -289,14 +295,18 @@ class ModelRuntime:
             self.on_serving(model.version if model else None)
 
     def _load(self, registry: Registry, version: str, *, revision: int) -> LoadedModel:
-        from recsvc.models.ranker import ProductRanker  # LightGBM only after fork, on first use
+        from recsvc.models.fastpath import one_row_scorer  # LightGBM only after fork
+        from recsvc.models.ranker import ProductRanker
 
         schema = self.featurizer.feature_schema()
         verified = registry.load_verified(
-            version, expected_feature_fingerprint=schema["fingerprint"]
+            version,
+            expected_feature_fingerprint=schema["fingerprint"],
+            expected_feature_names=schema["names"],
         )
         ranker = ProductRanker.load(verified.path, num_threads=1)
-        check_ranker(ranker, n_features=len(schema["names"]))
+        one_row = one_row_scorer(ranker)  # every request's one-row path, built once, here
+        check_ranker(ranker, one_row, n_features=len(schema["names"]))
         products = tuple(ranker.products_)
         return LoadedModel(
             version=verified.version,
@@ -306,6 +316,7 @@ class ModelRuntime:
             product_index=MappingProxyType({p: j for j, p in enumerate(products)}),
             loaded_at=_utc_now(),
             alias_revision=revision,
+            one_row=one_row,
         )
 
     def _registry_unavailable(self, exc: BaseException) -> None:

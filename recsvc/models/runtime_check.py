@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from recsvc.models.fastpath import OneRowScorer
     from recsvc.models.ranker import ProductRanker
 
 SAMPLE_SEED = 20260930
@@ -27,8 +28,9 @@ def sample_features(
     return fixed[:rows].astype(np.float32)
 
 
-def check_ranker(ranker: ProductRanker, *, n_features: int) -> None:
-    """Raise ModelCheckFailed unless the ranker scores the sample as (rows x P) probabilities."""
+def check_ranker(ranker: ProductRanker, one_row: OneRowScorer, *, n_features: int) -> None:
+    """Raise ModelCheckFailed unless the ranker scores the sample as (rows x P) probabilities
+    and its one-row scorer (the path requests take) gives the same numbers."""
     X = sample_features(n_features=n_features)
     n_products = len(ranker.products_)
     if len(ranker.feature_names_) != n_features:
@@ -40,13 +42,11 @@ def check_ranker(ranker: ProductRanker, *, n_features: int) -> None:
         raise ModelCheckFailed(f"scores have shape {scores.shape}, expected {(len(X), n_products)}")
     if not np.all(np.isfinite(scores)) or scores.min() < 0.0 or scores.max() > 1.0:
         raise ModelCheckFailed("scores on the fixed sample are not finite probabilities in [0, 1]")
-    # The one-row paths requests take (built here, once per load, not by a request)
-    ranker.warm()
-    one = np.asarray(ranker.predict_proba(X[:1]))
+    one = np.asarray(one_row.predict_proba(X[:1]))
     if one.shape != (1, n_products) or not np.allclose(one[0], scores[0], rtol=1e-6, atol=1e-9):
         raise ModelCheckFailed("one-row scores differ from the batch scores of the same row")
     for index in range(n_products):
-        contrib = np.asarray(ranker.contributions(X[:1], index))
+        contrib = np.asarray(one_row.contributions(X[:1], index))
         if contrib.shape != (1, n_features + 1) or not np.all(np.isfinite(contrib)):
             raise ModelCheckFailed(
                 f"contributions have shape {contrib.shape}, expected {(1, n_features + 1)}, "

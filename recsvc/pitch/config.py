@@ -9,12 +9,13 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from recsvc.catalog.product import LOCALES
 from recsvc.catalog.schema import flatten_messages
 from recsvc.config import PACKAGE_DATA
 from recsvc.customers.profile import CHANNELS_USED, GENDERS, TRANSACTION_TYPES
+from recsvc.strict import Strict
 
 DEFAULT_PITCH_PATH = PACKAGE_DATA / "pitch.yaml"
 
@@ -51,11 +52,6 @@ class PitchConfig:
     triggers: tuple[TriggerRule, ...]
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 def _per_locale(values: fields.Field) -> fields.Dict:
     return fields.Dict(
         keys=fields.String(validate=validate.OneOf(LOCALES)),
@@ -69,7 +65,7 @@ _TEXT = fields.String(validate=validate.Length(min=1))
 _AMOUNT = validate.Range(min=0)
 
 
-class _SalutationSchema(_Strict):
+class _SalutationSchema(Strict):
     honorifics = _per_locale(
         fields.Dict(
             keys=fields.String(validate=validate.OneOf(GENDERS)),
@@ -86,12 +82,12 @@ class _SalutationSchema(_Strict):
     )
 
 
-class _WeightSchema(_Strict):
+class _WeightSchema(Strict):
     first = fields.Float(required=True, validate=validate.Range(min=0), allow_nan=False)
     rest = fields.Float(required=True, validate=validate.Range(min=0), allow_nan=False)
 
 
-class _TriggerSchema(_Strict):
+class _TriggerSchema(Strict):
     code = fields.String(required=True, validate=validate.Regexp(r"^TXN_[A-Z0-9_]+$"))
     types = fields.List(
         fields.String(validate=validate.OneOf(TRANSACTION_TYPES)),
@@ -122,7 +118,7 @@ class _TriggerSchema(_Strict):
             raise ValidationError("must not list a product twice", "products")
 
 
-class _PitchSchema(_Strict):
+class _PitchSchema(Strict):
     salutation = fields.Nested(_SalutationSchema, required=True)
     max_reason_chars = _per_locale(fields.Integer(validate=validate.Range(min=1)))
     triggers = fields.List(fields.Nested(_TriggerSchema), required=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recsvc.catalog.product import LOCALES, Product
+from recsvc.catalog.product import Product, check_locale
 from recsvc.catalog.wording import (
     WordingRules,
     default_wording_rules,
@@ -35,7 +35,7 @@ class PitchText:
 
 def salutation(customer: Customer, locale: str, config: PitchConfig) -> str:
     """Surname and honorific ("王女士", "Ms. Wang"): polite, and never the given name."""
-    _check_locale(locale)
+    check_locale(locale)
     surname = _surname(customer.name, config)
     honorific = config.honorifics[locale].get(customer.gender)
     if surname is None or honorific is None:
@@ -76,7 +76,7 @@ def render_pitch(
     wording: WordingRules | None = None,
 ) -> PitchText:
     """Fill the template variant picks; raise PitchWordingError rather than say a bad sentence."""
-    _check_locale(locale)
+    check_locale(locale)
     index = choose_template(product, locale=locale, with_reason=bool(reason), variant=variant)
     greeting = salutation(customer, locale, config)
     text = product.pitch_templates[locale][index].format(
@@ -175,8 +175,3 @@ def _risk_notice(product: Product, locale: str) -> str | None:
             template_index=None,
         )
     return notice
-
-
-def _check_locale(locale: str) -> None:
-    if locale not in LOCALES:
-        raise ValueError(f"locale {locale!r} is not one of {', '.join(LOCALES)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recsvc.catalog.product import pick
 from recsvc.customers.profile import Transaction
 from recsvc.pitch.config import PitchConfig, TriggerRule
 
@@ -20,7 +21,7 @@ class Trigger:
 
     def text(self, locale: str) -> str:
         """The reason in the teller's language, short enough for a pitch's {reason}."""
-        return self.text_zh if locale == "zh-CN" else self.text_en
+        return pick(locale, self.text_zh, self.text_en)
 
 
 def transaction_triggers(transaction: Transaction, config: PitchConfig) -> list[Trigger]:

@@ -10,12 +10,13 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from recsvc.catalog.product import CATEGORIES
 from recsvc.catalog.schema import ProductRiskField, flatten_messages
 from recsvc.catalog.wording import WordingConfigError, WordingRules, wording_from_dict
 from recsvc.rules.codes import NEXT_ACTION_CODES, REASON_CODES
+from recsvc.strict import Strict
 
 
 class RulesConfigError(ValueError):
@@ -56,39 +57,34 @@ class RulesConfig:
         return limit
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 _DAYS = validate.Range(min=1, max=3650)
 _CATEGORY_LIST = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), required=True)
 
 
-class _AssessmentSchema(_Strict):
+class _AssessmentSchema(Strict):
     validity_days = fields.Integer(required=True, validate=_DAYS)
     expiring_warning_days = fields.Integer(required=True, validate=validate.Range(min=0, max=3650))
     unassessed_max_risk = ProductRiskField(required=True)
 
 
-class _ElderlySchema(_Strict):
+class _ElderlySchema(Strict):
     from_age = fields.Integer(required=True, validate=validate.Range(min=0, max=150))
     max_risk = ProductRiskField(required=True)
 
 
-class _AgeSchema(_Strict):
+class _AgeSchema(Strict):
     minor_below = fields.Integer(required=True, validate=validate.Range(min=0, max=150))
     minor_excluded_categories = _CATEGORY_LIST
     minor_excluded_rated_categories = _CATEGORY_LIST
     elderly = fields.List(fields.Nested(_ElderlySchema), required=True)
 
 
-class _FatigueSchema(_Strict):
+class _FatigueSchema(Strict):
     declined_days = fields.Integer(required=True, validate=_DAYS)
     opening_days = fields.Integer(required=True, validate=_DAYS)
 
 
-class _TextsSchema(_Strict):
+class _TextsSchema(Strict):
     zh_cn = fields.String(required=True, data_key="zh-CN", validate=validate.Length(min=1))
     en = fields.String(required=True, validate=validate.Length(min=1))
 
@@ -101,7 +97,7 @@ def _texts(codes: tuple[str, ...]) -> fields.Dict:
     )
 
 
-class _RulesSchema(_Strict):
+class _RulesSchema(Strict):
     assessment = fields.Nested(_AssessmentSchema, required=True)
     age = fields.Nested(_AgeSchema, required=True)
     fatigue = fields.Nested(_FatigueSchema, required=True)

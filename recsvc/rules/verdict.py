@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recsvc.catalog.product import LOCALES, Product
-
-
-def _pick(locale: str, zh: str, en: str) -> str:
-    if locale == "zh-CN":
-        return zh
-    if locale == "en":
-        return en
-    raise ValueError(f"locale {locale!r} is not one of {', '.join(LOCALES)}")
+from recsvc.catalog.product import Product, pick
 
 
 @dataclass(frozen=True)
@@ -25,7 +17,7 @@ class Exclusion:
     message_en: str
 
     def message(self, locale: str) -> str:
-        return _pick(locale, self.message_zh, self.message_en)
+        return pick(locale, self.message_zh, self.message_en)
 
 
 @dataclass(frozen=True)
@@ -37,7 +29,7 @@ class NextAction:
     message_en: str
 
     def message(self, locale: str) -> str:
-        return _pick(locale, self.message_zh, self.message_en)
+        return pick(locale, self.message_zh, self.message_en)
 
 
 @dataclass(frozen=True)

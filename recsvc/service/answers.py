@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from recsvc.customers.profile import Customer, Transaction
 from recsvc.service.experiment import Assignment
@@ -36,17 +38,65 @@ class RecommendRequest:
     as_of: dt.date | None = None  # default: today in the bank's time zone; set for replays
 
 
+class _Plain:
+    """The answer's parts: their JSON-able form is their dataclass fields, in order."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError  # replaced by @plain
+
+
+_AS_IS = {"str", "str | None", "float", "float | None", "bool", "int"}
+T = TypeVar("T")
+
+
+def _expression(name: str, kind: str, parts: set[str]) -> str:
+    """How one field is written, from its annotation (a string: `from __future__ import
+    annotations`)."""
+    value = f"self.{name}"
+    if kind in _AS_IS:
+        return value
+    if kind == "list[str]":
+        return f"list({value})"
+    if kind == "dt.date":
+        return f"{value}.isoformat()"
+    if kind.startswith("list[") and kind[5:-1] in parts:
+        return f"[item.to_dict() for item in {value}]"
+    if kind.removesuffix(" | None") in parts:
+        return f"None if {value} is None else {value}.to_dict()"
+    raise TypeError(f"no JSON form for field {name}: {kind}")
+
+
+def compile_to_dict(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """A dataclass's JSON-able form, compiled once from its fields (as dataclasses compiles
+    __init__): what dataclasses.asdict gives (fresh dicts and lists, field order kept), dates
+    as ISO strings, without asdict's generic walk and deepcopy."""
+    # the answer's own parts, and the experiment's Assignment (recsvc.service.experiment)
+    parts = {c.__name__ for c in _Plain.__subclasses__()} | {"Assignment"}
+    items = ", ".join(
+        f"{f.name!r}: {_expression(f.name, str(f.type), parts)}" for f in dataclasses.fields(cls)
+    )
+    namespace: dict[str, Any] = {}
+    exec(f"def to_dict(self):\n    return {{{items}}}\n", {}, namespace)
+    to_dict: Callable[[Any], dict[str, Any]] = namespace["to_dict"]
+    return to_dict
+
+
+def plain(cls: type[T]) -> type[T]:
+    """Give a part of the answer its compiled `to_dict()`."""
+    cls.to_dict = compile_to_dict(cls)  # type: ignore[attr-defined]
+    return cls
+
+
+@plain
 @dataclass(frozen=True)
-class ReasonOut:
+class ReasonOut(_Plain):
     code: str
     text: str
 
-    def plain(self) -> dict[str, Any]:
-        return {"code": self.code, "text": self.text}
 
-
+@plain
 @dataclass(frozen=True)
-class RecommendationOut:
+class RecommendationOut(_Plain):
     product_id: str
     name: str
     family: str
@@ -57,47 +107,26 @@ class RecommendationOut:
     reasons: list[ReasonOut]
     requires_dual_recording: bool
 
-    def plain(self) -> dict[str, Any]:
-        return {
-            "product_id": self.product_id,
-            "name": self.name,
-            "family": self.family,
-            "risk_level": self.risk_level,
-            "propensity": self.propensity,
-            "expected_value": self.expected_value,
-            "score": self.score,
-            "reasons": [r.plain() for r in self.reasons],
-            "requires_dual_recording": self.requires_dual_recording,
-        }
 
-
+@plain
 @dataclass(frozen=True)
-class ExcludedOut:
+class ExcludedOut(_Plain):
     product_id: str
     code: str
     text: str
     codes: list[str]
 
-    def plain(self) -> dict[str, Any]:
-        return {
-            "product_id": self.product_id,
-            "code": self.code,
-            "text": self.text,
-            "codes": list(self.codes),
-        }
 
-
+@plain
 @dataclass(frozen=True)
-class NextActionOut:
+class NextActionOut(_Plain):
     code: str
     text: str
 
-    def plain(self) -> dict[str, Any]:
-        return {"code": self.code, "text": self.text}
 
-
+@plain
 @dataclass(frozen=True)
-class PitchOut:
+class PitchOut(_Plain):
     product_id: str
     name: str
     text: str
@@ -105,17 +134,6 @@ class PitchOut:
     requires_dual_recording: bool
     reasons: list[ReasonOut]
     next_action: NextActionOut | None
-
-    def plain(self) -> dict[str, Any]:
-        return {
-            "product_id": self.product_id,
-            "name": self.name,
-            "text": self.text,
-            "risk_notice": self.risk_notice,
-            "requires_dual_recording": self.requires_dual_recording,
-            "reasons": [r.plain() for r in self.reasons],
-            "next_action": None if self.next_action is None else self.next_action.plain(),
-        }
 
 
 @dataclass(frozen=True)
@@ -131,23 +149,13 @@ class Answer:
     next_actions: list[NextActionOut] = field(default_factory=list)
     experiment: Assignment | None = None  # the experiment arm this answer was served in
 
-    @cached_property
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able form (dates as ISO strings), built once for the audit and the response:
-        what dataclasses.asdict gives (fresh dicts and lists, field order kept), written out
-        per type instead of its generic walk and deepcopy (a test holds them equal)."""
-        return {
-            "request_id": self.request_id,
-            "model_version": self.model_version,
-            "model_hash": self.model_hash,
-            "degraded": self.degraded,
-            "as_of": self.as_of.isoformat(),
-            "recommendations": [r.plain() for r in self.recommendations],
-            "excluded": [e.plain() for e in self.excluded],
-            "pitch": None if self.pitch is None else self.pitch.plain(),
-            "next_actions": [a.plain() for a in self.next_actions],
-            "experiment": None if self.experiment is None else self.experiment.plain(),
-        }
-
     def to_dict(self) -> dict[str, Any]:
-        return self.as_dict
+        """JSON-able form (dates as ISO strings), built once for the audit and the response."""
+        return self._dict
+
+    @cached_property
+    def _dict(self) -> dict[str, Any]:
+        return _ANSWER_TO_DICT(self)
+
+
+_ANSWER_TO_DICT = compile_to_dict(Answer)

@@ -6,8 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
 from recsvc.customers.profile import Customer, CustomerSchema
 from recsvc.service.answers import Answer, RecommendRequest
+from recsvc.service.errors import NotFound
+from recsvc.store import AuditRecord, get_audit
 
 _PROFILE = CustomerSchema()
 SO_AND_SO = "某"  # 王某: "a person surnamed Wang", how Chinese records leave a name out
@@ -61,3 +66,12 @@ def audit_payload(
     if request.customer is not None:
         payload["profile"] = profile_record(customer, surname)
     return payload
+
+
+def audited_record(engine: Engine, request_id: str) -> AuditRecord:
+    """One audited answer, as it was given (404 when the request was never audited)."""
+    with Session(engine) as session:
+        record = get_audit(session, request_id)
+    if record is None:
+        raise NotFound(f"no audited request {request_id!r}")
+    return record

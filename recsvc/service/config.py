@@ -8,10 +8,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from recsvc.catalog.product import PITCH_CHANNELS
 from recsvc.security import ROLES
+from recsvc.strict import Strict
 
 DAILY_PITCH_LIMIT = "DAILY_PITCH_LIMIT"
 FAMILY_LIMIT = "FAMILY_LIMIT"
@@ -76,26 +77,21 @@ _WEIGHTS = fields.Dict(
 )
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class _Arbitration(_Strict):
+class _Arbitration(Strict):
     max_per_family = fields.Integer(required=True, validate=validate.Range(min=1))
     family_weights = _WEIGHTS
     product_weights = _WEIGHTS
     degraded_propensity = fields.Float(required=True, validate=validate.Range(min=0, max=1))
 
 
-class _Policy(_Strict):
+class _Policy(Strict):
     max_products_per_day = fields.Integer(required=True, validate=validate.Range(min=1))
     texts = fields.Dict(
         keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String())
     )
 
 
-class _Recommendations(_Strict):
+class _Recommendations(Strict):
     default_limit = fields.Integer(required=True, validate=validate.Range(min=1))
     max_limit = fields.Integer(required=True, validate=validate.Range(min=1))
     reasons_per_product = fields.Integer(required=True, validate=validate.Range(min=0))
@@ -104,12 +100,12 @@ class _Recommendations(_Strict):
 _CHANNEL = fields.String(validate=validate.OneOf(PITCH_CHANNELS))
 
 
-class _RoleChannels(_Strict):
+class _RoleChannels(Strict):
     own = fields.String(required=True, validate=validate.OneOf(PITCH_CHANNELS))
     may_act_for = fields.List(_CHANNEL, load_default=list)
 
 
-class _ServiceSchema(_Strict):
+class _ServiceSchema(Strict):
     timezone = fields.String(required=True)
     channels = fields.Dict(
         keys=fields.String(validate=validate.OneOf(ROLES)),

@@ -9,31 +9,24 @@ policy of the API and of the next night's plan."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from recsvc.catalog import Catalogue, load_catalogue
+from recsvc.catalog.product import LOCALES
 from recsvc.config import PACKAGE_DATA, Settings
-from recsvc.customers.bank import BankConfig, load_bank_config
 from recsvc.customers.profile import Customer
 from recsvc.customers.segments import tier_of, value_class_of
-from recsvc.features.customer import CustomerFeaturizer
-from recsvc.models.runtime import LoadedModel, ModelRuntime
-from recsvc.rules import RulesConfig, codes, customer_facts, evaluate, load_rules_config
-from recsvc.service.answers import Caller
+from recsvc.models.runtime import LoadedModel
+from recsvc.rules import customer_facts, evaluate
 from recsvc.service.arbitration import Ranked, arbitrate
-from recsvc.service.config import ServiceConfig, load_service_config
 from recsvc.service.contact_triggers import (
     HIGH_PROPENSITY,
-    LOCALES,
     REASSIGN,
     SUGGESTION,
     TRIGGER_CODES,
@@ -43,76 +36,28 @@ from recsvc.service.contact_triggers import (
     preferred_channel,
     profile_triggers,
 )
-from recsvc.service.errors import NotFound
-from recsvc.service.experiment import (
-    CHALLENGER,
-    CHAMPION,
-    HOLDOUT,
-    Experiment,
-    assign,
+from recsvc.service.experiment import CHALLENGER, CHAMPION, HOLDOUT, Experiment, assign
+from recsvc.service.plan_read import CHANNEL
+from recsvc.service.plan_rows import (
+    HOLDOUT_FLAG,
+    PlanEntry,
+    PlanSummary,
+    plan_audit_row,
+    plan_row,
 )
-from recsvc.store import make_engine
+from recsvc.service.weeks import week_start
+from recsvc.service.wiring import Services, UsesServices, build_services
 from recsvc.store.contact_plan import (
     acceptances_of,
     contacted_between,
     count_customers,
-    customers_by_ids,
     declines_of,
     iter_contactable,
     manager_levels,
-    plan_of,
     replace_week,
 )
 
-CHANNEL = "manager"
-HOLDOUT_FLAG = "HOLDOUT"  # an experiment's hold-out: triggers listed, no product suggested
 DEFAULT_CONFIG = PACKAGE_DATA / "contact_plan.yaml"
-_WEEK = re.compile(r"\A([0-9]{4})-W([0-9]{2})\Z")  # ASCII digits, no trailing newline
-
-
-def week_start(week: str) -> dt.date:
-    """Monday of an ISO week written YYYY-Www; ValueError names a bad week."""
-    match = _WEEK.match(week)
-    try:
-        if match is None:
-            raise ValueError
-        return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
-    except ValueError:
-        raise ValueError(f"week must be an ISO week like 2026-W48, got {week!r}") from None
-
-
-def week_of(day: dt.date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-@dataclass(frozen=True)
-class PlanEntry:
-    """One customer to contact: why, what to suggest, what to say, how, and how urgent."""
-
-    customer_id: str
-    manager_id: str
-    triggers: tuple[str, ...]
-    products: tuple[str, ...]
-    talking_points: tuple[dict[str, str], ...]
-    priority: float
-    channel: str
-    flag: str | None = None
-    arm: str = CHAMPION  # the experiment arm (recsvc.service.experiment), champion if none
-    model_version: str | None = None
-    model_hash: str | None = None
-
-
-@dataclass
-class PlanSummary:
-    week: str
-    as_of: dt.date
-    run_id: str
-    customers: int = 0
-    candidates: int = 0
-    entries: int = 0
-    reassign: int = 0
-    per_manager: dict[str, int] = field(default_factory=dict)
 
 
 def _best_first(entries: list[PlanEntry]) -> list[PlanEntry]:
@@ -143,49 +88,17 @@ class _Books:
 
 
 def build_planner(settings: Settings, *, config_path: Path = DEFAULT_CONFIG) -> ContactPlanner:
-    """The planner wired as create_app wires the API's service: same rules, catalogue, model."""
-    catalogue = load_catalogue(settings.catalogue_path)
-    bank = load_bank_config(settings.bank_config_path)
-    featurizer = CustomerFeaturizer(product_ids=catalogue.ids, bank=bank)
-    return ContactPlanner(
-        engine=make_engine(settings.database_url),
-        catalogue=catalogue,
-        rules=load_rules_config(settings.rules_config_path),
-        bank=bank,
-        service_config=load_service_config(settings.service_config_path),
-        config=load_contact_plan_config(config_path),
-        featurizer=featurizer,
-        runtime=ModelRuntime(settings.registry_dir, featurizer=featurizer),
-        challenger=ModelRuntime(settings.registry_dir, featurizer=featurizer, alias="challenger"),
-    )
+    """The planner over the same wiring as the API's service: same rules, catalogue, model."""
+    return ContactPlanner(build_services(settings), load_contact_plan_config(config_path))
 
 
-class ContactPlanner:
+class ContactPlanner(UsesServices):
     """Builds and stores the weekly contact plans of all client managers."""
 
-    def __init__(
-        self,
-        *,
-        engine: Engine,
-        catalogue: Catalogue,
-        rules: RulesConfig,
-        bank: BankConfig,
-        service_config: ServiceConfig,
-        config: ContactPlanConfig,
-        featurizer: CustomerFeaturizer,
-        runtime: ModelRuntime,
-        challenger: ModelRuntime | None = None,
-    ) -> None:
-        self.engine = engine
-        self.catalogue = catalogue
-        self.rules = rules
-        self.bank = bank
-        self.service_config = service_config
+    def __init__(self, services: Services, config: ContactPlanConfig) -> None:
+        super().__init__(services)
         self.config = config
-        self.featurizer = featurizer
-        self.runtime = runtime
-        self.challenger = challenger
-        self.order = {p.product_id: i for i, p in enumerate(catalogue.products)}
+        self.challenger = services.challenger
         # the design in force, read once per plan (the API's assignment: same arms)
         self.experiment: Experiment | None = None
         self.experiment_id: str | None = None
@@ -285,7 +198,7 @@ class ContactPlanner:
         holdout (ranked by value and the rules' order, as the API's rules arm)."""
         if arm == CHAMPION:
             return champion
-        if arm == CHALLENGER and self.challenger is not None:
+        if arm == CHALLENGER:
             return self.challenger.current()
         return None
 
@@ -395,126 +308,14 @@ class ContactPlanner:
         for entry in _best_first(entries):
             rank = ranks[entry.manager_id] = ranks.get(entry.manager_id, 0) + 1
             request_id = f"cp-{summary.week}-{summary.run_id}-{entry.customer_id}"
-            rows.append(_row(entry, summary.week, rank, request_id, now))
-            audits.append(_audit(entry, summary, request_id, self.experiment_id, now))
+            rows.append(plan_row(entry, summary.week, rank, request_id, now))
+            audits.append(plan_audit_row(entry, summary, request_id, self.experiment_id, now))
             summary.per_manager[entry.manager_id] = rank
             summary.reassign += entry.flag == REASSIGN
         with Session(self.engine) as session:
             replace_week(session, summary.week, rows, audits)
             session.commit()
         summary.entries = len(rows)
-
-
-def _row(
-    entry: PlanEntry, week: str, rank: int, request_id: str, now: dt.datetime
-) -> dict[str, object]:
-    return {
-        "week": week, "customer_id": entry.customer_id, "manager_id": entry.manager_id,
-        "rank": rank, "priority": entry.priority, "flag": entry.flag,
-        "triggers": list(entry.triggers), "products": list(entry.products),
-        "talking_points": list(entry.talking_points), "channel": entry.channel,
-        "request_id": request_id, "created_at": now,
-    }  # fmt: skip
-
-
-def _audit(
-    entry: PlanEntry, summary: PlanSummary, request_id: str, experiment_id: str | None,
-    now: dt.datetime,
-) -> dict[str, object]:  # fmt: skip
-    """The audit row of an entry: what the plan put in front of the manager; POST /v1/feedback
-    accepts outcomes for exactly these products."""
-    recommendations = [{"product_id": p} for p in entry.products]
-    return {
-        "request_id": request_id,
-        "created_at": now,
-        "caller_role": "batch",
-        "staff_id": None,
-        "customer_id": entry.customer_id,
-        "model_version": entry.model_version,
-        "model_hash": entry.model_hash,
-        "degraded": entry.model_version is None and entry.arm in (CHAMPION, CHALLENGER),
-        "experiment_id": experiment_id,
-        "arm": entry.arm,
-        "payload": {
-            "source": "contact_plan",
-            "week": summary.week,
-            "as_of": summary.as_of.isoformat(),
-            "triggers": list(entry.triggers),
-            "answer": {
-                "recommendations": recommendations,
-                "pitch": None,
-                "experiment": {"id": experiment_id, "arm": entry.arm},
-            },
-        },
-    }
-
-
-def manager_plan(
-    engine: Engine, caller: Caller, manager_id: str, week: str
-) -> list[dict[str, Any]]:
-    """A manager's plan, best first; a manager asking for another's book gets 404, not 403."""
-    week_start(week)
-    if caller.role == "manager" and caller.manager_id != manager_id:
-        raise NotFound(f"no contact plan of manager {manager_id!r} in your book")
-    with Session(engine) as session:
-        return plan_of(session, week, manager_id)
-
-
-def recheck_plan(
-    engine: Engine,
-    entries: list[dict[str, Any]],
-    *,
-    manager_id: str,
-    as_of: dt.date,
-    catalogue: Catalogue,
-    rules: RulesConfig,
-    bank: BankConfig,
-    tz: dt.tzinfo,
-) -> list[dict[str, Any]]:
-    """A stored plan checked again against the customers as they are now, when it is served.
-
-    A customer no longer in the manager's book (or no longer stored) is dropped. A customer who
-    may not be contacted now (opted out, open complaint) stays listed, marked `blocked` with the
-    reason codes, with nothing to suggest or say. A product that no longer passes the rules
-    (declined, accepted and being opened, held, assessment expired...) moves from `products` to
-    `withdrawn`, with its reason codes."""
-    ids = [e["customer_id"] for e in entries]
-    customers = customers_by_ids(engine, ids) if ids else {}
-    with Session(engine) as session:
-        since = as_of - dt.timedelta(days=rules.declined_fatigue_days)
-        declines = declines_of(session, ids, since, tz=tz) if ids else {}
-        opened_since = as_of - dt.timedelta(days=rules.opening_days)
-        accepted = acceptances_of(session, ids, opened_since, tz=tz) if ids else {}
-    out = []
-    for entry in entries:
-        customer = customers.get(entry["customer_id"])
-        if customer is None or customer.manager_id != manager_id:
-            continue
-        verdict = evaluate(
-            customer, catalogue, channel=CHANNEL, as_of=as_of, rules=rules, bank=bank,
-            recent_declines=declines.get(customer.customer_id, {}),
-            recent_acceptances=accepted.get(customer.customer_id, {}),
-        )  # fmt: skip
-        blocked = [
-            code
-            for code, applies in (
-                (codes.NO_CONSENT, not customer.consent_marketing),
-                (codes.OPEN_COMPLAINT, customer.open_complaint),
-            )
-            if applies
-        ]
-        eligible = set(verdict.eligible_ids)
-        products = [p for p in entry["products"] if p in eligible]
-        withdrawn = [
-            {"product_id": p, "codes": [e.code for e in verdict.reasons_for(p)]}
-            for p in entry["products"]
-            if p not in eligible
-        ]
-        checked = {**entry, "products": products, "withdrawn": withdrawn, "blocked": blocked}
-        if blocked:
-            checked.update(products=[], talking_points=[])
-        out.append(checked)
-    return out
 
 
 def _current_experiment(engine: Engine) -> Experiment | None:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
+from recsvc.catalog.product import LOCALES
 from recsvc.customers.profile import Customer, matured
+from recsvc.strict import Strict
 
 MATURING = "MATURING"
 MATURED = "MATURED"
@@ -24,7 +26,6 @@ TRIGGER_CODES = (
 )  # fmt: skip
 REASSIGN = "REASSIGN"
 SUGGESTION = "SUGGESTION"
-LOCALES = ("zh-CN", "en")
 
 
 class ContactPlanConfigError(ValueError):
@@ -49,15 +50,10 @@ class ContactPlanConfig:
     texts: dict[str, dict[str, str]]
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 _DAYS = fields.Integer(required=True, validate=validate.Range(min=0, max=366))
 
 
-class _Windows(_Strict):
+class _Windows(Strict):
     maturing_days = _DAYS
     matured_days = _DAYS
     key_date_days = _DAYS
@@ -65,7 +61,7 @@ class _Windows(_Strict):
     follow_up_days = _DAYS
 
 
-class _ConfigSchema(_Strict):
+class _ConfigSchema(Strict):
     windows = fields.Nested(_Windows, required=True)
     value_swing_pct = fields.Float(required=True, validate=validate.Range(min=0))
     high_propensity_value = fields.Float(required=True, validate=validate.Range(min=0))

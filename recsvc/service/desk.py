@@ -18,10 +18,10 @@ from recsvc.customers.profile import Customer
 from recsvc.rules.codes import NO_CONSENT, OPEN_COMPLAINT, RECENTLY_DECLINED
 from recsvc.service.answers import Caller
 from recsvc.service.config import DAILY_PITCH_LIMIT
-from recsvc.service.contact_plan import week_of, week_start
 from recsvc.service.contact_triggers import TRIGGER_CODES
 from recsvc.service.errors import Invalid, NotFound, Unavailable
 from recsvc.service.profiles import mask_name
+from recsvc.service.weeks import week_of, week_start
 from recsvc.store import AuditRecord, get_audit, write_audit
 from recsvc.store.desk import names_of
 from recsvc.store.feedback_corrections import StoredFeedback, feedback_of

@@ -97,7 +97,7 @@ class Assignment:
     served: str
     fallback: str | None = None
 
-    def plain(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "arm": self.arm,

@@ -10,25 +10,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from recsvc.catalog import Catalogue
 from recsvc.catalog.product import Product
-from recsvc.customers.bank import BankConfig
 from recsvc.customers.profile import Customer, Transaction
-from recsvc.features.customer import CustomerFeaturizer
-from recsvc.models.reasons import ReasonExplainer
 from recsvc.models.runtime import LoadedModel, ModelRuntime
 from recsvc.pitch import (
-    PitchConfig,
     Trigger,
     first_clean_pitch,
     surname_of,
     transaction_triggers,
 )
-from recsvc.rules import RulesConfig, Verdict, evaluate
+from recsvc.rules import Verdict, evaluate
 from recsvc.service.answers import (
     Answer,
     Caller,
@@ -45,9 +40,7 @@ from recsvc.service.config import (
     DAILY_PITCH_LIMIT,
     FAMILY_LIMIT,
     ChannelNotAllowed,
-    ServiceConfig,
 )
-from recsvc.service.contact_plan import manager_plan, recheck_plan
 from recsvc.service.errors import Conflict, Forbidden, NotFound, Unavailable
 from recsvc.service.experiment import (
     CHALLENGER,
@@ -61,6 +54,8 @@ from recsvc.service.experiment import (
 from recsvc.service.experiments import ExperimentSource
 from recsvc.service.feedback import save_feedback
 from recsvc.service.inline import used_profile
+from recsvc.service.plan_read import manager_plan, recheck_plan
+from recsvc.service.wiring import Services, UsesServices
 from recsvc.store import (
     AuditRecord,
     RequestContext,
@@ -72,7 +67,9 @@ from recsvc.store import (
     write_audit,
 )
 
-PITCH_CHANNELS = ("teller", "manager")
+# Channels where a person speaks the pitch, so the daily pitch cap applies (not
+# catalog.PITCH_CHANNELS, every channel a product may be pitched on).
+SPOKEN_CHANNELS = ("teller", "manager")
 
 
 @dataclass(frozen=True)
@@ -84,38 +81,23 @@ class Scored:
     propensities: dict[str, float] | None
 
 
-class CrossSellService:
+class CrossSellService(UsesServices):
     """Answers recommendation and pitch requests; one instance per worker process."""
 
     def __init__(
         self,
+        services: Services,
         *,
-        engine: Engine,
-        catalogue: Catalogue,
-        rules: RulesConfig,
-        bank: BankConfig,
-        config: ServiceConfig,
-        pitch_config: PitchConfig,
-        featurizer: CustomerFeaturizer,
-        runtime: ModelRuntime,
-        explainer: ReasonExplainer,
         clock: Callable[[], dt.datetime] | None = None,
-        challenger: ModelRuntime | None = None,
         experiments: ExperimentSource | None = None,
     ) -> None:
-        self.engine = engine
-        self.catalogue = catalogue
-        self.rules = rules
-        self.bank = bank
-        self.config = config
-        self.pitch_config = pitch_config
-        self.featurizer = featurizer
-        self.runtime = runtime
-        self.explainer = explainer
+        super().__init__(services)
+        self.config = services.service_config
+        self.pitch_config = services.pitch_config
+        self.explainer = services.explainer
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self.order = {p.product_id: i for i, p in enumerate(catalogue.products)}
-        self.arms = ArmModels(runtime, challenger)
-        self.experiments = experiments or ExperimentSource(engine)
+        self.arms = ArmModels(services.runtime, services.challenger)
+        self.experiments = experiments or ExperimentSource(services.engine)
 
     def today(self) -> dt.date:
         """The branches' calendar day."""
@@ -176,7 +158,7 @@ class CrossSellService:
 
     def contact_plan(self, caller: Caller, manager_id: str, week: str) -> list[dict[str, Any]]:
         """A manager's stored plan for the week, each entry checked again against the customer
-        as they are today (see service.contact_plan.recheck_plan)."""
+        as they are today (see service.plan_read.recheck_plan)."""
         entries = manager_plan(self.engine, caller, manager_id, week)
         return recheck_plan(
             self.engine, entries, manager_id=manager_id, as_of=self.today(),
@@ -293,7 +275,7 @@ class CrossSellService:
         } if request.transaction else {}  # fmt: skip
         eligible = list(verdict.eligible)
         capped: list[ExcludedOut] = []
-        if channel in PITCH_CHANNELS:
+        if channel in SPOKEN_CHANNELS:
             eligible, capped = self._daily_cap(eligible, context.pitched, request.locale)
         ranked, same_family = arbitrate(
             eligible,
@@ -324,7 +306,7 @@ class CrossSellService:
             NextActionOut(a.code, a.message(request.locale)) for a in verdict.next_actions
         ]
         pitch = None
-        if channel in PITCH_CHANNELS and not holdout:
+        if channel in SPOKEN_CHANNELS and not holdout:
             # the transaction at the counter comes first: a large deposit is pitched a deposit
             # or wealth product before anything else that ranks higher on value alone
             spoken = [r for r in ranked if r.product.product_id in triggers]

@@ -2,16 +2,11 @@
 
 from recsvc.store.audit import AuditRecord, get_audit, write_audit
 from recsvc.store.csvrows import LoadError
-from recsvc.store.customer_repo import (
-    customers_of_manager,
-    get_customer,
-    iter_customers,
-    manager_of,
-)
+from recsvc.store.customer_repo import get_customer, manager_of
 from recsvc.store.engine import make_engine, upgrade
-from recsvc.store.feedback import pitched_today, recent_declines, record_feedback
+from recsvc.store.feedback import record_feedback
 from recsvc.store.loader import LoadReport, TableCounts, load_customers
-from recsvc.store.pitch_log import pitched_on, record_pitch
+from recsvc.store.pitch_log import record_pitch
 from recsvc.store.prepared import prepare_all
 from recsvc.store.request_context import RequestContext, first_customer_id, get_request_context
 from recsvc.store.tables import Base
@@ -23,19 +18,14 @@ __all__ = [
     "LoadReport",
     "RequestContext",
     "TableCounts",
-    "customers_of_manager",
     "first_customer_id",
     "get_audit",
     "get_customer",
     "get_request_context",
-    "iter_customers",
     "load_customers",
     "make_engine",
     "manager_of",
-    "pitched_on",
-    "pitched_today",
     "prepare_all",
-    "recent_declines",
     "record_feedback",
     "record_pitch",
     "upgrade",

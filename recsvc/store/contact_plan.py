@@ -136,7 +136,7 @@ def declines_of(
     session: Session, ids: Sequence[str], since: dt.date, *, tz: dt.tzinfo
 ) -> dict[str, dict[str, dt.date]]:
     """customer_id -> product_id -> latest decline day (in tz) since `since`, as
-    store.recent_declines reads it for one customer."""
+    the request context reads it for one customer."""
     start = as_utc(dt.datetime.combine(since, dt.time(), tzinfo=tz))
     out: dict[str, dict[str, dt.date]] = defaultdict(dict)
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recsvc.customers.profile import ChannelHabits, Customer, Holding, Transaction
-from recsvc.store.constants import CHANNEL_HABIT_COLUMNS, CUSTOMER_COLUMNS, MAX_CHUNK_SIZE
+from recsvc.store.constants import CHANNEL_HABIT_COLUMNS, CUSTOMER_COLUMNS
 from recsvc.store.tables import CustomerRow, HoldingRow, TransactionRow
 
 _PLAIN_COLUMNS = tuple(c for c in CUSTOMER_COLUMNS if c not in CHANNEL_HABIT_COLUMNS)
@@ -67,59 +66,6 @@ def get_customer(
         query = query.where(TransactionRow.date >= transactions_since)
     transactions = session.scalars(query.order_by(TransactionRow.date, TransactionRow.id)).all()
     return customer_from_row(row, holdings, transactions)
-
-
-def customers_of_manager(session: Session, manager_id: str) -> list[str]:
-    """The ids of the customers in a client manager's book, sorted."""
-    query = (
-        select(CustomerRow.customer_id)
-        .where(CustomerRow.manager_id == manager_id)
-        .order_by(CustomerRow.customer_id)
-    )
-    return list(session.scalars(query).all())
-
-
-def iter_customers(engine: Engine, chunk_size: int = 1000) -> Iterator[list[Customer]]:
-    """All customers in id order, chunk by chunk, so memory stays bounded by chunk_size."""
-    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")
-    after = ""
-    while True:
-        with Session(engine) as session:
-            chunk = _customer_chunk(session, after, chunk_size)
-        if not chunk:
-            return
-        yield chunk
-        after = chunk[-1].customer_id
-
-
-def _customer_chunk(session: Session, after: str, limit: int) -> list[Customer]:
-    rows = session.scalars(
-        select(CustomerRow)
-        .where(CustomerRow.customer_id > after)
-        .order_by(CustomerRow.customer_id)
-        .limit(limit)
-    ).all()
-    if not rows:
-        return []
-    ids = [row.customer_id for row in rows]
-    holdings: dict[str, list[HoldingRow]] = defaultdict(list)
-    for holding in session.scalars(
-        select(HoldingRow)
-        .where(HoldingRow.customer_id.in_(ids))
-        .order_by(HoldingRow.customer_id, HoldingRow.product_id)
-    ):
-        holdings[holding.customer_id].append(holding)
-    transactions: dict[str, list[TransactionRow]] = defaultdict(list)
-    for transaction in session.scalars(
-        select(TransactionRow)
-        .where(TransactionRow.customer_id.in_(ids))
-        .order_by(TransactionRow.customer_id, TransactionRow.date, TransactionRow.id)
-    ):
-        transactions[transaction.customer_id].append(transaction)
-    return [
-        customer_from_row(r, holdings[r.customer_id], transactions[r.customer_id]) for r in rows
-    ]
 
 
 def manager_of(session: Session, customer_id: str) -> str | None:

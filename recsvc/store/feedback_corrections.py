@@ -85,17 +85,3 @@ def feedback_of(session: Session, request_ids: Sequence[str]) -> list[StoredFeed
         .order_by(FeedbackRow.recorded_at, FeedbackRow.id)
     )
     return [_stored(r) for r in rows]
-
-
-def corrections_of(session: Session, feedback_id: int) -> list[tuple[str, str, str]]:
-    """(previous outcome, outcome, staff id) of each correction of a feedback row, in order."""
-    rows = session.execute(
-        select(
-            FeedbackCorrectionRow.previous_outcome,
-            FeedbackCorrectionRow.outcome,
-            FeedbackCorrectionRow.staff_id,
-        )
-        .where(FeedbackCorrectionRow.feedback_id == feedback_id)
-        .order_by(FeedbackCorrectionRow.id)
-    )
-    return [(p, o, s) for p, o, s in rows]

@@ -69,10 +69,6 @@ class LoadReport:
     seconds: float = 0.0
 
     @property
-    def rows_per_second(self) -> float:
-        return self.rows_read / self.seconds if self.seconds > 0 else 0.0
-
-    @property
     def changed(self) -> int:
         return sum(counts.changed for counts in self.tables.values())
 

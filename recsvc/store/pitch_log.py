@@ -66,17 +66,3 @@ def record_pitch(
         if held == product_id:
             break
     return found
-
-
-def pitched_on(session: Session, customer_id: str, day: dt.date) -> list[str]:
-    """Distinct products pitched to the customer that day, in the order first pitched."""
-    rows = session.execute(
-        select(PitchLogRow.product_id)
-        .where(PitchLogRow.customer_id == customer_id, PitchLogRow.day == day)
-        .order_by(PitchLogRow.slot, PitchLogRow.id)
-    )
-    seen: list[str] = []
-    for (product_id,) in rows:
-        if product_id not in seen:
-            seen.append(product_id)
-    return seen

@@ -87,7 +87,7 @@ _STATEMENTS = PreparedSet(
 @dataclass(frozen=True)
 class RequestContext:
     """The stored customer (None if unknown or not asked for), contact fatigue and today's
-    pitches: what `get_customer`, `recent_declines` and `pitched_on` would each return; and
+    pitches: what `get_customer` and the ORM readers in tests/store_reference.py return; and
     the products the customer accepted since `accepted_since` (latest day each, being opened)."""
 
     customer: Customer | None

@@ -9,6 +9,7 @@ from flask import Flask
 
 from recsvc import create_app
 from recsvc.api.auth import requires
+from recsvc.api.extensions import extensions
 from recsvc.api.wire import Blueprint
 from recsvc.config import Settings
 from recsvc.customers import CustomerSchema
@@ -74,5 +75,5 @@ def testing_blueprint() -> Blueprint:
 def build_app(settings: Settings, *, with_testing_routes: bool = False) -> Flask:
     app = create_app({"SETTINGS": settings, "TESTING": True})
     if with_testing_routes:
-        app.extensions["recsvc.api"].register_blueprint(testing_blueprint())
+        extensions(app).api.register_blueprint(testing_blueprint())
     return app

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from recsvc.api.extensions import extensions
 from recsvc.config import Settings
 from recsvc.security import create_key
 
@@ -25,7 +26,7 @@ def settings(tmp_path: Path) -> Settings:
 def app(settings: Settings) -> Iterator[Flask]:
     app = build_app(settings, with_testing_routes=True)
     yield app
-    app.extensions["recsvc.engine"].dispose()
+    extensions(app).engine.dispose()
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def make_key(app: Flask) -> Callable[..., str]:
 
     def make(role: str, **fields: Any) -> str:
         fields.setdefault("staff_id", f"S-{role}")
-        with Session(app.extensions["recsvc.engine"]) as session:
+        with Session(extensions(app).engine) as session:
             return create_key(session, role=role, **fields)
 
     return make

@@ -12,6 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from recsvc.api.extensions import extensions
+
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "request_id"}
 
 
@@ -112,7 +114,7 @@ def test_rate_limit_is_429_with_retry_after(
 
     from recsvc.security import create_key
 
-    with Session(app.extensions["recsvc.engine"]) as session:
+    with Session(extensions(app).engine) as session:
         key = create_key(session, role="teller", staff_id="T1")
         other = create_key(session, role="teller", staff_id="T2")
     client = app.test_client()
@@ -126,7 +128,7 @@ def test_rate_limit_is_429_with_retry_after(
         client.get("/v1/products", headers={"Authorization": f"Bearer {other}"}).status_code == 200
     )
     assert client.get("/healthz").status_code == 200
-    app.extensions["recsvc.engine"].dispose()
+    extensions(app).engine.dispose()
 
 
 def test_sane_request_id_is_echoed_and_insane_replaced(client: FlaskClient) -> None:

@@ -7,6 +7,8 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
+from recsvc.api.extensions import extensions
+
 
 def count(metrics_text: str, endpoint: str, status: int) -> float:
     pattern = (
@@ -30,7 +32,7 @@ def test_readyz_reports_the_store(client: FlaskClient) -> None:
 
 
 def test_readyz_is_503_when_a_registered_check_fails(app: Flask, client: FlaskClient) -> None:
-    app.extensions["readiness"].append(lambda: ("model", False, "no champion published"))
+    extensions(app).readiness.append(lambda: ("model", False, "no champion published"))
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
@@ -42,7 +44,7 @@ def test_readyz_survives_a_check_that_raises(app: Flask, client: FlaskClient) ->
     def broken() -> tuple[str, bool, str]:
         raise ConnectionError("down")
 
-    app.extensions["readiness"].append(broken)
+    extensions(app).readiness.append(broken)
     assert client.get("/readyz").status_code == 503
 
 

@@ -10,6 +10,8 @@ import schemathesis
 from api_support import build_app, make_settings
 from flask.testing import FlaskClient
 
+from recsvc.api.extensions import extensions
+
 SNAPSHOT = Path(__file__).with_name("openapi_snapshot.json")
 UPDATE_FLAG = "RECSVC_UPDATE_SNAPSHOTS"
 
@@ -18,7 +20,7 @@ def real_spec(tmp_path: Path) -> dict[str, object]:
     """The document of the real app (no test-only routes)."""
     app = build_app(make_settings(tmp_path))
     spec = app.test_client().get("/openapi.json").get_json()
-    app.extensions["recsvc.engine"].dispose()
+    extensions(app).engine.dispose()
     return dict(spec)
 
 

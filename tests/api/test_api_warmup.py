@@ -20,7 +20,9 @@ from sqlalchemy import event, text
 from sqlalchemy.sql import compiler
 
 from recsvc import create_app
+from recsvc.api.extensions import extensions
 from recsvc.config import PROJECT_ROOT
+from recsvc.models import fastpath
 from recsvc.models import ranker as ranker_module
 
 GUNICORN_CONF = PROJECT_ROOT / "gunicorn.conf.py"
@@ -55,16 +57,14 @@ def count_first_use_work(monkeypatch: pytest.MonkeyPatch, app: Any) -> Counter[s
         ranker_module.ProductRanker, "load", classmethod(counting("model load", load))
     )
     monkeypatch.setattr(
-        ranker_module.SingleRowPredictor,
+        fastpath.SingleRowPredictor,
         "__init__",
-        counting("one-row path", ranker_module.SingleRowPredictor.__init__),
+        counting("one-row path", fastpath.SingleRowPredictor.__init__),
     )
     monkeypatch.setattr(
         compiler.SQLCompiler, "__init__", counting("SQL compiled", compiler.SQLCompiler.__init__)
     )
-    event.listen(
-        app.extensions["recsvc.engine"], "connect", lambda *_: counts.update(["connection"])
-    )
+    event.listen(extensions(app).engine, "connect", lambda *_: counts.update(["connection"]))
     return counts
 
 
@@ -77,7 +77,7 @@ def test_a_fresh_worker_is_warm_before_its_first_request(
         hooks["post_worker_init"](SimpleNamespace(wsgi=app))
     finally:
         hooks["on_exit"](None)
-    with app.extensions["recsvc.engine"].connect() as connection:
+    with extensions(app).engine.connect() as connection:
         # not the lowest id, which the warm-up rehearses
         customer = connection.execute(
             text("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 1 OFFSET 1")
@@ -97,7 +97,7 @@ def test_a_fresh_worker_is_warm_before_its_first_request(
 
 
 def table_counts(app: Any) -> tuple[int, int]:
-    with app.extensions["recsvc.engine"].connect() as connection:
+    with extensions(app).engine.connect() as connection:
         return (
             connection.execute(text("SELECT count(*) FROM audit_log")).scalar_one(),
             connection.execute(text("SELECT count(*) FROM pitch_log")).scalar_one(),
@@ -112,7 +112,7 @@ def test_warm_up_writes_nothing(env: Any) -> None:
     timings = warm_up(app)
     assert timings["total_ms"] >= timings["service_ms"] > 0
     assert table_counts(app) == before
-    assert app.extensions["recsvc.service"].runtime.status()["version"] is not None
+    assert extensions(app).service.runtime.status()["version"] is not None
 
 
 @pytest.mark.parametrize("challenger_share", [0, 100])
@@ -134,7 +134,7 @@ def test_a_fresh_worker_has_warmed_the_challenger_arm_too(
         hooks["post_worker_init"](SimpleNamespace(wsgi=app))
     finally:
         hooks["on_exit"](None)
-    arms = app.extensions["recsvc.service"].arms.runtimes
+    arms = extensions(app).service.arms.runtimes
     assert arms["challenger"].status()["version"] is not None
     headers = env.headers("teller", staff_id="T001")
     counts = count_first_use_work(monkeypatch, app)

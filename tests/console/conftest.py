@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from recsvc.service.contact_plan import build_planner, week_of
+from recsvc.service.contact_plan import build_planner
+from recsvc.service.weeks import week_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -20,9 +21,9 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def planned(env: Any, service_app: Any) -> Any:
     """The env with this week's contact plan written, as the nightly score-book would."""
-    from recsvc.api.recommend import SERVICE
+    from recsvc.api.extensions import extensions
 
-    week = week_of(service_app.extensions[SERVICE].today())
+    week = week_of(extensions(service_app).service.today())
     planner = build_planner(env.settings)
     summary = planner.plan_week(week, chunk_size=1000)
     planner.engine.dispose()

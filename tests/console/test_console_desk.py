@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recsvc.api.recommend import SERVICE
-from recsvc.service.contact_plan import week_of, week_start
+from recsvc.api.extensions import extensions
 from recsvc.service.desk import PAGE_SIZE
+from recsvc.service.weeks import week_of, week_start
 from recsvc.store import get_customer, make_engine
 from recsvc.store.tables import AuditLogRow, FeedbackRow
 
@@ -85,7 +85,7 @@ def test_the_plan_is_paged(manager: FlaskClient) -> None:
 
 
 def test_previous_and_next_week(manager: FlaskClient) -> None:
-    this = week_of(manager.application.extensions[SERVICE].today())
+    this = week_of(extensions(manager.application).service.today())
     page = html(manager.get("/console/plan"))
     before = week_of(week_start(this) - dt.timedelta(days=7))
     after = week_of(week_start(this) + dt.timedelta(days=7))

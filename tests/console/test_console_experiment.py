@@ -14,6 +14,7 @@ import pandas as pd
 from console_support import sign_in
 
 from recsvc import create_app
+from recsvc.api.extensions import extensions
 from training.experiment_report import experiment_report
 
 ARMS = ("champion", "challenger", "rules", "holdout")
@@ -62,7 +63,7 @@ def test_the_models_page_shows_the_design_the_report_per_arm_and_a_plot_per_arm(
             assert f'<svg class="arm-chart" data-arm="{arm}"' in page
     assert 'data-arm="holdout" role="img"' not in page  # no plot of holdout against itself
     assert report["method"].split(" (")[0] in page
-    app.extensions["recsvc.engine"].dispose()
+    extensions(app).services.engine.dispose()
 
 
 def test_without_a_report_the_page_says_so(env: Any, service_client: Any) -> None:

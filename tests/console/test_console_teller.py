@@ -12,12 +12,13 @@ import pytest
 from console_support import csrf_from, page_token, sign_in
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from store_reference import corrections_of
 
-from recsvc.api.recommend import SERVICE
+from recsvc.api.extensions import extensions
 from recsvc.security import revoke_key
 from recsvc.service.desk import no_pitch_reason, normalise_customer_id
 from recsvc.store import get_audit, make_engine
-from recsvc.store.feedback_corrections import corrections_of, feedback_of
+from recsvc.store.feedback_corrections import feedback_of
 
 PLAIN_CUSTOMER = "C00000002"
 NO_CONSENT_CUSTOMER = "C00000010"
@@ -244,7 +245,7 @@ def test_a_correction_after_the_window_is_refused_and_changes_nothing(
     rid, page = pitched(service_client, PLAIN_CUSTOMER)
     answer(service_client, page, "declined")
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)
-    monkeypatch.setattr(service_client.application.extensions[SERVICE], "clock", lambda: later)
+    monkeypatch.setattr(extensions(service_client.application).service, "clock", lambda: later)
     shown = html(service_client.get(f"/console/teller/pitch/{rid}"))
     assert 'data-outcome="accepted"' not in shown  # no buttons once it is too late
     refused = service_client.get(answer(service_client, page, "accepted").location)

@@ -40,7 +40,7 @@ def planner(store_settings: Settings) -> Iterator[ContactPlanner]:
 def plan_of(planner: ContactPlanner) -> Callable[[str], dict[str, dict[str, Any]]]:
     """Read back a manager's stored plan as {customer_id: entry}, in plan order."""
     from recsvc.service.answers import Caller
-    from recsvc.service.contact_plan import manager_plan
+    from recsvc.service.plan_read import manager_plan
 
     def read(manager_id: str) -> dict[str, dict[str, Any]]:
         rows = manager_plan(planner.engine, Caller(role="admin"), manager_id, WEEK)

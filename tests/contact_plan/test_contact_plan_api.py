@@ -9,11 +9,14 @@ import pytest
 from contact_plan_support import WEEK
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from store_reference import recent_declines
 
 from recsvc.rules import evaluate
 from recsvc.service.answers import Caller
-from recsvc.service.contact_plan import build_planner, manager_plan, week_start
-from recsvc.store import get_customer, recent_declines
+from recsvc.service.contact_plan import build_planner
+from recsvc.service.plan_read import manager_plan
+from recsvc.service.weeks import week_start
+from recsvc.store import get_customer
 
 OWN, OTHER = "M000011001", "M000012001"
 URL = "/v1/managers/{}/contact-plan?week=" + WEEK

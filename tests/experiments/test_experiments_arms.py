@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recsvc.api.extensions import extensions
 from recsvc.service.answers import Caller, RecommendRequest
 from recsvc.service.config import FAMILY_LIMIT
 from recsvc.service.experiment import ARMS, Experiment
@@ -86,7 +87,7 @@ def test_a_split_is_set_by_a_data_scientist_audited_and_seen(
     second = put(service_client, env, split, role="admin").get_json()
     assert second["experiment_id"] != body["experiment_id"]  # a new split, a new experiment
     assert second["salt"] != body["salt"]
-    engine = service_app.extensions["recsvc.engine"]
+    engine = extensions(service_app).services.engine
     with Session(engine) as session:
         rows = session.scalars(
             select(AuditLogRow).where(AuditLogRow.experiment_id == body["experiment_id"])
@@ -127,7 +128,7 @@ def test_a_bad_split_is_problem_json_naming_the_field_and_changes_nothing(
 
 
 def test_every_worker_sees_a_new_split_within_its_ttl(service_app: Flask) -> None:
-    engine = service_app.extensions["recsvc.engine"]
+    engine = extensions(service_app).services.engine
     now = [0.0]
     other = ExperimentSource(engine, ttl_seconds=1.0, clock=lambda: now[0])  # another worker
     assert other.current() is None
@@ -147,7 +148,7 @@ def test_holdout_computes_suitability_but_offers_and_logs_nothing(
     env: Any, service_app: Flask, service_client: FlaskClient, teller: dict[str, str]
 ) -> None:
     ids = customer_ids(env.bank, 30)
-    engine = service_app.extensions["recsvc.engine"]
+    engine = extensions(service_app).services.engine
     champion = [pitch(service_client, teller, c, f"req-hc-{c}") for c in ids]
     pitched = [(c, a) for c, a in zip(ids, champion, strict=True) if a["pitch"]]
     assert pitched, "some champion customers are pitched"
@@ -215,7 +216,7 @@ def test_challenger_serves_the_published_challenger_and_records_it_everywhere(
         "request_id": answer["request_id"], "product_id": answer["pitch"]["product_id"],
         "outcome": "declined"})  # fmt: skip
     assert reply.status_code == 201
-    with Session(service_app.extensions["recsvc.engine"]) as session:
+    with Session(extensions(service_app).services.engine) as session:
         audit = session.get(AuditLogRow, answer["request_id"])
         logs = session.scalars(
             select(PitchLogRow).where(PitchLogRow.request_id == answer["request_id"])
@@ -264,7 +265,7 @@ def arm_service(tmp_path_factory: pytest.TempPathFactory, loaded_store: Any, tra
     service: CrossSellService = app.extensions[SERVICE]
     yield _Arms(service, [(r["customer_id"], r["manager_id"]) for r in
                           customer_rows(synthetic_bank, 400)])  # fmt: skip
-    app.extensions["recsvc.engine"].dispose()
+    extensions(app).services.engine.dispose()
 
 
 _counter = iter(range(10**9))

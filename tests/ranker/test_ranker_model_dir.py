@@ -11,6 +11,7 @@ import pytest
 
 from recsvc.features.tabular import TabularEncoder
 from recsvc.models.calibration import apply_calibrator, fit_piecewise, fit_platt
+from recsvc.models.fastpath import one_row_scorer
 from recsvc.models.ranker import BINARY, MULTICLASS, ModelFormatError, ProductRanker
 
 PARAMS = {"num_leaves": 7, "min_data_in_leaf": 20, "learning_rate": 0.1}
@@ -134,7 +135,8 @@ def test_one_row_scoring_equals_batch_scoring(toy: Any, kind: str, calibration: 
     X = enc.transform(toy.features)
     ranker.fit(X, toy.held, toy.labels, feature_names=enc.feature_names, products=toy.products)
     batch = ranker.predict_proba(X[:300])
-    rows = np.vstack([ranker.predict_proba(X[i : i + 1]) for i in range(300)])
+    one_row = one_row_scorer(ranker)
+    rows = np.vstack([one_row.predict_proba(X[i : i + 1]) for i in range(300)])
     np.testing.assert_array_equal(rows, batch)
 
 
@@ -142,8 +144,9 @@ def test_one_row_contributions_equal_batch_contributions(toy: Any) -> None:
     """Reasons on the request path come from the single-row SHAP path: same values as batch."""
     enc, ranker = _fit(toy, BINARY)
     X = enc.transform(toy.features)[:200]
+    one_row = one_row_scorer(ranker)
     for j in range(len(ranker.products_)):
         batch = ranker.contributions(X, j)
-        rows = np.vstack([ranker.contributions(X[i : i + 1], j) for i in range(len(X))])
+        rows = np.vstack([one_row.contributions(X[i : i + 1], j) for i in range(len(X))])
         np.testing.assert_array_equal(rows, batch)
         assert np.abs(batch[:, :-1]).sum() > 0  # real contributions, not an empty buffer

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from runtime_support import FakeClock
 
-from recsvc.models.manifest import feature_fingerprint
+from recsvc.features.tabular import schema_fingerprint
 from recsvc.models.registry import Registry
 from recsvc.models.runtime import ModelRuntime
 from recsvc.models.runtime_check import ModelCheckFailed, check_ranker, sample_features
@@ -70,7 +70,7 @@ def test_schema_mismatch_is_refused(
 
     def rename_first_feature(descriptor: dict[str, Any]) -> None:
         names = ["renamed", *descriptor["feature_schema"]["names"][1:]]
-        fingerprint = feature_fingerprint(names=names, categorical={})
+        fingerprint = schema_fingerprint(names=names, categorical={})
         schema = {"names": names, "categorical": {}, "fingerprint": fingerprint}
         descriptor["feature_schema"] = schema
 
@@ -194,15 +194,13 @@ def test_unset_alias_name_is_recorded_not_raised(
 
 
 class _Stub:
-    """Just enough of a ProductRanker to feed check_ranker chosen outputs."""
+    """Just enough of a ProductRanker (and of its one-row scorer) to feed check_ranker chosen
+    outputs."""
 
     def __init__(self, scores: np.ndarray, *, n_features: int = 4) -> None:
         self.products_ = ["a", "b"]
         self.feature_names_ = [f"f{i}" for i in range(n_features)]
         self._scores = scores
-
-    def warm(self) -> None:
-        pass
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return self._scores if len(X) == len(self._scores) else self._scores[: len(X)]
@@ -221,13 +219,16 @@ class _Stub:
 )
 def test_check_ranker_refuses_bad_scores(scores: np.ndarray, match: str) -> None:
     with pytest.raises(ModelCheckFailed, match=match):
-        check_ranker(_Stub(scores), n_features=4)  # type: ignore[arg-type]
+        stub = _Stub(scores)
+        check_ranker(stub, stub, n_features=4)  # type: ignore[arg-type]
 
 
 def test_check_ranker_accepts_probabilities_and_refuses_another_width() -> None:
-    check_ranker(_Stub(np.full((6, 2), 0.5)), n_features=4)  # type: ignore[arg-type]
+    stub = _Stub(np.full((6, 2), 0.5))
+    check_ranker(stub, stub, n_features=4)  # type: ignore[arg-type]
+    wide = _Stub(np.full((6, 2), 0.5), n_features=5)
     with pytest.raises(ModelCheckFailed, match="expects 5 features"):
-        check_ranker(_Stub(np.full((6, 2), 0.5), n_features=5), n_features=4)  # type: ignore[arg-type]
+        check_ranker(wide, wide, n_features=4)  # type: ignore[arg-type]
 
 
 def test_sample_is_fixed() -> None:
@@ -236,3 +237,26 @@ def test_sample_is_fixed() -> None:
     np.testing.assert_array_equal(one, two)
     assert one.shape == (6, 7) and one.dtype == np.float32
     assert np.isnan(one[1]).all() and (one[0] == 0).all()
+
+
+@pytest.mark.usefixtures("published")
+def test_a_new_product_names_the_cause_in_readyz_and_the_log(
+    make_runtime: Callable[..., ModelRuntime], featurizer: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A product added to the catalogue adds its `held_` feature: the champion no longer fits,
+    and the degraded worker says so instead of a bare "SchemaMismatch"."""
+    from recsvc.features.customer import CustomerFeaturizer
+
+    grown = CustomerFeaturizer(
+        product_ids=[*featurizer.product_ids, "NEW_FUND"], bank=featurizer.bank
+    )
+    with caplog.at_level(logging.WARNING, logger="recsvc.models.runtime"):
+        runtime = make_runtime(featurizer=grown)
+        assert runtime.current() is None
+
+    name, ok, detail = runtime.readiness()
+    assert (name, ok) == ("model", True)
+    assert detail.startswith("degraded, rules only: SchemaMismatch on ")
+    assert "new features held_NEW_FUND" in detail and "retrain" in detail
+    logged = [getattr(r, "fields", {}).get("message", "") for r in caplog.records]
+    assert any("new features held_NEW_FUND" in m for m in logged)

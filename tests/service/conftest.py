@@ -12,6 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from service_support import build_app, read_customers
 
+from recsvc.api.extensions import extensions
+
 
 @pytest.fixture(scope="module")
 def module_env(
@@ -32,7 +34,7 @@ def module_env(
 def module_app(module_env: ServiceEnv) -> Iterator[Flask]:
     app = build_app(module_env)
     yield app
-    app.extensions["recsvc.engine"].dispose()
+    extensions(app).engine.dispose()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import recsvc.service.recommend as recommend_module
+from recsvc.api.extensions import extensions
 from recsvc.customers.profile import Transaction
 from recsvc.service.answers import Caller, RecommendRequest
 from recsvc.service.recommend import CrossSellService
@@ -29,7 +30,7 @@ ANSWER_FIELDS = (
 
 
 def service_of(app: Flask) -> CrossSellService:
-    svc: CrossSellService = app.extensions["recsvc.service"]
+    svc: CrossSellService = extensions(app).service
     return svc
 
 

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from service_support import first
 
+from recsvc.api.extensions import extensions
 from recsvc.rules.codes import NO_CONSENT, RECENTLY_DECLINED
 from recsvc.service.config import DAILY_PITCH_LIMIT
 from recsvc.store.constants import DECLINE_OUTCOMES
@@ -123,5 +124,5 @@ def test_an_opted_out_customer_gets_nothing(
     assert answer["pitch"] is None
     assert answer["next_actions"] == []
     assert all(NO_CONSENT in e["codes"] for e in answer["excluded"])
-    catalogue = service_app.extensions["recsvc.catalogue"]
+    catalogue = extensions(service_app).catalogue
     assert sorted(e["product_id"] for e in answer["excluded"]) == sorted(catalogue.ids)

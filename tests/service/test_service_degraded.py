@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from service_support import build_app
 
+from recsvc.api.extensions import extensions
 from recsvc.service.recommend import CrossSellService
 
 
@@ -29,7 +30,7 @@ def empty_env(
 def app(empty_env: ServiceEnv) -> Iterator[Flask]:
     app = build_app(empty_env)
     yield app
-    app.extensions["recsvc.engine"].dispose()
+    extensions(app).engine.dispose()
 
 
 @pytest.mark.parametrize("channel", ["teller", "manager", "self_service"])
@@ -47,7 +48,7 @@ def test_rules_only_answers_when_no_model_is_published(
     assert answer["model_version"] is None
     assert answer["recommendations"], "rules-only still recommends"
     assert all(r["propensity"] is None for r in answer["recommendations"])
-    svc: CrossSellService = app.extensions["recsvc.service"]
+    svc: CrossSellService = extensions(app).service
     products = {p.product_id: p for p in svc.catalogue.products}
     offered = [r["product_id"] for r in answer["recommendations"]]
     if answer["pitch"]:

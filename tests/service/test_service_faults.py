@@ -23,6 +23,7 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from recsvc import create_app
+from recsvc.api.extensions import extensions
 from recsvc.security import create_key
 from recsvc.store import load_customers, make_engine, upgrade
 from recsvc.store.engine import normalise_url
@@ -68,7 +69,7 @@ def test_store_outage_is_503_with_retry_after_everywhere_and_passes(
 
     db = Path(env.settings.database_url.removeprefix("sqlite:///"))
     away = db.with_name("away.db")
-    service_app.extensions["recsvc.engine"].dispose()  # the outage reaches new connections
+    extensions(service_app).engine.dispose()  # the outage reaches new connections
     os.rename(db, away)
     db.mkdir()  # the path exists but cannot be opened as a database
     try:
@@ -176,7 +177,7 @@ def test_read_only_episode_passes_by_itself_logged_and_reported(
         assert client.get("/readyz").status_code == 200
     finally:
         set_read_only(pg_database, False)
-        app.extensions["recsvc.engine"].dispose()
+        extensions(app).engine.dispose()
 
 
 # ---- registry -----------------------------------------------------------------------------------
@@ -215,5 +216,5 @@ def test_unreadable_registry_is_503_naming_it_while_pitches_go_on(
 
 def service_app_runtime_poll(client: FlaskClient) -> None:
     """Wait until the worker's runtime polls the registry again (at most once a second)."""
-    runtime = client.application.extensions["recsvc.service"].runtime
+    runtime = extensions(client.application).service.runtime
     time.sleep(runtime.poll_seconds + 0.1)

@@ -12,10 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from service_support import assert_problem
 from sqlalchemy.orm import Session
+from store_reference import corrections_of
 
-from recsvc.api.recommend import SERVICE
+from recsvc.api.extensions import extensions
 from recsvc.store import get_audit, make_engine
-from recsvc.store.feedback_corrections import corrections_of, feedback_of
+from recsvc.store.feedback_corrections import feedback_of
 
 CUSTOMERS = ("C00000002", "C00000003", "C00000004", "C00000005", "C00000006", "C00000007")
 
@@ -85,7 +86,7 @@ def test_after_the_window_it_is_409(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     body = pitched(module_env, module_client, 2, "T504")
-    service = module_app.extensions[SERVICE]
+    service = extensions(module_app).service
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)
     monkeypatch.setattr(service, "clock", lambda: later)
     headers = module_env.headers("teller", staff_id="T504")

@@ -16,6 +16,7 @@ from service_support import assert_problem
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recsvc.api.extensions import extensions
 from recsvc.store.tables import FeedbackRow
 
 BOOK, OTHER_BOOK = "MFB001", "MFB002"
@@ -44,7 +45,7 @@ def feedback(answer: dict[str, Any], **extra: str) -> dict[str, str]:
 
 
 def stored(app: Flask) -> list[tuple[str, str | None]]:
-    with Session(app.extensions["recsvc.engine"]) as session:
+    with Session(extensions(app).engine) as session:
         rows = session.execute(select(FeedbackRow.request_id, FeedbackRow.staff_id))
         return [tuple(r) for r in rows]  # type: ignore[misc]
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from service_support import first
 
+from recsvc.api.extensions import extensions
 from recsvc.catalog.product import Product
 from recsvc.customers import CustomerSchema
 from recsvc.rules.codes import NO_CONSENT, REASON_CODES, REDO_RISK_ASSESSMENT
@@ -30,7 +31,7 @@ UNASSESSED_MAX_RISK = 1
 
 @pytest.fixture(scope="module")
 def svc(module_app: Flask) -> CrossSellService:
-    service: CrossSellService = module_app.extensions["recsvc.service"]
+    service: CrossSellService = extensions(module_app).service
     return service
 
 

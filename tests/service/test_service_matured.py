@@ -12,6 +12,7 @@ from apptesting import ServiceEnv
 from factories import customer_payload, make_customer
 from flask.testing import FlaskClient
 
+from recsvc.api.extensions import extensions
 from recsvc.rules import evaluate
 from recsvc.rules.codes import ALREADY_HELD
 from recsvc.service.contact_plan import DEFAULT_CONFIG
@@ -31,7 +32,7 @@ POLICY = "insurance_protection"  # a one-year policy: not repeatable while held
 def test_a_matured_policy_is_not_held_but_one_maturing_later_is(
     env: ServiceEnv, service_app: object, service_client: FlaskClient
 ) -> None:
-    svc: CrossSellService = service_app.extensions["recsvc.service"]  # type: ignore[attr-defined]
+    svc: CrossSellService = extensions(service_app).service  # type: ignore[attr-defined]
     today = svc.today()
     codes = {}
     for label, maturity in (("matured", -12), ("today", 0), ("later", 10)):

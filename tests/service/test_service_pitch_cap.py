@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from recsvc.api.extensions import extensions
 from recsvc.rules.codes import BEING_OPENED
 from recsvc.service.answers import Caller, RecommendRequest
 from recsvc.service.config import DAILY_PITCH_LIMIT
@@ -43,7 +44,7 @@ TRANSACTIONS = (
 
 
 def service_of(app: Flask) -> CrossSellService:
-    svc: CrossSellService = app.extensions["recsvc.service"]
+    svc: CrossSellService = extensions(app).service
     return svc
 
 
@@ -142,7 +143,7 @@ def test_concurrent_pitches_for_one_customer_give_one_product(store_env: Service
             assert len(set(said)) == 1, (customer_id, said)
             assert [p for p, _ in logged(app, customer_id)] == said[:1]
     finally:
-        app.extensions["recsvc.engine"].dispose()
+        extensions(app).engine.dispose()
 
 
 # ---- item 7: viewing is not pitching ---------------------------------------------------------

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from service_support import assert_problem
 
+from recsvc.api.extensions import extensions
 from recsvc.catalog.product import PITCH_CHANNELS, Product
 from recsvc.customers.profile import TRANSACTION_TYPES, age_on
 from recsvc.rules.codes import REASON_CODES
@@ -40,7 +41,7 @@ def client(module_app: Flask) -> FlaskClient:
 
 @pytest.fixture(scope="module")
 def service(module_app: Flask) -> CrossSellService:
-    svc: CrossSellService = module_app.extensions["recsvc.service"]
+    svc: CrossSellService = extensions(module_app).service
     return svc
 
 

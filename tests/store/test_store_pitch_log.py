@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from store_reference import pitched_on
 
-from recsvc.store import make_engine, pitched_on, record_pitch, upgrade
+from recsvc.store import make_engine, record_pitch, upgrade
 from recsvc.store.tables import PitchLogRow
 
 DAY = dt.date(2026, 11, 2)

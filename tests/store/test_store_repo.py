@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from recsvc.customers import Customer
-from recsvc.store import customers_of_manager, get_customer, iter_customers, load_customers
+from recsvc.store import get_customer, load_customers
 
 Tables = dict[str, list[dict[str, Any]]]
 Expected = Callable[[Tables, str], Customer]
@@ -55,27 +55,3 @@ def test_get_customer_details(loaded: Engine) -> None:
         "bill_payment",
     ]
     assert [t.date for t in recent.recent_transactions] == [dt.date(2026, 9, 2)] * 2
-
-
-def test_customers_of_manager(loaded: Engine) -> None:
-    with Session(loaded) as session:
-        assert customers_of_manager(session, "M001") == ["C00000001", "C00000004"]
-        assert customers_of_manager(session, "M002") == ["C00000003"]
-        assert customers_of_manager(session, "M404") == []
-
-
-@pytest.mark.parametrize("chunk_size", [1, 3, 100])
-def test_iter_customers_yields_everyone_once_in_bounded_chunks(
-    loaded: Engine, tables: Tables, expected: Expected, chunk_size: int
-) -> None:
-    chunks = list(iter_customers(loaded, chunk_size))
-    assert all(1 <= len(chunk) <= chunk_size for chunk in chunks)
-    customers = [customer for chunk in chunks for customer in chunk]
-    assert customers == [expected(tables, cid) for cid in IDS]
-
-
-def test_iter_customers_of_empty_store(engine: Engine) -> None:
-    assert list(iter_customers(engine, 10)) == []
-    for bad in (0, 10**6):
-        with pytest.raises(ValueError, match="chunk_size"):
-            next(iter_customers(engine, bad))

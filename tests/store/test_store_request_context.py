@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from store_reference import pitched_on, recent_declines
 
 from recsvc.store import (
     AuditRecord,
@@ -17,8 +18,6 @@ from recsvc.store import (
     get_customer,
     get_request_context,
     load_customers,
-    pitched_on,
-    recent_declines,
     record_feedback,
     record_pitch,
     write_audit,

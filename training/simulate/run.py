@@ -374,15 +374,17 @@ class InProcessService:
 
     def set_day(self, day: dt.date) -> None:
         """The service's calendar follows the simulation (its clock is an attribute)."""
-        from recsvc.api.recommend import SERVICE
+        from recsvc.api.extensions import extensions
 
-        service = self.app.extensions[SERVICE]
+        service = extensions(self.app).service
         moment = dt.datetime.combine(day, dt.time(10, 0), tzinfo=service.config.timezone)
         service.clock = lambda: moment
 
     def close(self) -> None:
         if self.built is not None:
-            self.built.extensions["recsvc.engine"].dispose()
+            from recsvc.api.extensions import extensions
+
+            extensions(self.built).engine.dispose()
 
 
 @contextmanager

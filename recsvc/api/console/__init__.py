@@ -15,7 +15,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Response
 
-from recsvc.config import Settings
+from recsvc.api.extensions import extensions
 
 SESSION_HOURS = 10  # a working day at the branch
 CONSOLE_PREFIX = "/console"
@@ -46,7 +46,7 @@ def init_app(app: Flask) -> None:
     from recsvc.api.console import manager, model_admin, signin, teller  # noqa: F401 (routes)
     from recsvc.api.console.blueprint import bp
 
-    settings: Settings = app.extensions["recsvc.settings"]
+    settings = extensions(app).settings
     # Empty: one secret per start (`recsvc serve` shares one across its workers).
     app.secret_key = settings.secret_key or secrets.token_hex(32)
     app.config.update(

@@ -12,7 +12,7 @@ import re
 import time
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
@@ -21,10 +21,8 @@ from recsvc.api.console.blueprint import bp
 from recsvc.api.console.charts import maturity_timeline
 from recsvc.api.console.session import caller, lang, page, signed_in, t
 from recsvc.api.context import request_id
-from recsvc.api.recommend import service
-from recsvc.catalog import Catalogue
+from recsvc.api.extensions import extensions
 from recsvc.service.answers import RecommendRequest
-from recsvc.service.contact_plan import week_of
 from recsvc.service.contact_triggers import TRIGGER_CODES
 from recsvc.service.desk import (
     PLAN_CHANNELS,
@@ -34,6 +32,7 @@ from recsvc.service.desk import (
     reveal_phone,
 )
 from recsvc.service.profiles import profile_view
+from recsvc.service.weeks import week_of
 from recsvc.store.constants import PITCH_OUTCOMES
 
 _WEEK = re.compile(r"\A[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])\Z")
@@ -42,13 +41,13 @@ REVEAL_SECONDS = 120  # how long a revealed number stays on this session's page
 
 
 def product_name(product_id: str) -> str:
-    catalogue: Catalogue = current_app.extensions["recsvc.catalogue"]
+    catalogue = extensions().catalogue
     product = catalogue.get(product_id)
     return product.name(lang()) if product is not None else product_id
 
 
 def _week_arg(value: str | None) -> str:
-    week = value or week_of(service().today())
+    week = value or week_of(extensions().service.today())
     if not _WEEK.match(week):
         raise BadRequest()
     return week
@@ -76,9 +75,10 @@ def plan() -> str:
     channel = _choice("channel", PLAN_CHANNELS)
     principal = signed_in()
     assert principal is not None
-    svc = service()
+    ext = extensions()
+    svc = ext.service
     shown = plan_page(
-        svc.engine, svc.contact_plan(caller(), principal.manager_id or "", week), week,
+        ext.engine, svc.contact_plan(caller(), principal.manager_id or "", week), week,
         trigger=trigger, channel=channel, page=_page_number(),
     )  # fmt: skip
     filters = {"trigger": trigger or "", "channel": channel or ""}
@@ -111,11 +111,11 @@ def plan_contact() -> Response:
         raise BadRequest()
     principal = signed_in()
     assert principal is not None
-    plan = service().contact_plan(caller(), principal.manager_id or "", week)
+    plan = extensions().service.contact_plan(caller(), principal.manager_id or "", week)
     entry = plan_entry(plan, week, customer_id)
     if product_id not in entry["products"]:
         raise BadRequest()
-    created = service().record_feedback(
+    created = extensions().service.record_feedback(
         request_id=entry["request_id"],
         product_id=product_id,
         outcome=outcome,
@@ -132,11 +132,12 @@ def plan_contact() -> Response:
 @bp.route("/customers/<string:customer_id>", methods=["GET"])
 @page("manager")
 def customer(customer_id: str) -> str:
-    svc = service()
-    with Session(svc.engine) as db:
+    ext = extensions()
+    svc = ext.service
+    with Session(ext.engine) as db:
         found = svc.customer(db, caller(), customer_id)
     today = svc.today()
-    profile = profile_view(found, bank=svc.bank, as_of=today)
+    profile = profile_view(found, bank=ext.services.bank, as_of=today)
     answer = svc.recommend(
         RecommendRequest(
             request_id=request_id(),
@@ -164,7 +165,7 @@ def customer(customer_id: str) -> str:
         today=today,
         full_phone=phone,
         assessment_expired=assessment_expired(
-            found, as_of=today, validity_days=svc.rules.assessment_validity_days
+            found, as_of=today, validity_days=ext.services.rules.assessment_validity_days
         ),
         **_extra(profile),
     )
@@ -174,10 +175,11 @@ def customer(customer_id: str) -> str:
 @page("manager")
 def reveal(customer_id: str) -> Response:
     """Show the full number to make a call: an explicit action, audited (without the number)."""
-    svc = service()
-    with Session(svc.engine) as db:
+    ext = extensions()
+    svc = ext.service
+    with Session(ext.engine) as db:
         found = svc.customer(db, caller(), customer_id)
-    reveal_phone(svc.engine, caller(), found, audit_request_id=request_id())
+    reveal_phone(ext.engine, caller(), found, audit_request_id=request_id())
     session["revealed"] = {"customer_id": customer_id, "until": time.time() + REVEAL_SECONDS}
     return redirect(url_for("console.customer", customer_id=customer_id) + "#phone", code=303)
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 
 from recsvc.api.console.blueprint import bp
 from recsvc.api.console.experiment_view import arm_charts, band_text, read_report
 from recsvc.api.console.session import page, t
+from recsvc.api.extensions import extensions
 from recsvc.api.models import admin
-from recsvc.api.observe import METRICS
-from recsvc.api.recommend import service
 from recsvc.models.registry import VERSION_PATTERN, Registry
 from recsvc.observability import worker_versions
 from recsvc.service.errors import Conflict
@@ -35,7 +34,7 @@ CARD_POLICY = (
 @bp.route("/models", methods=["GET"])
 @page(*VIEWERS)
 def models() -> str:
-    service().runtime.current()  # this worker follows the aliases before it reports
+    extensions().services.runtime.current()  # this worker follows the aliases before it reports
     overview = admin().overview()
     registry = admin().registry
     versions = [
@@ -47,17 +46,17 @@ def models() -> str:
         overview=overview,
         versions=versions,
         rollback_to=rollback_target(registry),
-        workers=worker_versions(current_app.extensions[METRICS]),
+        workers=worker_versions(extensions().metrics),
         **experiment_context(),
     )
 
 
 def experiment_context() -> dict[str, Any]:
     """The design in force, the report per arm and a plot per arm (issue 12)."""
-    settings = current_app.extensions["recsvc.settings"]
+    settings = extensions().services.settings
     report = read_report(settings.experiment_report_path)
     return {
-        "experiment": service().experiments.current(),
+        "experiment": extensions().service.experiments.current(),
         "report": report,
         "arm_charts": arm_charts(report) if report else {},
         "band_text": band_text,

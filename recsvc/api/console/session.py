@@ -8,12 +8,13 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from recsvc.api.console.blueprint import bp
 from recsvc.api.console.i18n import DEFAULT_LANG, LANGS, label
+from recsvc.api.extensions import extensions
 from recsvc.security import ROLES, Principal, active_principal
 from recsvc.service.answers import Caller
 from recsvc.service.errors import DomainError, Forbidden, Invalid, NotFound, Unavailable
@@ -65,7 +66,7 @@ def _load_principal() -> Principal | None:
     stored = session.get("principal")
     if not isinstance(stored, dict) or "key_id" not in stored:
         return None
-    with Session(current_app.extensions["recsvc.engine"]) as db:
+    with Session(extensions().engine) as db:
         principal = active_principal(db, str(stored["key_id"]))
     if principal is None:
         session.pop("principal", None)

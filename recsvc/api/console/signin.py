@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from recsvc.api.auth import AUTHENTICATOR
 from recsvc.api.console.blueprint import bp
 from recsvc.api.console.session import home_endpoint, sign_in, sign_out, signed_in, t
-from recsvc.security import KeyAuthenticator
+from recsvc.api.extensions import extensions
 
 
 @bp.route("/", methods=["GET"])
@@ -25,7 +24,7 @@ def signin() -> Response | tuple[str, int] | str:
     notice = t(f"session_{ended}") if ended in ("revoked", "expired") else None
     if request.method == "GET":
         return render_template("console/signin.html", notice=notice)
-    authenticator: KeyAuthenticator = current_app.extensions[AUTHENTICATOR]
+    authenticator = extensions().authenticator
     principal = authenticator(request.form.get("api_key", "").strip())
     if principal is None:
         # The key typed is never echoed back into the page.

@@ -17,7 +17,7 @@ from recsvc.api.console.blueprint import bp
 from recsvc.api.console.session import caller, lang, page, signed_in, t, take_kept_input
 from recsvc.api.context import request_id
 from recsvc.api.corrections import correct, correction_window, staff_of
-from recsvc.api.recommend import service
+from recsvc.api.extensions import extensions
 from recsvc.customers.profile import TRANSACTION_TYPES, Transaction
 from recsvc.service.answers import RecommendRequest
 from recsvc.service.corrections import correctable
@@ -55,7 +55,7 @@ def teller_pitch() -> Response | tuple[str, int]:
         if customer_id is None:
             raise FieldError("customer_id", "err_customer_id")
         transaction = _transaction()
-        answer = service().recommend(
+        answer = extensions().service.recommend(
             RecommendRequest(
                 request_id=request_id(),
                 caller=caller(),
@@ -80,7 +80,7 @@ def teller_pitch() -> Response | tuple[str, int]:
 def teller_result(rid: str) -> str:
     if rid not in session.get("pitches", []):
         abort(404)  # only this session's own pitches
-    found = audited_answer(service().engine, rid)
+    found = audited_answer(extensions().engine, rid)
     if found is None:
         abort(404)
     answer = found["answer"]
@@ -90,12 +90,12 @@ def teller_result(rid: str) -> str:
     answered = None
     can_correct = False
     if pitch:
-        rows = recorded(service().engine, [rid])[rid]
+        rows = recorded(extensions().engine, [rid])[rid]
         rows = [r for r in rows if r.product_id == pitch["product_id"]]
         if rows:
             answered = rows[0]
             can_correct = correctable(
-                answered, staff_id=staff_of(principal), now=service().clock(),
+                answered, staff_id=staff_of(principal), now=extensions().service.clock(),
                 window=correction_window(),
             )  # fmt: skip
     txn = found["request"].get("transaction") or {}
@@ -125,7 +125,7 @@ def teller_feedback() -> Response:
         raise BadRequest()
     principal = signed_in()
     assert principal is not None
-    created = service().record_feedback(
+    created = extensions().service.record_feedback(
         request_id=rid,
         product_id=product_id,
         outcome=outcome,

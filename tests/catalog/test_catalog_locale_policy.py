@@ -1,0 +1,36 @@
+"""One unknown-locale policy: every `_zh`/`_en` text refuses a locale it does not have
+(it used to fall back to English in some places and raise in others)."""
+
+from __future__ import annotations
+
+import pytest
+
+from recsvc.catalog import load_catalogue
+from recsvc.catalog.product import LOCALES, check_locale, pick
+from recsvc.config import Settings
+from recsvc.models.reasons import Reason
+from recsvc.pitch.triggers import Trigger
+from recsvc.rules.verdict import NextAction
+
+
+def texts() -> list[object]:
+    product = load_catalogue(Settings().catalogue_path).products[0]
+    reason = Reason("R", "中", "en", "短", "short", None, 0.0)
+    trigger = Trigger("p", 1.0, "T", "中", "en")
+    action = NextAction("A", "中", "en")
+    return [product.name, reason.text, reason.short, trigger.text, action.message]
+
+
+@pytest.mark.parametrize("locale", ["fr", "EN", "zh", ""])
+def test_an_unknown_locale_is_an_error_everywhere(locale: str) -> None:
+    for text in texts():
+        with pytest.raises(ValueError, match="is not one of zh-CN, en"):
+            text(locale)  # type: ignore[operator]
+    with pytest.raises(ValueError, match="is not one of"):
+        check_locale(locale)
+
+
+def test_each_known_locale_picks_its_own_text() -> None:
+    assert [pick(locale, "中", "en") for locale in LOCALES] == ["中", "en"]
+    for text in texts():
+        assert text("zh-CN") != text("en")  # type: ignore[operator]
