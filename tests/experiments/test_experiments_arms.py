@@ -26,7 +26,6 @@ from recsvc.service.experiments import ExperimentSource
 from recsvc.service.recommend import CrossSellService
 from recsvc.store.tables import AuditLogRow, PitchLogRow
 
-SERVICE = "recsvc.service"
 PROBLEM = "application/problem+json"
 ONLY = {arm: {a: 100 if a == arm else 0 for a in ARMS} for arm in ARMS}
 
@@ -203,7 +202,7 @@ def test_challenger_serves_the_published_challenger_and_records_it_everywhere(
     assert fell["model_version"] is None and fell["degraded"] is True
     version = env.registry.publish(env.model_dir, note="challenger", alias="challenger")
     assert version != env.registry.alias_state().champion
-    runtime = service_app.extensions[SERVICE].arms.runtimes["challenger"]
+    runtime = extensions(service_app).service.arms.runtimes["challenger"]
     runtime._next_poll = float("-inf")  # as if a second had passed
     answers = [(c, pitch(service_client, teller, c, f"req-ch-{c}"))
                for c in customer_ids(env.bank, 41)[1:]]  # fmt: skip
@@ -262,7 +261,7 @@ def arm_service(tmp_path_factory: pytest.TempPathFactory, loaded_store: Any, tra
                       model_dir=trained_model, bank=synthetic_bank)  # fmt: skip
     env.registry.publish(trained_model, note="challenger", alias="challenger")
     app = create_app({"SETTINGS": env.settings, "TESTING": True})
-    service: CrossSellService = app.extensions[SERVICE]
+    service: CrossSellService = extensions(app).service
     yield _Arms(service, [(r["customer_id"], r["manager_id"]) for r in
                           customer_rows(synthetic_bank, 400)])  # fmt: skip
     extensions(app).services.engine.dispose()
@@ -323,5 +322,5 @@ def test_a_challenger_that_fails_its_hash_check_is_served_as_rules_and_says_so(
         assert answer["experiment"]["served"] == "rules"
         assert answer["experiment"]["fallback"] == "no usable challenger model"
         assert answer["model_version"] is None and answer["degraded"] is True
-    status = service_app.extensions[SERVICE].arms.runtimes["challenger"].status()
+    status = extensions(service_app).service.arms.runtimes["challenger"].status()
     assert status["last_error"]["type"] == "TamperedArtifact"
