@@ -71,6 +71,18 @@ def free_port() -> int:
 # --------------------------------------------------------------------------- data and model
 
 
+def service_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every benchmark of a running service takes: where it builds the bank and
+    model (--workdir), and the bank's size and seed."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recsvc-bench"
+    )
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    return parser
+
+
 def prepare(workdir: Path, customers: int, seed: int, env: dict[str, str]) -> tuple[Path, Path]:
     """The synthetic bank and its trained model, built once per workdir."""
     bank, model = workdir / f"bank-{customers}-{seed}", workdir / f"model-{customers}-{seed}"
@@ -253,12 +265,7 @@ def measure(name: str, base: str, path: str, bodies: list[str], auth: str, conns
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recsvc-bench"
-    )
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser = service_parser(__doc__)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=int, nargs="+", default=[8, 32])
