@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +133,21 @@ def _answers(port: int, path: str) -> bool:
     return False
 
 
+def stop_process(
+    proc: subprocess.Popen[bytes], terminate: Callable[[int, int], None], *, timeout: float
+) -> None:
+    """SIGTERM through `terminate` (os.kill: the process; os.killpg: its group), then, if it has
+    not ended within `timeout` seconds, SIGKILL to its whole group."""
+    with contextlib.suppress(ProcessLookupError):
+        terminate(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
 @contextlib.contextmanager
 def gunicorn(app: str, env: dict[str, str], workers: int, log: Path, ready: str) -> Iterator[str]:
     """gunicorn with the project's config on a free loopback port; the group killed after.
@@ -158,14 +173,7 @@ def gunicorn(app: str, env: dict[str, str], workers: int, log: Path, ready: str)
             time.sleep(0.2)
         yield f"http://{HOST}:{port}"
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_process(proc, os.killpg, timeout=30)
 
 
 # --------------------------------------------------------------------------- load

@@ -29,7 +29,6 @@ import http.client
 import json
 import os
 import random
-import signal
 import socket
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from bench_http import (
     sample_ids,
     service_env,
     service_parser,
+    stop_process,
 )
 from machine import machine
 
@@ -97,13 +97,7 @@ def production(env: dict[str, str], tmp: Path) -> Iterator[tuple[str, subprocess
             time.sleep(0.3)
         yield f"{HOST}:{port}", proc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_process(proc, os.kill, timeout=60)
         log.close()
 
 
