@@ -13,7 +13,6 @@ Run: python bench/bench_durability.py [--workdir /tmp/recsvc-bench] [--pitches 1
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
 import statistics
@@ -23,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench_http import prepare, sample_ids, service_env
+from bench_http import prepare, sample_ids, service_env, service_parser
 from machine import machine
 
 MODES = ("normal", "full")
@@ -59,12 +58,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recsvc-bench"
-    )
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser = service_parser(__doc__)
     parser.add_argument("--pitches", type=int, default=1500, help="per process per round")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +69,18 @@ def free_port() -> int:
 
 
 # --------------------------------------------------------------------------- data and model
+
+
+def service_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every benchmark of a running service takes: where it builds the bank and
+    model (--workdir), and the bank's size and seed."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recsvc-bench"
+    )
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    return parser
 
 
 def prepare(workdir: Path, customers: int, seed: int, env: dict[str, str]) -> tuple[Path, Path]:
@@ -121,6 +133,21 @@ def _answers(port: int, path: str) -> bool:
     return False
 
 
+def stop_process(
+    proc: subprocess.Popen[bytes], terminate: Callable[[int, int], None], *, timeout: float
+) -> None:
+    """SIGTERM through `terminate` (os.kill: the process; os.killpg: its group), then, if it has
+    not ended within `timeout` seconds, SIGKILL to its whole group."""
+    with contextlib.suppress(ProcessLookupError):
+        terminate(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
 @contextlib.contextmanager
 def gunicorn(app: str, env: dict[str, str], workers: int, log: Path, ready: str) -> Iterator[str]:
     """gunicorn with the project's config on a free loopback port; the group killed after.
@@ -146,14 +173,7 @@ def gunicorn(app: str, env: dict[str, str], workers: int, log: Path, ready: str)
             time.sleep(0.2)
         yield f"http://{HOST}:{port}"
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_process(proc, os.killpg, timeout=30)
 
 
 # --------------------------------------------------------------------------- load
@@ -253,12 +273,7 @@ def measure(name: str, base: str, path: str, bodies: list[str], auth: str, conns
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recsvc-bench"
-    )
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser = service_parser(__doc__)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=int, nargs="+", default=[8, 32])

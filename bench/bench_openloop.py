@@ -24,13 +24,11 @@ Run: python bench/bench_openloop.py [--workdir /tmp/recsvc-bench] [--duration 20
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import http.client
 import json
 import os
 import random
-import signal
 import socket
 import subprocess
 import sys
@@ -41,7 +39,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_http import HOST, ROOT, free_port, prepare, run, sample_ids, service_env
+from bench_http import (
+    HOST,
+    ROOT,
+    free_port,
+    prepare,
+    run,
+    sample_ids,
+    service_env,
+    service_parser,
+    stop_process,
+)
 from machine import machine
 
 SENDERS = 64  # open-loop sender threads: enough that none is late unless the service is
@@ -89,13 +97,7 @@ def production(env: dict[str, str], tmp: Path) -> Iterator[tuple[str, subprocess
             time.sleep(0.3)
         yield f"{HOST}:{port}", proc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_process(proc, os.kill, timeout=60)
         log.close()
 
 
@@ -312,12 +314,7 @@ def promotions(addr: str, scientist: str, challenger: str, seconds: float) -> It
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recsvc-bench"
-    )
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser = service_parser(__doc__)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run")
     parser.add_argument("--load", type=float, default=0.5, help="share of measured capacity")
     parser.add_argument("--capacity-connections", type=int, default=8)

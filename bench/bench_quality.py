@@ -20,6 +20,8 @@ import pandas as pd
 from machine import machine
 from sklearn.metrics import roc_auc_score
 
+from recsvc.features.tabular import TabularEncoder
+from recsvc.models.ranker import ProductRanker
 from training import baselines, metrics, selection
 from training.datasets import DatasetFrame, DatasetSpec, load_dataset, load_spec
 from training.datasets.split import customer_keys, holdout_mask, split_fraction, stratified_folds
@@ -84,21 +86,40 @@ def choose_blend(spec: DatasetSpec, train: DatasetFrame, seed: int) -> float:
     return max(grid, key=lambda w: roc_auc_score(y, (1 - w) * rank(s) + w * rank(lg)))
 
 
-def holdout_bank(seeds: list[int]) -> None:
-    name, path = FILES["bank"]
+def load(key: str) -> tuple[DatasetSpec, DatasetFrame]:
+    """The spec and frame of one of FILES."""
+    name, path = FILES[key]
     spec = load_spec(name)
-    frame = load_dataset(spec, path)
+    return spec, load_dataset(spec, path)
+
+
+def holdout_fit(
+    spec: DatasetSpec, frame: DatasetFrame, seed: int
+) -> tuple[
+    selection.Selection,
+    DatasetSpec,
+    DatasetFrame,
+    DatasetFrame,
+    tuple[TabularEncoder, ProductRanker],
+]:
+    """One hold-out: the candidate chosen on the training part, the chosen spec, train and
+    test frames, and the encoder and ranker fitted on the chosen train frame."""
+    m = holdout_mask(frame, spec, seed=seed)
+    train, test = frame.take(~m), frame.take(m)
+    sel = selection.select(spec, train, seed=seed, fit=fit_on)
+    cspec, ctrain = selection.apply(spec, train, sel.chosen)
+    _, ctest = selection.apply(spec, test, sel.chosen)
+    return sel, cspec, ctrain, ctest, fit_on(cspec, ctrain, seed=seed)
+
+
+def holdout_bank(seeds: list[int]) -> None:
+    spec, frame = load("bank")
     model_d, diffs = [], {"no context columns": [], "rank blend with logistic": []}
     points: dict[str, list[float]] = {k: [] for k in [*diffs, "model", "logistic"]}
     log_d = []
     for seed in seeds:
         t0 = time.time()
-        m = holdout_mask(frame, spec, seed=seed)
-        train, test = frame.take(~m), frame.take(m)
-        sel = selection.select(spec, train, seed=seed, fit=fit_on)
-        cspec, ctrain = selection.apply(spec, train, sel.chosen)
-        _, ctest = selection.apply(spec, test, sel.chosen)
-        enc, rk = fit_on(cspec, ctrain, seed=seed)
+        sel, cspec, ctrain, ctest, (enc, rk) = holdout_fit(spec, frame, seed)
         s = rk.predict_proba(enc.transform(ctest.features))[:, 0]
         y = ctest.labels[:, 0]
         idx = boot_index(len(y), seed)
@@ -157,18 +178,11 @@ def pair_features(train: DatasetFrame, frames: list[DatasetFrame]) -> list[Datas
 
 
 def holdout_santander(seeds: list[int]) -> None:
-    name, path = FILES["santander"]
-    spec = load_spec(name)
-    frame = load_dataset(spec, path)
+    spec, frame = load("santander")
     model_d, pop_d, pair_d, pts, pop_pts, pair_pts, gate_same = [], [], [], [], [], [], []
     for seed in seeds:
         t0 = time.time()
-        m = holdout_mask(frame, spec, seed=seed)
-        train, test = frame.take(~m), frame.take(m)
-        sel = selection.select(spec, train, seed=seed, fit=fit_on)
-        cspec, ctrain = selection.apply(spec, train, sel.chosen)
-        _, ctest = selection.apply(spec, test, sel.chosen)
-        enc, rk = fit_on(cspec, ctrain, seed=seed)
+        sel, cspec, ctrain, ctest, (enc, rk) = holdout_fit(spec, frame, seed)
         X = enc.transform(ctest.features)
         s = rk.predict_proba(X)
         ap = metrics.average_precision_at_k(s, ctest.labels, k=7, held=ctest.held)
@@ -202,9 +216,7 @@ def holdout_santander(seeds: list[int]) -> None:
 
 
 def coil(repeats: int) -> None:
-    name, path = FILES["coil"]
-    spec = load_spec(name)
-    frame = load_dataset(spec, path)
+    spec, frame = load("coil")
     keys = customer_keys(frame)
     y = frame.labels[:, 0]
     cands = selection.candidates(spec)

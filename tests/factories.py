@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +45,17 @@ def make_customer(**overrides: Any) -> Customer:
     """A validated Customer; overrides use wire form (dates as strings, "C3" levels)."""
     customer: Customer = CustomerSchema().load(customer_payload(**overrides))
     return customer
+
+
+def broken_copy(source: Path, directory: Path) -> Callable[[str, str], Path]:
+    """A writer of a copy of `source` in `directory` with one exact text replaced (the text must
+    be there)."""
+    original = source.read_text(encoding="utf-8")
+
+    def write(old: str, new: str) -> Path:
+        assert old in original, f"test setup: {old!r} not in {source.name}"
+        path = directory / source.name
+        path.write_text(original.replace(old, new, 1), encoding="utf-8")
+        return path
+
+    return write

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from recsvc.config import PROJECT_ROOT, Settings
+from recsvc.security import create_key
+from recsvc.store import make_engine, upgrade
 
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
@@ -33,6 +37,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
+
+
+def store_with_key(tmp_path: Path, **settings: Any) -> tuple[Settings, str]:
+    """Settings for a new, migrated SQLite store and registry under tmp_path (`settings` override
+    any other field), and a teller's API key (staff T001) in that store."""
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp_path / 'recsvc.db'}",
+        "registry_dir": tmp_path / "registry",
+        **settings,
+    }
+    store = Settings(**values)
+    engine = make_engine(store.database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        key = create_key(session, role="teller", staff_id="T001")
+        session.commit()
+    engine.dispose()
+    return store, key
 
 
 def server_environ(settings: Settings | None = None, **extra: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from factories import broken_copy
 
 from recsvc.catalog import Catalogue, WordingRules, load_catalogue, load_wording_rules
 from recsvc.config import Settings
@@ -26,12 +27,4 @@ def catalogue(settings: Settings, bank: BankConfig, wording: WordingRules) -> Ca
 @pytest.fixture
 def broken_catalogue(settings: Settings, tmp_path: Path) -> Callable[[str, str], Path]:
     """Copy of catalogue.yaml with one exact text replaced (the text must be there)."""
-    original = settings.catalogue_path.read_text(encoding="utf-8")
-
-    def write(old: str, new: str) -> Path:
-        assert old in original, f"test setup: {old!r} not in catalogue.yaml"
-        path = tmp_path / "catalogue.yaml"
-        path.write_text(original.replace(old, new, 1), encoding="utf-8")
-        return path
-
-    return write
+    return broken_copy(settings.catalogue_path, tmp_path)

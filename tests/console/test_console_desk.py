@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from console_support import MANAGER, csrf_from, sign_in
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from recsvc.api.extensions import extensions
@@ -42,6 +42,15 @@ def stored(env: Any, customer_id: str) -> Any:
         customer = get_customer(session, customer_id)
     engine.dispose()
     return customer
+
+
+def stored_rows(env: Any, statement: Select[Any]) -> list[Any]:
+    """The rows the statement selects from the env's store."""
+    engine = make_engine(env.settings.database_url)
+    with Session(engine) as session:
+        found = list(session.scalars(statement).all())
+    engine.dispose()
+    return found
 
 
 @pytest.fixture
@@ -110,12 +119,7 @@ def test_a_contact_is_recorded_through_the_feedback_path(
     after = html(manager.get(done.location))
     assert f"已记录联系 {customer_id}：不感兴趣" in after
     assert f'data-product="{product_id}" data-outcome="not_interested"' in after
-    engine = make_engine(planned.settings.database_url)
-    with Session(engine) as session:
-        row = session.scalars(
-            select(FeedbackRow).where(FeedbackRow.customer_id == customer_id)
-        ).one()
-    engine.dispose()
+    (row,) = stored_rows(planned, select(FeedbackRow).where(FeedbackRow.customer_id == customer_id))
     assert row.request_id.startswith("cp-") and (row.product_id, row.outcome, row.staff_id) == (
         product_id, "not_interested", "M310",
     )  # fmt: skip
@@ -166,12 +170,9 @@ def test_the_full_phone_number_is_an_explicit_audited_action(
     assert done.status_code == 303
     shown = html(manager.get(done.location))
     assert f'<strong class="full-phone">{phone}</strong>' in shown
-    engine = make_engine(planned.settings.database_url)
-    with Session(engine) as session:
-        audits = session.scalars(
-            select(AuditLogRow).where(AuditLogRow.customer_id == MATURED_CUSTOMER)
-        ).all()
-    engine.dispose()
+    audits = stored_rows(
+        planned, select(AuditLogRow).where(AuditLogRow.customer_id == MATURED_CUSTOMER)
+    )
     reveals = [a for a in audits if a.payload.get("endpoint") == "reveal_phone"]
     assert len(reveals) == 1 and reveals[0].staff_id == "M310"
     assert phone not in str(reveals[0].payload)

@@ -7,12 +7,7 @@ import json
 import socket
 from pathlib import Path
 
-from servertesting import LOOPBACK, server_environ, serving
-from sqlalchemy.orm import Session
-
-from recsvc.config import Settings
-from recsvc.security import create_key
-from recsvc.store import make_engine, upgrade
+from servertesting import LOOPBACK, server_environ, serving, store_with_key
 
 MAX_BODY = 8 * 1024
 
@@ -43,15 +38,7 @@ def chunked_post(base: str, path: str, body: bytes, key: str) -> tuple[int, dict
 
 
 def test_chunked_body_over_the_limit_is_413_and_within_it_is_read(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'recsvc.db'}", registry_dir=tmp_path / "registry"
-    )
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with Session(engine) as session:
-        key = create_key(session, role="teller", staff_id="T001")
-        session.commit()
-    engine.dispose()
+    settings, key = store_with_key(tmp_path)
     env = server_environ(settings, RECSVC_MAX_BODY_BYTES=str(MAX_BODY))
     with serving(env, tmp_path, workers=1) as server:
         big = json.dumps({"customer_id": "C" * (3 * MAX_BODY)}).encode()

@@ -13,12 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from servertesting import LOOPBACK, free_port, request, server_environ, serving
-from sqlalchemy.orm import Session
-
-from recsvc.config import Settings
-from recsvc.security import create_key
-from recsvc.store import make_engine, upgrade
+from servertesting import LOOPBACK, free_port, request, server_environ, serving, store_with_key
 
 LIMIT = 20
 WORKERS = 2
@@ -54,21 +49,6 @@ def redis_server(tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=20)
 
 
-def store_with_key(tmp_path: Path) -> tuple[Settings, str]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'recsvc.db'}",
-        registry_dir=tmp_path / "registry",
-        rate_limit=f"{LIMIT} per hour",
-    )
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with Session(engine) as session:
-        key = create_key(session, role="teller", staff_id="T001")
-        session.commit()
-    engine.dispose()
-    return settings, key
-
-
 def statuses(base: str, key: str) -> list[int]:
     """REQUESTS calls from CLIENTS threads, each on a fresh connection (both workers serve)."""
     found: list[int] = []
@@ -95,7 +75,7 @@ def statuses(base: str, key: str) -> list[int]:
 
 
 def test_limit_shared_through_redis_holds_across_workers(tmp_path: Path) -> None:
-    settings, key = store_with_key(tmp_path)
+    settings, key = store_with_key(tmp_path, rate_limit=f"{LIMIT} per hour")
     with redis_server(tmp_path) as uri:
         env = server_environ(settings, RECSVC_RATE_LIMIT_STORAGE_URI=uri)
         with serving(env, tmp_path, workers=WORKERS) as server:
@@ -105,7 +85,7 @@ def test_limit_shared_through_redis_holds_across_workers(tmp_path: Path) -> None
 
 
 def test_limit_in_memory_is_divided_among_workers(tmp_path: Path) -> None:
-    settings, key = store_with_key(tmp_path)
+    settings, key = store_with_key(tmp_path, rate_limit=f"{LIMIT} per hour")
     env = server_environ(settings, RECSVC_RATE_LIMIT_STORAGE_URI="memory://")
     with serving(env, tmp_path, workers=WORKERS) as server:
         found = statuses(server.base, key)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from factories import broken_copy
 
 from recsvc.catalog import Catalogue, WordingRules, load_catalogue, load_wording_rules
 from recsvc.config import Settings
@@ -30,12 +31,4 @@ def pitch_config(catalogue: Catalogue) -> PitchConfig:
 @pytest.fixture
 def broken_pitch_yaml(tmp_path: Path) -> Callable[[str, str], Path]:
     """Copy of pitch.yaml with one exact text replaced (the text must be there)."""
-    original = DEFAULT_PITCH_PATH.read_text(encoding="utf-8")
-
-    def write(old: str, new: str) -> Path:
-        assert old in original, f"test setup: {old!r} not in pitch.yaml"
-        path = tmp_path / "pitch.yaml"
-        path.write_text(original.replace(old, new, 1), encoding="utf-8")
-        return path
-
-    return write
+    return broken_copy(DEFAULT_PITCH_PATH, tmp_path)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from factories import broken_copy
 
 from recsvc.catalog import Catalogue, load_catalogue
 from recsvc.config import Settings
@@ -37,12 +38,4 @@ def explainer(feature_names: tuple[str, ...]) -> ReasonExplainer:
 @pytest.fixture
 def broken_reasons_yaml(tmp_path: Path) -> Callable[[str, str], Path]:
     """Copy of reasons.yaml with one exact text replaced (the text must be there)."""
-    original = DEFAULT_REASONS_PATH.read_text(encoding="utf-8")
-
-    def write(old: str, new: str) -> Path:
-        assert old in original, f"test setup: {old!r} not in reasons.yaml"
-        path = tmp_path / "reasons.yaml"
-        path.write_text(original.replace(old, new, 1), encoding="utf-8")
-        return path
-
-    return write
+    return broken_copy(DEFAULT_REASONS_PATH, tmp_path)

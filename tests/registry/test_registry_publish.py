@@ -28,6 +28,14 @@ def _writable(path: Path) -> None:
     path.chmod(path.stat().st_mode | stat.S_IWUSR)
 
 
+def _published_writable(registry: Registry, model_dir: Path) -> tuple[str, Path]:
+    """A newly published version and its directory, made writable so a test can tamper with it."""
+    version = registry.publish(model_dir)
+    version_dir = registry.root / "versions" / version
+    _writable(version_dir)
+    return version, version_dir
+
+
 def test_publish_writes_complete_manifest(
     registry: Registry, model_dir: Path, feature_fingerprint: str
 ) -> None:
@@ -155,27 +163,21 @@ def test_one_changed_byte_is_refused(registry: Registry, model_dir: Path) -> Non
 
 
 def test_extra_file_is_refused(registry: Registry, model_dir: Path) -> None:
-    version = registry.publish(model_dir)
-    version_dir = registry.root / "versions" / version
-    _writable(version_dir)
+    version, version_dir = _published_writable(registry, model_dir)
     (version_dir / "extra.txt").write_text("tree=0")
     with pytest.raises(TamperedArtifact, match=r"extra\.txt"):
         registry.load_verified(version, expected_feature_fingerprint=None)
 
 
 def test_missing_file_is_refused(registry: Registry, model_dir: Path) -> None:
-    version = registry.publish(model_dir)
-    version_dir = registry.root / "versions" / version
-    _writable(version_dir)
+    version, version_dir = _published_writable(registry, model_dir)
     (version_dir / "calibration.json").unlink()
     with pytest.raises(TamperedArtifact, match=r"calibration\.json"):
         registry.load_verified(version, expected_feature_fingerprint=None)
 
 
 def test_pickle_dropped_in_is_refused_at_load(registry: Registry, model_dir: Path) -> None:
-    version = registry.publish(model_dir)
-    version_dir = registry.root / "versions" / version
-    _writable(version_dir)
+    version, version_dir = _published_writable(registry, model_dir)
     (version_dir / "booster.bin").write_bytes(pickle.dumps([1, 2], protocol=4))
     with pytest.raises(PickleRefused, match=r"booster\.bin"):
         registry.load_verified(version, expected_feature_fingerprint=None)

@@ -17,16 +17,23 @@ from recsvc.models.runtime import ModelRuntime
 WAIT_S = 10.0
 
 
+@pytest.fixture
+def background_runtime(make_runtime: Callable[..., ModelRuntime]) -> ModelRuntime:
+    """A runtime that polls every second and loads what it finds in the background."""
+    runtime = make_runtime(poll_seconds=1.0)
+    runtime.reload_in_background()
+    return runtime
+
+
 def test_requests_keep_the_current_model_while_a_promoted_one_loads(
-    make_runtime: Callable[..., ModelRuntime],
+    background_runtime: ModelRuntime,
     registry: Registry,
     published: tuple[str, str],
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     champion, challenger = published
-    runtime = make_runtime(poll_seconds=1.0)
-    runtime.reload_in_background()
+    runtime = background_runtime
     first = runtime.current()  # nothing loaded yet: this one loads in the caller
     assert first is not None and first.version == champion
 
@@ -54,15 +61,14 @@ def test_requests_keep_the_current_model_while_a_promoted_one_loads(
 
 
 def test_a_failed_background_reload_keeps_the_current_model(
-    make_runtime: Callable[..., ModelRuntime],
+    background_runtime: ModelRuntime,
     registry: Registry,
     published: tuple[str, str],
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     champion, challenger = published
-    runtime = make_runtime(poll_seconds=1.0)
-    runtime.reload_in_background()
+    runtime = background_runtime
     first = runtime.current()
     assert first is not None
 

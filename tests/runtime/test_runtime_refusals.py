@@ -56,45 +56,53 @@ def test_tampered_new_version_is_refused_and_the_old_one_serves(
     assert any(getattr(r, "fields", {}).get("type") == "TamperedArtifact" for r in caplog.records)
 
 
-def test_schema_mismatch_is_refused(
+Edit = Callable[[dict[str, Any]], None]
+
+
+@pytest.fixture
+def promote_edited(
     make_runtime: Callable[..., ModelRuntime],
     registry: Registry,
-    published: tuple[str, str],
-    model_dirs: tuple[Path, Path],
     copy_model: Callable[[Path, str], Path],
     clock: FakeClock,
-) -> None:
-    runtime = make_runtime()
-    runtime.current()
-    other = copy_model(model_dirs[1], "other_schema")
+) -> Callable[[Path, str, str, Edit], ModelRuntime]:
+    """A runtime serving the champion, after a promote of a copy of a model dir with one JSON
+    file edited, and one poll."""
 
+    def promote(source: Path, name: str, file: str, edit: Edit) -> ModelRuntime:
+        runtime = make_runtime()
+        runtime.current()
+        edited = copy_model(source, name)
+        _edit_json(edited / file, edit)
+        registry.promote(registry.publish(edited))
+        clock.advance(1.0)
+        return runtime
+
+    return promote
+
+
+def test_schema_mismatch_is_refused(
+    promote_edited: Callable[[Path, str, str, Edit], ModelRuntime],
+    published: tuple[str, str],
+    model_dirs: tuple[Path, Path],
+) -> None:
     def rename_first_feature(descriptor: dict[str, Any]) -> None:
         names = ["renamed", *descriptor["feature_schema"]["names"][1:]]
         fingerprint = schema_fingerprint(names=names, categorical={})
         schema = {"names": names, "categorical": {}, "fingerprint": fingerprint}
         descriptor["feature_schema"] = schema
 
-    _edit_json(other / "model.json", rename_first_feature)
-    registry.promote(registry.publish(other))
-
-    clock.advance(1.0)
+    runtime = promote_edited(model_dirs[1], "other_schema", "model.json", rename_first_feature)
 
     assert runtime.current().version == published[0]  # type: ignore[union-attr]
     assert runtime.status()["last_error"]["type"] == "SchemaMismatch"
 
 
 def test_model_failing_the_sample_check_is_refused(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
+    promote_edited: Callable[[Path, str, str, Edit], ModelRuntime],
     published: tuple[str, str],
     model_dirs: tuple[Path, Path],
-    copy_model: Callable[[Path, str], Path],
-    clock: FakeClock,
 ) -> None:
-    runtime = make_runtime()
-    runtime.current()
-    broken = copy_model(model_dirs[0], "out_of_range")
-
     def beyond_one(calibration: dict[str, Any]) -> None:
         for product in calibration["products"]:
             calibration["products"][product] = {
@@ -103,10 +111,7 @@ def test_model_failing_the_sample_check_is_refused(
                 "y": [1.5, 2.0],
             }
 
-    _edit_json(broken / "calibration.json", beyond_one)
-    registry.promote(registry.publish(broken))
-
-    clock.advance(1.0)
+    runtime = promote_edited(model_dirs[0], "out_of_range", "calibration.json", beyond_one)
 
     assert runtime.current().version == published[0]  # type: ignore[union-attr]
     assert runtime.status()["last_error"]["type"] == "ModelCheckFailed"

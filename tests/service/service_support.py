@@ -8,10 +8,21 @@ from typing import Any
 
 from apptesting import ServiceEnv
 from flask import Flask
+from hypothesis import HealthCheck, settings
 
 from recsvc import create_app
 
 PROBLEM_JSON = "application/problem+json"
+
+
+def through_fixtures(max_examples: int) -> settings:
+    """Hypothesis settings for a property that calls the service through pytest fixtures shared
+    by every example: no deadline, and no health check for those fixtures or for slow examples."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 def read_customers(bank: Path) -> list[dict[str, str]]:

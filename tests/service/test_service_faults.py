@@ -8,7 +8,6 @@ import logging
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from apptesting import ServiceEnv
 from flask import Flask
 from flask.testing import FlaskClient
+from pgtesting import postgres_database
 from service_support import assert_problem, first, read_customers
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
@@ -26,9 +26,6 @@ from recsvc import create_app
 from recsvc.api.extensions import extensions
 from recsvc.security import create_key
 from recsvc.store import load_customers, make_engine, upgrade
-from recsvc.store.engine import normalise_url
-
-POSTGRES_ENV = "RECSVC_TEST_POSTGRES_URL"
 
 
 def every_endpoint(customer: dict[str, str], answer_id: str) -> list[tuple[str, str, Any, str]]:
@@ -91,21 +88,8 @@ def test_store_outage_is_503_with_retry_after_everywhere_and_passes(
 
 @pytest.fixture
 def pg_database() -> Iterator[str]:
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set: CI must test the store on PostgreSQL")
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    name = f"recsvc_faults_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(normalise_url(base)).set(database=name).render_as_string(False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with postgres_database("the store", prefix="recsvc_faults") as url:
+        yield url
 
 
 def set_read_only(url: str, on: bool) -> None:

@@ -14,9 +14,9 @@ from apptesting import ServiceEnv
 from factories import customer_payload
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from service_support import first
+from service_support import first, through_fixtures
 
 from recsvc.api.extensions import extensions
 from recsvc.catalog.product import Product
@@ -155,11 +155,7 @@ def overrides(draw: st.DrawFn, today: dt.date) -> dict[str, Any]:
     }
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@through_fixtures(40)
 @given(data=st.data())
 def test_inline_overrides_never_loosen_a_stored_customer(
     data: st.DataObject,
@@ -192,11 +188,7 @@ def test_inline_overrides_never_loosen_a_stored_customer(
         assert used["risk_level"] is not None and used["risk_level"] <= stored["risk_level"]
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@through_fixtures(25)
 @given(data=st.data())
 def test_a_prospect_is_never_offered_what_needs_verified_data(
     data: st.DataObject, module_client: FlaskClient, teller: dict[str, str],

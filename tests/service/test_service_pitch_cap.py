@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,9 +17,9 @@ from apptesting import ServiceEnv, service_env
 from factories import customer_payload
 from flask import Flask
 from flask.testing import FlaskClient
+from pgtesting import postgres_database
 from service_support import build_app
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recsvc.api.extensions import extensions
@@ -29,10 +28,8 @@ from recsvc.service.answers import Caller, RecommendRequest
 from recsvc.service.config import DAILY_PITCH_LIMIT
 from recsvc.service.recommend import CrossSellService
 from recsvc.store import make_engine, upgrade
-from recsvc.store.engine import normalise_url
 from recsvc.store.tables import PitchLogRow
 
-POSTGRES_ENV = "RECSVC_TEST_POSTGRES_URL"
 TRANSACTIONS = (
     {"type": "cash_deposit", "amount": 300_000},
     {"type": "cash_withdrawal", "amount": 3_000},
@@ -85,25 +82,11 @@ def store_env(
     if request.param == "sqlite":
         yield env
         return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set: CI must test the cap on PostgreSQL")
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    name = f"recsvc_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(normalise_url(base)).set(database=name).render_as_string(False)
+    with postgres_database("the cap") as url:
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
         yield dataclasses.replace(env, settings=dataclasses.replace(env.settings, database_url=url))
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def test_concurrent_pitches_for_one_customer_give_one_product(store_env: ServiceEnv) -> None:

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from service_support import assert_problem
+from service_support import assert_problem, through_fixtures
 
 from recsvc.api.extensions import extensions
 from recsvc.catalog.product import PITCH_CHANNELS, Product
@@ -217,11 +217,7 @@ def check_answer(
         assert pitch["requires_dual_recording"] == product.dual_recording
 
 
-@settings(
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@through_fixtures(200)
 @given(data=st.data())
 def test_nothing_unsuitable_is_offered_through_the_api(
     data: st.DataObject,

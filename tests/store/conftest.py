@@ -6,15 +6,13 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from pgtesting import postgres_database
+from sqlalchemy import Engine
 
 from recsvc.customers import ChannelHabits, Customer, Holding, Transaction
 from recsvc.store import make_engine, upgrade
@@ -25,9 +23,7 @@ from recsvc.store.constants import (
     PITCH_COLUMNS,
     TRANSACTION_COLUMNS,
 )
-from recsvc.store.engine import normalise_url
 
-POSTGRES_ENV = "RECSVC_TEST_POSTGRES_URL"
 SNAPSHOTS = (dt.date(2026, 9, 30), dt.date(2026, 10, 31))
 FILES = {
     "customers.csv": CUSTOMER_COLUMNS,
@@ -44,21 +40,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'db' / 'recsvc.db'}"
         return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set: CI must test the store on PostgreSQL")
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    name = f"recsvc_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(normalise_url(base)).set(database=name).render_as_string(False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with postgres_database("the store") as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from store_reference import pitched_today, recent_declines
+from threadtesting import run_threads
 
 from recsvc.store import (
     AuditRecord,
@@ -86,23 +87,14 @@ def test_racing_sessions_record_exactly_once(engine: Engine) -> None:
     racers = 4
     barrier = threading.Barrier(racers)
     results: list[bool] = []
-    errors: list[BaseException] = []
 
     def race() -> None:
-        try:
-            with Session(engine) as session:
-                barrier.wait()
-                results.append(record_feedback(session, **_feedback()))
-                session.commit()
-        except BaseException as exc:  # surfaced below, not lost in the thread
-            errors.append(exc)
+        with Session(engine) as session:
+            barrier.wait()
+            results.append(record_feedback(session, **_feedback()))
+            session.commit()
 
-    threads = [threading.Thread(target=race) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_threads([race] * racers) == []
     assert sorted(results) == [False] * (racers - 1) + [True]
     assert _count(engine) == 1
 

@@ -4,13 +4,14 @@ concurrent corrections serialise on the feedback row (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
-import threading
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from store_reference import corrections_of
+from threadtesting import run_threads
 
 from recsvc.service.corrections import correct_feedback
 from recsvc.service.errors import Conflict, Forbidden, NotFound
@@ -97,20 +98,11 @@ def test_another_staff_member_a_late_correction_or_nothing_recorded_is_refused(
 def test_concurrent_corrections_each_keep_the_outcome_they_replaced(engine: Engine) -> None:
     _recorded(engine)
     outcomes = ["accepted", "not_interested", "no_answer", "accepted", "declined", "no_answer"]
-    errors: list[BaseException] = []
 
     def fix(i: int, outcome: str) -> None:
-        try:
-            _correct(engine, outcome, audit_request_id=f"fix-{i:04d}")
-        except BaseException as exc:
-            errors.append(exc)
+        _correct(engine, outcome, audit_request_id=f"fix-{i:04d}")
 
-    threads = [threading.Thread(target=fix, args=(i, o)) for i, o in enumerate(outcomes)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_threads([functools.partial(fix, i, o) for i, o in enumerate(outcomes)]) == []
     with Session(engine) as session:
         (row,) = feedback_of(session, ["req-1"])
         chain = corrections_of(session, row.id)

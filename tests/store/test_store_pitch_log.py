@@ -5,14 +5,15 @@ PostgreSQL); migration 0004 turns an old log (with repeats and races) into slots
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from store_reference import pitched_on
+from threadtesting import run_threads
 
 from recsvc.store import make_engine, record_pitch, upgrade
 from recsvc.store.tables import PitchLogRow
@@ -58,25 +59,13 @@ def test_the_database_refuses_a_second_row_in_a_slot(engine: Engine) -> None:
 def test_concurrent_claims_for_different_products_leave_one(engine: Engine) -> None:
     products = [f"P{i}" for i in range(8)]
     results: dict[str, list[str]] = {}
-    errors: list[BaseException] = []
     start = threading.Barrier(len(products))
 
-    def worker(product: str) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                start.wait()
-                results[product] = claim(engine, f"r-{product}", product)
-            except BaseException as exc:  # reported below
-                errors.append(exc)
+    def run(product: str) -> None:
+        start.wait()
+        results[product] = claim(engine, f"r-{product}", product)
 
-        return run
-
-    threads = [threading.Thread(target=worker(p)) for p in products]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_threads([functools.partial(run, p) for p in products]) == []
     with Session(engine) as session:
         logged = pitched_on(session, "C1", DAY)
     assert len(logged) == 1

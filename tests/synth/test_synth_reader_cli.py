@@ -25,6 +25,17 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
     path.write_text(text.replace(old, new, count), encoding="utf-8")
 
 
+def _set_cell(path: Path, line: int, column: int, value: str) -> list[str]:
+    """Set one cell of a CSV file (line 0 is the header); the line's cells as they were."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    cells = lines[line].split(",")
+    before = list(cells)
+    cells[column] = value
+    lines[line] = ",".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return before
+
+
 def test_synth_reader_names_missing_file(bank_copy: Path) -> None:
     (bank_copy / "pitches.csv").unlink()
     with pytest.raises(BankFormatError, match=r"pitches\.csv: missing"):
@@ -38,24 +49,14 @@ def test_synth_reader_names_missing_column(bank_copy: Path) -> None:
 
 
 def test_synth_reader_names_bad_value_and_row(bank_copy: Path) -> None:
-    path = bank_copy / "customers.csv"
-    lines = path.read_text(encoding="utf-8").split("\n")
-    cells = lines[3].split(",")
-    cells[10] = "lots"  # aum of data row 3
-    lines[3] = ",".join(cells)
-    path.write_text("\n".join(lines), encoding="utf-8")
+    _set_cell(bank_copy / "customers.csv", 3, 10, "lots")  # aum of data row 3
     with pytest.raises(BankFormatError, match=r"customers\.csv: column 'aum', row 3: .*'lots'"):
         read_bank(bank_copy)
 
 
 def test_synth_reader_error_carries_no_personal_data(bank_copy: Path) -> None:
-    path = bank_copy / "customers.csv"
-    lines = path.read_text(encoding="utf-8").split("\n")
-    cells = lines[1].split(",")
+    cells = _set_cell(bank_copy / "customers.csv", 1, 4, "1990-02-31")  # birth_date
     name, id_number, phone = cells[1:4]
-    cells[4] = "1990-02-31"  # birth_date
-    lines[1] = ",".join(cells)
-    path.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(
         BankFormatError, match=r"column 'birth_date', row 1: expected a YYYY"
     ) as err:

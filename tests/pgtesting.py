@@ -1,0 +1,40 @@
+"""A private PostgreSQL database for one test, on the server RECSVC_TEST_POSTGRES_URL names.
+
+Import as `from pgtesting import ...`. Without that variable the test is skipped, except on CI,
+where it fails: CI must test on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from recsvc.store.engine import normalise_url
+
+POSTGRES_ENV = "RECSVC_TEST_POSTGRES_URL"
+
+
+@contextmanager
+def postgres_database(what: str, prefix: str = "recsvc_test") -> Iterator[str]:
+    """The URL of a new, empty database, dropped afterwards; `what` is what CI must test there."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} is not set: CI must test {what} on PostgreSQL")
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(normalise_url(base)).set(database=name).render_as_string(False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
