@@ -171,11 +171,11 @@ def test_a_teller_works_the_counter_with_the_keyboard_only(
     page = browser_page
     page.goto(f"{server.base}/")  # the service's address lands on the console
     expect(page).to_have_url(f"{server.base}/console/signin")
-    assert focused(page)["id"] == "api_key"
+    expect(page.locator("#api_key")).to_be_focused()
     page.keyboard.type(planned.key("teller", staff_id="T310"))
     page.keyboard.press("Enter")
     expect(page.locator("header .who")).to_contain_text("退出")
-    assert focused(page)["id"] == "customer_id"  # ready for the next customer at once
+    expect(page.locator("#customer_id")).to_be_focused()  # ready for the next customer at once
     page.keyboard.type(" c0000 0002 ")  # as read out: lower case, spaces
     page.keyboard.press("Enter")
     expect(page.locator("#pitch .say")).to_be_visible()
@@ -193,7 +193,7 @@ def test_a_teller_works_the_counter_with_the_keyboard_only(
     expect(page.locator("#recorded")).to_have_attribute("data-outcome", "accepted")
     # the next customer: the field still has focus, and typing replaces the last id
     page.goto(page.url)
-    assert focused(page)["id"] == "customer_id"
+    expect(page.locator("#customer_id")).to_be_focused()
     page.keyboard.type("C00000003")
     expect(page.locator("#customer_id")).to_have_value("C00000003")
     page.go_back()
