@@ -32,7 +32,7 @@ def _register_extensions(app: Flask, settings: Settings) -> None:
     """Logging, JSON, request hooks, the wiring (store, catalogue, model), keys, rate limit,
     OpenAPI; in order. Everything shared lands in one frozen `Extensions`."""
     from recsvc.api import extensions, jsonio, observe, ratelimit, spec, wire
-    from recsvc.api.health import store_check
+    from recsvc.api.health import challenger_check, store_check
     from recsvc.catalog import catalogue_to_json
     from recsvc.observability import configure_logging
     from recsvc.security import KeyAuthenticator
@@ -54,7 +54,11 @@ def _register_extensions(app: Flask, settings: Settings) -> None:
         limiter=ratelimit.init_app(app, settings),
         api=spec.init_app(app),
         catalogue_json=catalogue_to_json(services.catalogue),
-        readiness=[store_check(services.engine), services.runtime.readiness],
+        readiness=[
+            store_check(services.engine),
+            services.runtime.readiness,
+            challenger_check(services.challenger),
+        ],
     )
     extensions.init_app(app, built)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Response
 from marshmallow import Schema, fields
@@ -15,6 +16,9 @@ from recsvc.api.wire import Blueprint
 from recsvc.observability import render_metrics
 from recsvc.service.errors import Unavailable
 from recsvc.store.errors import unusable_reason
+
+if TYPE_CHECKING:
+    from recsvc.models.runtime import ModelRuntime
 
 ReadinessCheck = Callable[[], tuple[str, bool, str]]
 blp = Blueprint("health", __name__, description="Probes and metrics (no API key needed)")
@@ -53,6 +57,19 @@ def store_check(engine: Engine) -> ReadinessCheck:
     return store
 
 
+def challenger_check(runtime: ModelRuntime) -> ReadinessCheck:
+    """What the experiment's challenger arm serves (issue 12), for the operator to see. Never
+    makes the worker unready: without a usable challenger that arm is answered by the rules."""
+
+    def challenger() -> tuple[str, bool, str]:
+        _, _, detail = runtime.readiness()
+        if runtime.status()["version"] is None:
+            return "challenger", True, f"none: the challenger arm is served by the rules ({detail})"
+        return "challenger", True, detail
+
+    return challenger
+
+
 def _run(check: ReadinessCheck) -> dict[str, object]:
     try:
         name, ok, detail = check()
@@ -72,7 +89,7 @@ def healthz() -> dict[str, object]:
 @blp.response(200, StatusSchema)
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def readyz() -> dict[str, object]:
-    """Every registered readiness check passes (store reachable, later: model loaded)."""
+    """Every readiness check passes: the store takes a write, the champion (or rules only)."""
     checks = [_run(check) for check in extensions().readiness]
     if not all(c["ok"] for c in checks):
         raise Unavailable("Not ready: a readiness check failed.", extensions={"checks": checks})

@@ -37,7 +37,7 @@ def test_readyz_is_503_when_a_registered_check_fails(app: Flask, client: FlaskCl
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     checks = {c["name"]: c["ok"] for c in response.get_json()["checks"]}
-    assert checks == {"store": True, "model": False}
+    assert checks == {"store": True, "model": False, "challenger": True}
 
 
 def test_readyz_survives_a_check_that_raises(app: Flask, client: FlaskClient) -> None:

@@ -324,3 +324,23 @@ def test_a_challenger_that_fails_its_hash_check_is_served_as_rules_and_says_so(
         assert answer["model_version"] is None and answer["degraded"] is True
     status = extensions(service_app).service.arms.runtimes["challenger"].status()
     assert status["last_error"]["type"] == "TamperedArtifact"
+
+
+def test_readyz_reports_the_challenger_arm_and_never_blocks_on_it(
+    env: Any, service_app: Flask, service_client: FlaskClient
+) -> None:
+    """An operator sees what the challenger arm serves; without a challenger the worker stays
+    ready (that arm is answered by the rules)."""
+
+    def challenger_check() -> dict[str, Any]:
+        body = service_client.get("/readyz").get_json()
+        assert body["status"] == "ready"
+        return next(c for c in body["checks"] if c["name"] == "challenger")
+
+    none = challenger_check()
+    assert none["ok"] is True and none["detail"].startswith("none:")
+    version = env.registry.publish(env.model_dir, note="challenger", alias="challenger")
+    runtime = extensions(service_app).service.arms.runtimes["challenger"]
+    runtime._next_poll = float("-inf")  # poll now instead of within a second
+    served = challenger_check()
+    assert served["ok"] is True and served["detail"].startswith(version)
