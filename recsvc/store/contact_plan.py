@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from recsvc.customers.profile import Customer
@@ -41,16 +41,23 @@ def customers_by_ids(engine: Engine, ids: Sequence[str]) -> dict[str, Customer]:
     customers = CustomerRow.__table__
     with engine.connect() as conn:
         rows = conn.execute(select(customers).where(customers.c.customer_id.in_(ids))).all()
-        holdings = _by_customer(conn.execute(
-            select(HoldingRow.__table__).where(HoldingRow.customer_id.in_(ids))
-            .order_by(HoldingRow.customer_id, HoldingRow.product_id)
-        ))  # fmt: skip
-        txns = _by_customer(conn.execute(
-            select(TransactionRow.__table__).where(TransactionRow.customer_id.in_(ids))
-            .order_by(TransactionRow.customer_id, TransactionRow.date, TransactionRow.id)
-        ))  # fmt: skip
+        return {c.customer_id: c for c in _built(conn, rows)}
+
+
+def _built(conn: Connection, rows: Sequence[Any]) -> list[Customer]:
+    """Customers from plain customer rows, with their holdings and transactions read alongside
+    (Core rows carry the same attributes as ORM rows)."""
+    ids = [r.customer_id for r in rows]
+    holdings = _by_customer(conn.execute(
+        select(HoldingRow.__table__).where(HoldingRow.customer_id.in_(ids))
+        .order_by(HoldingRow.customer_id, HoldingRow.product_id)
+    ))  # fmt: skip
+    txns = _by_customer(conn.execute(
+        select(TransactionRow.__table__).where(TransactionRow.customer_id.in_(ids))
+        .order_by(TransactionRow.customer_id, TransactionRow.date, TransactionRow.id)
+    ))  # fmt: skip
     build: Any = customer_from_row
-    return {r.customer_id: build(r, holdings[r.customer_id], txns[r.customer_id]) for r in rows}
+    return [build(r, holdings[r.customer_id], txns[r.customer_id]) for r in rows]
 
 
 def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Customer]]:
@@ -75,18 +82,9 @@ def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Cu
             ).all()
             if not rows:
                 return
-            ids = [r.customer_id for r in rows]
-            holdings = _by_customer(conn.execute(
-                select(HoldingRow.__table__).where(HoldingRow.customer_id.in_(ids))
-                .order_by(HoldingRow.customer_id, HoldingRow.product_id)
-            ))  # fmt: skip
-            txns = _by_customer(conn.execute(
-                select(TransactionRow.__table__).where(TransactionRow.customer_id.in_(ids))
-                .order_by(TransactionRow.customer_id, TransactionRow.date, TransactionRow.id)
-            ))  # fmt: skip
-        build: Any = customer_from_row  # Core rows carry the same attributes as ORM rows
-        yield [build(r, holdings[r.customer_id], txns[r.customer_id]) for r in rows]
-        after = ids[-1]
+            chunk = _built(conn, rows)
+        yield chunk
+        after = rows[-1].customer_id
 
 
 def count_customers(engine: Engine) -> int:
