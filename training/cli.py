@@ -84,8 +84,66 @@ def run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_export(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of",
+        type=_date,
+        required=True,
+        help="everything as it was known at the end of this day (first snapshot)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="directory to write (replaced as a whole once the export is done)",
+    )
+    parser.add_argument(
+        "--label-date",
+        type=_date,
+        default=None,
+        help="second snapshot, the labels (default: last day of the next month)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=_positive,
+        default=5000,
+        help="customers read per query (at most 10000)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """The store (DATABASE_URL) as a point-in-time bank export plus decisions.csv."""
+    from tqdm import tqdm
+
+    from recsvc.config import Settings
+    from recsvc.service.config import load_service_config
+    from recsvc.store import make_engine
+    from training.export import export_bank
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    tz = load_service_config(settings.service_config_path).timezone
+    bar = tqdm(unit="customer", desc="export", file=sys.stderr,
+               disable=args.quiet or not sys.stderr.isatty())  # fmt: skip
+    try:
+        with bar:
+            summary = export_bank(
+                engine, args.out, as_of=args.as_of, label_date=args.label_date, tz=tz,
+                chunk_size=args.chunk_size, progress=bar.update,
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    rows = ", ".join(f"{name} {count}" for name, count in summary.rows.items())
+    print(f"wrote {summary.out} as of {summary.as_of} (labels {summary.label_date}): {rows}")
+    return 0
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {
     "synth": Subcommand("write a synthetic bank's CSV files", add_synth, run_synth),
+    "export": Subcommand(
+        "the store as a point-in-time bank export with decisions.csv", add_export, run_export
+    ),
     "train": Subcommand("train a model on a data set", commands.add_train, commands.run_train),
     "evaluate": Subcommand(
         "model and baselines on the hold-out, as JSON", commands.add_evaluate, commands.run_evaluate

@@ -1,0 +1,194 @@
+"""Reads for a point-in-time bank export (`python -m training export`): customers and managers
+in id-ordered chunks (keyset pagination, one query per chunk), and per chunk of customers their
+holdings, transactions, the bank's pitch history and the service's own decisions (pitch log,
+feedback and its corrections, the audited requests) -- each one query per chunk, so memory is
+bounded by the chunk, never by the store.
+
+Rows come back as plain Core rows; deciding what was known on a date is the caller's job."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from recsvc.store.constants import MAX_CHUNK_SIZE
+from recsvc.store.tables import (
+    AuditLogRow,
+    ClientManagerRow,
+    CustomerRow,
+    FeedbackCorrectionRow,
+    FeedbackRow,
+    HoldingRow,
+    PitchHistoryRow,
+    PitchLogRow,
+    TransactionRow,
+)
+
+_CUSTOMERS = CustomerRow.__table__
+_MANAGERS = ClientManagerRow.__table__
+_HOLDINGS = HoldingRow.__table__
+_TRANSACTIONS = TransactionRow.__table__
+_HISTORY = PitchHistoryRow.__table__
+_PITCH_LOG = PitchLogRow.__table__
+_FEEDBACK = FeedbackRow.__table__
+_CORRECTIONS = FeedbackCorrectionRow.__table__
+_AUDIT = AuditLogRow.__table__
+
+
+class KeyOrderError(RuntimeError):
+    """The database orders ids differently from Python (its collation is not bytewise)."""
+
+
+def _checked_order(rows: Sequence[Any], key: str, after: str) -> None:
+    """Keyset pagination and the files' sort order both need the database to order ids as
+    Python does (bytewise: SQLite's BINARY, PostgreSQL's C collations)."""
+    previous = after
+    for row in rows:
+        value = getattr(row, key)
+        if value <= previous and previous != "":
+            raise KeyOrderError(
+                f"the database orders {key} differently from bytewise order; export needs a "
+                "C (bytewise) collation"
+            )
+        previous = value
+
+
+def customer_chunks(
+    conn: Connection, *, joined_by: dt.date, chunk_size: int = 5000
+) -> Iterator[Sequence[Any]]:
+    """Customers who were customers on `joined_by` (customer_since empty or not after it), in
+    customer_id order, `chunk_size` at a time."""
+    _check_size(chunk_size)
+    after = ""
+    while True:
+        rows = conn.execute(
+            select(_CUSTOMERS)
+            .where(
+                _CUSTOMERS.c.customer_id > after,
+                or_(
+                    _CUSTOMERS.c.customer_since.is_(None), _CUSTOMERS.c.customer_since <= joined_by
+                ),
+            )
+            .order_by(_CUSTOMERS.c.customer_id)
+            .limit(chunk_size)
+        ).all()
+        if not rows:
+            return
+        _checked_order(rows, "customer_id", after)
+        yield rows
+        after = rows[-1].customer_id
+
+
+def manager_chunks(conn: Connection, *, chunk_size: int = 5000) -> Iterator[Sequence[Any]]:
+    """Every client manager, in manager_id order."""
+    _check_size(chunk_size)
+    after = ""
+    while True:
+        rows = conn.execute(
+            select(_MANAGERS)
+            .where(_MANAGERS.c.manager_id > after)
+            .order_by(_MANAGERS.c.manager_id)
+            .limit(chunk_size)
+        ).all()
+        if not rows:
+            return
+        _checked_order(rows, "manager_id", after)
+        yield rows
+        after = rows[-1].manager_id
+
+
+@dataclass(frozen=True)
+class ChunkRows:
+    """What a chunk of customers has in the other tables (each list in a fixed order)."""
+
+    holdings: Sequence[Any]  # customer_id, product_id
+    transactions: Sequence[Any]  # customer_id, date, id
+    history: Sequence[Any]  # customer_id, date, id
+    pitch_log: Sequence[Any]  # id
+    feedback: Sequence[Any]  # id
+    corrections: list[Any]  # feedback_id, corrected_at, id
+    audits: list[Any]  # request_id; with as_of and channel read out of the payload
+
+
+def chunk_rows(
+    conn: Connection,
+    ids: Sequence[str],
+    *,
+    held_by: dt.date,
+    transactions_after: dt.date,
+    transactions_until: dt.date,
+    history_until: dt.date,
+) -> ChunkRows:
+    """The rows of these customers (at most MAX_CHUNK_SIZE) that an export as of a date may
+    need: holdings opened by `held_by` (or with no open date), transactions in
+    (`transactions_after`, `transactions_until`], pitch history up to `history_until`, and every
+    pitch-log and feedback row with their corrections and audited requests (what of those was
+    known on the date depends on the audit's day and the feedback's time: the caller decides)."""
+    _check_size(len(ids))
+    ids = list(ids)
+    holdings = conn.execute(
+        select(_HOLDINGS)
+        .where(
+            _HOLDINGS.c.customer_id.in_(ids),
+            or_(_HOLDINGS.c.open_date.is_(None), _HOLDINGS.c.open_date <= held_by),
+        )
+        .order_by(_HOLDINGS.c.customer_id, _HOLDINGS.c.product_id)
+    ).all()
+    transactions = conn.execute(
+        select(_TRANSACTIONS)
+        .where(
+            _TRANSACTIONS.c.customer_id.in_(ids),
+            _TRANSACTIONS.c.date > transactions_after,
+            _TRANSACTIONS.c.date <= transactions_until,
+        )
+        .order_by(_TRANSACTIONS.c.customer_id, _TRANSACTIONS.c.date, _TRANSACTIONS.c.id)
+    ).all()
+    history = conn.execute(
+        select(_HISTORY)
+        .where(_HISTORY.c.customer_id.in_(ids), _HISTORY.c.date <= history_until)
+        .order_by(_HISTORY.c.customer_id, _HISTORY.c.date, _HISTORY.c.id)
+    ).all()
+    pitch_log = conn.execute(
+        select(_PITCH_LOG).where(_PITCH_LOG.c.customer_id.in_(ids)).order_by(_PITCH_LOG.c.id)
+    ).all()
+    feedback = conn.execute(
+        select(_FEEDBACK).where(_FEEDBACK.c.customer_id.in_(ids)).order_by(_FEEDBACK.c.id)
+    ).all()
+    corrections: list[Any] = []
+    for part in _parts(sorted({f.id for f in feedback})):
+        corrections += conn.execute(
+            select(_CORRECTIONS).where(_CORRECTIONS.c.feedback_id.in_(part))
+        ).all()
+    corrections.sort(key=lambda c: (c.feedback_id, c.corrected_at, c.id))
+    request_ids = sorted({p.request_id for p in pitch_log} | {f.request_id for f in feedback})
+    audits: list[Any] = []
+    for part in _parts(request_ids):
+        audits += conn.execute(
+            select(
+                _AUDIT.c.request_id,
+                _AUDIT.c.customer_id,
+                _AUDIT.c.created_at,
+                _AUDIT.c.staff_id,
+                _AUDIT.c.model_version,
+                _AUDIT.c.experiment_id,
+                _AUDIT.c.arm,
+                _AUDIT.c.payload["answer"]["as_of"].as_string().label("as_of"),
+                _AUDIT.c.payload["request"]["channel"].as_string().label("channel"),
+            ).where(_AUDIT.c.request_id.in_(part))
+        ).all()
+    audits.sort(key=lambda a: a.request_id)
+    return ChunkRows(holdings, transactions, history, pitch_log, feedback, corrections, audits)
+
+
+def _parts(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), MAX_CHUNK_SIZE):
+        yield values[start : start + MAX_CHUNK_SIZE]
+
+
+def _check_size(size: int) -> None:
+    if not 1 <= size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {size}")
