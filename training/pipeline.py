@@ -19,6 +19,7 @@ from training import baselines, metrics, selection
 from training.card import evaluation_section
 from training.datasets import DatasetFrame, DatasetSpec, load_dataset
 from training.datasets.split import customer_keys, holdout_mask, stratified_folds
+from training.decision_log import decision_log_for
 
 TRAINING_CUSTOMERS = "training_customers.bin"
 KEY_BITS = 48
@@ -357,6 +358,8 @@ def train(
         "metrics": report,
         "evaluation": evaluation,
     }
+    if (log := decision_log_for(spec.loader, data_path, frame)) is not None:
+        extra["decision_log"] = log  # counterfactual risk: what the service pitched, per arm
     out = ranker.save(out_dir, extra=extra)
     write_training_customers(out, trained_keys)
     _log(progress, f"saved {out} (hold-out MAP@7 {report['model']['map@7']:.5f})")

@@ -556,6 +556,7 @@ def render_report(
         _product_table(evs),
         "<h2>Data summary</h2>",
         _kv_table([(lb, ev) for lb, ev in evs], "data"),
+        _decision_log(model_json.get("decision_log")),
         "<details><summary>Training parameters and trainer metrics</summary>",
         _kv_table(descs, "params"),
         _kv_table(descs, "metrics"),
@@ -565,6 +566,45 @@ def render_report(
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def _share(value: Any) -> str:
+    return "–" if value is None else f"{100 * float(value):.2f}%"
+
+
+def _decision_log(log: dict[str, Any] | None) -> str:
+    """Counterfactual risk: how much of the data the service pitched, under each arm."""
+    if not log:
+        return ""
+    header = ["arm", "decisions", "customers", "pitched pairs", "share of all pairs", "answered",
+              "accepted", "acceptance (95%)", "model-independent"]  # fmt: skip
+    rows = []
+    for arm, a in log["arms"].items():
+        rate = a.get("acceptance_rate")
+        band = "–" if rate is None else (
+            f"{_share(rate)} [{_share(a['acceptance_low'])}, {_share(a['acceptance_high'])}]"
+        )  # fmt: skip
+        rows.append([_e(arm), str(a["decisions"]), str(a["customers"]), str(a["pitched_pairs"]),
+                     _share(a["share_of_pairs"]), str(a["answered"]), str(a["accepted"]),
+                     _e(band), "yes" if a["model_independent"] else "no"])  # fmt: skip
+    unbiased = " and ".join(log["unbiased_arms"])
+    lead = (
+        f"The service pitched {log['pitched_pairs']} of the {log['all_pairs']} customer x "
+        f"product pairs of this data set ({log['customers']} customers x {log['products']} "
+        f"products); {_share(log['never_pitched_share'])} were never pitched and have no "
+        "answer. What was pitched under the champion and challenger arms was chosen by a "
+        "model, so answers there are biased towards what that model liked."
+    )
+    unbiased_note = (
+        f"The {unbiased} arms give unbiased, model-independent data: the rules arm pitches by "
+        "the rules alone, the holdout arm pitches nothing (its customers' adoption is organic)."
+    )
+    return (
+        "<h2>Counterfactual risk: what the service pitched, per arm</h2>"
+        f"<p>{_e(lead)}</p><p>{_e(unbiased_note)}</p>"
+        + (f"<p>{_e(log['used_for'])}</p>" if log.get("used_for") else "")
+        + _table(header, rows)
     )
 
 

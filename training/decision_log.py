@@ -1,0 +1,110 @@
+"""Counterfactual risk: how much of a data set the service's own pitches cover, arm by arm.
+
+A product that was never pitched to a customer has no answer: whatever a model learns about
+answers, it learns from the pairs that were pitched, and those were chosen by the arm's policy.
+The `rules` arm chooses by the rules alone and the `holdout` arm pitches nothing, so their
+customers' data does not depend on any model (model-independent, unbiased by the model being
+trained); `champion` and `challenger` pitches were chosen by a model and carry its bias.
+
+`decision_log_section` reads an export's decisions.csv (docs/data-contract.md) for the model
+card (training/report.py draws it)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DECISIONS_FILE = "decisions.csv"
+UNBIASED_ARMS = ("holdout", "rules")
+NO_ARM = "(no experiment)"
+ACCEPTED = "accepted"
+
+
+def read_decisions(data_dir: Path) -> pd.DataFrame | None:
+    """decisions.csv as text columns ("" = empty), or None when the data set has none."""
+    path = Path(data_dir) / DECISIONS_FILE
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+
+
+def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None]:
+    """95% Wilson score interval of a proportion (None without trials)."""
+    if n == 0:
+        return None, None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def decision_log_section(
+    data_dir: Path, customer_ids: np.ndarray, products: list[str], *, used_for: str
+) -> dict[str, Any] | None:
+    """Per arm: decisions, customers, pitched customer-product pairs and their share of all
+    customer x product pairs of the data set, answers and acceptance (95% Wilson interval);
+    None when the data set has no decisions.csv."""
+    decisions = read_decisions(data_dir)
+    if decisions is None:
+        return None
+    ids = pd.Index(np.asarray(customer_ids, dtype=object).astype(str))
+    d = decisions[decisions["customer_id"].isin(ids) & decisions["product_id"].isin(products)]
+    d = d.assign(arm=d["arm"].replace("", NO_ARM))
+    all_pairs = len(ids) * len(products)
+    arms: dict[str, Any] = {}
+    for arm, rows in sorted(d.groupby("arm", sort=True), key=lambda kv: str(kv[0])):
+        pairs = rows[["customer_id", "product_id"]].drop_duplicates()
+        answered = rows[rows["outcome"] != ""]
+        accepted = int((answered["outcome"] == ACCEPTED).sum())
+        low, high = wilson(accepted, len(answered))
+        arms[str(arm)] = {
+            "decisions": len(rows),
+            "customers": int(rows["customer_id"].nunique()),
+            "pitched_pairs": len(pairs),
+            "share_of_pairs": len(pairs) / all_pairs if all_pairs else 0.0,
+            "answered": len(answered),
+            "accepted": accepted,
+            "acceptance_rate": accepted / len(answered) if len(answered) else None,
+            "acceptance_low": low,
+            "acceptance_high": high,
+            "model_independent": str(arm) in UNBIASED_ARMS,
+        }
+    for arm in UNBIASED_ARMS:  # said even when empty: the holdout arm never pitches
+        arms.setdefault(arm, {
+            "decisions": 0, "customers": 0, "pitched_pairs": 0, "share_of_pairs": 0.0,
+            "answered": 0, "accepted": 0, "acceptance_rate": None, "acceptance_low": None,
+            "acceptance_high": None, "model_independent": True,
+        })  # fmt: skip
+    pitched = d[["customer_id", "product_id"]].drop_duplicates()
+    return {
+        "customers": len(ids),
+        "products": len(products),
+        "all_pairs": all_pairs,
+        "pitched_pairs": len(pitched),
+        "never_pitched_share": 1.0 - (len(pitched) / all_pairs if all_pairs else 0.0),
+        "arms": arms,
+        "unbiased_arms": list(UNBIASED_ARMS),
+        "used_for": used_for,
+    }
+
+
+USED_FOR = {
+    "recsvc-bank": (
+        "Adoption target: labels are the products every customer added by the second snapshot, "
+        "pitched or not, so no label depends on what was pitched; the decision log is not used "
+        "for labels. Only the customers of the holdout and rules arms were contacted without a "
+        "model's choice."
+    ),
+}
+
+
+def decision_log_for(loader: str, data_path: Path, frame: Any) -> dict[str, Any] | None:
+    """The section for a data set trained on (None: not a directory with decisions.csv)."""
+    if not Path(data_path).is_dir() or not (Path(data_path) / DECISIONS_FILE).is_file():
+        return None
+    used_for = USED_FOR.get(loader, "")
+    return decision_log_section(data_path, frame.ids, list(frame.products), used_for=used_for)
