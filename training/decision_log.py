@@ -92,6 +92,7 @@ def decision_log_section(
     }
 
 
+RESPONSE = ("recsvc-bank-response",)
 USED_FOR = {
     "recsvc-bank": (
         "Adoption target: labels are the products every customer added by the second snapshot, "
@@ -99,12 +100,27 @@ USED_FOR = {
         "for labels. Only the customers of the holdout and rules arms were contacted without a "
         "model's choice."
     ),
+    "recsvc-bank-response": (
+        "Response target: trained and graded only on pairs pitched after the first snapshot "
+        "and answered by the second (responses.csv); pairs never pitched are masked (no "
+        "label), hold-out by customer. The table counts the decisions before the first "
+        "snapshot (decisions.csv)."
+    ),
 }
 
 
-def decision_log_for(loader: str, data_path: Path, frame: Any) -> dict[str, Any] | None:
+def decision_log_for(spec: Any, data_path: Path, frame: Any) -> dict[str, Any] | None:
     """The section for a data set trained on (None: not a directory with decisions.csv)."""
     if not Path(data_path).is_dir() or not (Path(data_path) / DECISIONS_FILE).is_file():
         return None
-    used_for = USED_FOR.get(loader, "")
+    used_for = USED_FOR.get(spec.loader, "")
+    arms = (spec.extra.get("response") or {}).get("arms") if spec.loader in RESPONSE else None
+    if spec.loader in RESPONSE:
+        used_for += (
+            f" Labels from the pitches of the arms: {', '.join(arms)}."
+            if arms
+            else " Labels from the pitches of every arm (the champion's and challenger's "
+            'carry their model\'s bias; spec [response] arms = ["rules"] keeps only '
+            "model-independent ones)."
+        )
     return decision_log_section(data_path, frame.ids, list(frame.products), used_for=used_for)

@@ -44,4 +44,4 @@ def test_the_card_counts_the_pitches_of_each_arm(sqlite_store: Engine, tmp_path:
 def test_no_decisions_no_section(synthetic_bank: Path) -> None:
     from training.decision_log import decision_log_for
 
-    assert decision_log_for("recsvc-bank", synthetic_bank, object()) is None
+    assert decision_log_for(load_spec("synthetic"), synthetic_bank, object()) is None

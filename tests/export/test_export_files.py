@@ -31,7 +31,7 @@ def test_same_store_same_date_same_bytes(store: Engine, tmp_path: Path) -> None:
     one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
     assert sorted(one) == [
         "customers.csv", "decisions.csv", "holdings.csv", "managers.csv", "manifest.json",
-        "pitches.csv", "transactions.csv",
+        "pitches.csv", "responses.csv", "transactions.csv",
     ]  # fmt: skip
     assert one == two
     manifest = json.loads(one["manifest.json"])

@@ -20,10 +20,18 @@ def _load_recsvc_bank(spec: DatasetSpec, data_path: Path, **options: Any) -> Dat
     return load_bank_dataset(spec, data_path, **options)
 
 
+def _load_recsvc_bank_response(spec: DatasetSpec, data_path: Path, **options: Any) -> DatasetFrame:
+    """A store export's response target (accepted given pitched); imported late."""
+    from training.response import load_response_dataset
+
+    return load_response_dataset(spec, data_path, **options)
+
+
 LOADERS: dict[str, Loader] = {
     "table": load_table,
     "snapshots": load_snapshots,
     "recsvc-bank": _load_recsvc_bank,
+    "recsvc-bank-response": _load_recsvc_bank_response,
 }
 
 

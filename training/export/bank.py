@@ -8,7 +8,9 @@ Point in time (`as_of` = DATE, labels at `label_date` = DATE2):
   label), what was opened by DATE2 and not matured before it;
 - transactions.csv: the 90 days up to DATE; pitches.csv: the bank's pitch history up to DATE
   and the service's pitches made by DATE whose answer was recorded by DATE;
-- decisions.csv: the service's decisions made by DATE, the answer empty if recorded later.
+- decisions.csv: the service's decisions made by DATE, the answer empty if recorded later;
+- responses.csv (labels only, like the second snapshot): the decisions made after DATE up to
+  DATE2, with the answers known at DATE2 -- the response target's labels, never a feature.
 
 It reads the store in customer-id chunks in one read transaction (a consistent snapshot) and
 writes every file chunk by chunk into a temporary directory beside `out`, which replaces `out`
@@ -44,8 +46,9 @@ from recsvc.store.export_read import chunk_rows, customer_chunks, manager_chunks
 from training.export.decisions import DECISION_COLUMNS, Decision, decisions_known
 
 DECISIONS_FILE = "decisions.csv"
+RESPONSES_FILE = "responses.csv"  # labels: decisions of (DATE, DATE2], answers known at DATE2
 FILES = ("customers.csv", "holdings.csv", "transactions.csv", "pitches.csv", "managers.csv",
-         DECISIONS_FILE)  # fmt: skip
+         DECISIONS_FILE, RESPONSES_FILE)  # fmt: skip
 HISTORY_DAYS = 90
 SOURCE = "python -m training export"
 _MONEY = ("monthly_income", "aum")
@@ -184,9 +187,10 @@ def _write_all(
     chunk_size: int,
     progress: Callable[[int], None] | None,
 ) -> dict[str, int]:
-    names = ("customers.csv", "holdings.csv", "transactions.csv", "pitches.csv", DECISIONS_FILE)
+    names = ("customers.csv", "holdings.csv", "transactions.csv", "pitches.csv", DECISIONS_FILE,
+             RESPONSES_FILE)  # fmt: skip
     headers = (CUSTOMER_COLUMNS, HOLDING_COLUMNS, TRANSACTION_COLUMNS, PITCH_COLUMNS,
-               DECISION_COLUMNS)  # fmt: skip
+               DECISION_COLUMNS, DECISION_COLUMNS)  # fmt: skip
     files = {name: _open(tmp / name, header) for name, header in zip(names, headers, strict=True)}
     later = _open(tmp / "holdings.part2", None)  # the label snapshot's rows, appended at the end
     try:
@@ -210,6 +214,10 @@ def _write_all(
             files["transactions.csv"].write([transaction_row(t) for t in got.transactions])
             files["pitches.csv"].write(_pitches(got.history, decisions))
             files[DECISIONS_FILE].write([d.row() for d in decisions])
+            labels = decisions_known(
+                got.pitch_log, got.feedback, got.corrections, got.audits, as_of=label_date, tz=tz
+            )
+            files[RESPONSES_FILE].write([d.row() for d in labels if d.decided_on > as_of])
             if progress is not None:
                 progress(len(chunk))
         later.handle.close()
