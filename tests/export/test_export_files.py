@@ -109,3 +109,21 @@ def test_next_month_end() -> None:
     got = [next_month_end(dt.date(2026, m, 15)) for m in (1, 11, 12)]
     assert got == [dt.date(2026, 2, 28), dt.date(2026, 12, 31), dt.date(2027, 1, 31)]
     assert np.all([next_month_end(dt.date(2024, 1, 31)) == dt.date(2024, 2, 29)])
+
+
+def test_a_pitch_already_in_the_bank_history_is_written_once(store: Engine, tmp_path: Path
+                                                             ) -> None:  # fmt: skip
+    from sqlalchemy import insert
+
+    from recsvc.store.tables import PitchHistoryRow
+
+    who = plant_past(store)
+    with store.begin() as conn:  # r1 as a simulator's export loaded back would carry it
+        conn.execute(insert(PitchHistoryRow).values(
+            customer_id=who["a"], product_id="credit_card", date=dt.date(2026, 10, 5),
+            channel="teller", outcome="declined", staff_id="T0000107"))  # fmt: skip
+    export_bank(store, tmp_path / "x", as_of=DATE, tz=TZ)
+    lines = (tmp_path / "x" / "pitches.csv").read_text().splitlines()
+    assert [x for x in lines if x.startswith(f"{who['a']},credit_card,2026-10-05")] == [
+        f"{who['a']},credit_card,2026-10-05,teller,declined,T0000107"
+    ]

@@ -124,11 +124,14 @@ def _pitches(history: Sequence[Any], decisions: Sequence[Decision]) -> list[list
                                  h.outcome, _text(h.staff_id)])
         for h in history
     ]  # fmt: skip
+    # a bank history that already carries the service's pitches (a simulator's export loaded
+    # back) has them once: same customer, product, day and answer
+    known = {(h.customer_id, h.product_id, h.date, h.outcome) for h in history}
     rows += [
         (d.customer_id, d.decided_on, [d.customer_id, d.product_id, d.decided_on.isoformat(),
                                        d.channel, d.outcome, _text(d.staff_id)])
         for d in decisions
-        if d.outcome
+        if d.outcome and (d.customer_id, d.product_id, d.decided_on, d.outcome) not in known
     ]  # fmt: skip
     rows.sort(key=lambda r: (r[0], r[1]))  # stable: history first, then the service's order
     return [r[2] for r in rows]
