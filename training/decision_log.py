@@ -109,8 +109,68 @@ USED_FOR = {
 }
 
 
-def decision_log_for(spec: Any, data_path: Path, frame: Any) -> dict[str, Any] | None:
-    """The section for a data set trained on (None: not a directory with decisions.csv)."""
+RESPONSES_FILE = "responses.csv"
+GROUPS = (("model-independent (rules, holdout)", True), ("chosen by a model", False))
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else None
+
+
+def response_by_arm(
+    data_path: Path, test: Any, scores: np.ndarray, *, seed: int = 0, draws: int = 300
+) -> list[dict[str, Any]]:
+    """The response model graded on the hold-out customers' answered pitches, split by who
+    chose the pitch: the rules (model-independent, so unbiased by any model) or a model. AUC
+    over (pitch, answer) pairs, 95% percentile bootstrap over customers."""
+    r = pd.read_csv(Path(data_path) / RESPONSES_FILE, dtype=str, keep_default_na=False,
+                    na_filter=False)  # fmt: skip
+    r = r[r["outcome"] != ""]
+    rows = pd.Index(np.asarray(test.ids, dtype=object).astype(str)).get_indexer(r["customer_id"])
+    cols = pd.Index(list(test.products)).get_indexer(r["product_id"])
+    ok = (rows >= 0) & (cols >= 0)
+    rows, cols, r = rows[ok], cols[ok], r[ok]
+    y = (r["outcome"].to_numpy() == ACCEPTED).astype(np.uint8)
+    s = np.asarray(scores)[rows, cols]
+    unbiased = r["arm"].isin(UNBIASED_ARMS).to_numpy()
+    rng = np.random.default_rng(seed)
+    out = []
+    for name, flag in GROUPS:
+        mask = unbiased == flag
+        who, cells = np.unique(rows[mask], return_inverse=True)
+        yy, ss = y[mask], s[mask]
+        point = _auc(yy, ss)
+        low = high = None
+        if point is not None:
+            order = np.argsort(cells, kind="stable")
+            bounds = np.searchsorted(cells[order], np.arange(len(who) + 1))
+            found = []
+            for _ in range(draws):
+                pick = rng.integers(0, len(who), len(who))
+                idx = np.concatenate([order[bounds[c] : bounds[c + 1]] for c in pick])
+                value = _auc(yy[idx], ss[idx])
+                if value is not None:
+                    found.append(value)
+            if found:
+                low, high = (float(q) for q in np.quantile(found, [0.025, 0.975]))
+        out.append({"arms": name, "pitches": int(mask.sum()), "customers": len(who),
+                    "accepted": int(yy.sum()), "auc": point, "auc_low": low,
+                    "auc_high": high})  # fmt: skip
+    return out
+
+
+def decision_log_for(
+    spec: Any,
+    data_path: Path,
+    frame: Any,
+    *,
+    test: Any = None,
+    scores: np.ndarray | None = None,
+) -> dict[str, Any] | None:
+    """The section for a data set trained on (None: not a directory with decisions.csv); for
+    the response target with the hold-out and its scores, also `response_by_arm`."""
     if not Path(data_path).is_dir() or not (Path(data_path) / DECISIONS_FILE).is_file():
         return None
     used_for = USED_FOR.get(spec.loader, "")
@@ -123,4 +183,7 @@ def decision_log_for(spec: Any, data_path: Path, frame: Any) -> dict[str, Any] |
             'carry their model\'s bias; spec [response] arms = ["rules"] keeps only '
             "model-independent ones)."
         )
-    return decision_log_section(data_path, frame.ids, list(frame.products), used_for=used_for)
+    section = decision_log_section(data_path, frame.ids, list(frame.products), used_for=used_for)
+    if section is not None and spec.loader in RESPONSE and test is not None and scores is not None:
+        section["response_by_arm"] = response_by_arm(data_path, test, scores)
+    return section

@@ -358,7 +358,7 @@ def train(
         "metrics": report,
         "evaluation": evaluation,
     }
-    if (log := decision_log_for(spec, data_path, frame)) is not None:
+    if log := decision_log_for(spec, data_path, frame, test=c_test, scores=model_scores):
         extra["decision_log"] = log  # counterfactual risk: what the service pitched, per arm
     out = ranker.save(out_dir, extra=extra)
     write_training_customers(out, trained_keys)

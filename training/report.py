@@ -600,11 +600,34 @@ def _decision_log(log: dict[str, Any] | None) -> str:
         f"The {unbiased} arms give unbiased, model-independent data: the rules arm pitches by "
         "the rules alone, the holdout arm pitches nothing (its customers' adoption is organic)."
     )
+    graded = ""
+    if log.get("response_by_arm"):
+        graded_rows = [
+            [_e(g["arms"]), str(g["pitches"]), str(g["customers"]), str(g["accepted"]),
+             _e(_with_interval(g["auc"], {"low": g["auc_low"], "high": g["auc_high"]}))]
+            for g in log["response_by_arm"]
+        ]  # fmt: skip
+        graded = (
+            "<h3>The response model on the hold-out's answered pitches, by who chose them</h3>"
+            "<p>Pitches the rules chose are model-independent: their AUC is the unbiased "
+            "estimate; pitches a model chose are graded on that model's choices.</p>"
+            + _table(
+                [
+                    "pitches chosen",
+                    "answered pitches",
+                    "customers",
+                    "accepted",
+                    "AUC (95%, bootstrap over customers)",
+                ],
+                graded_rows,
+            )
+        )
     return (
         "<h2>Counterfactual risk: what the service pitched, per arm</h2>"
         f"<p>{_e(lead)}</p><p>{_e(unbiased_note)}</p>"
         + (f"<p>{_e(log['used_for'])}</p>" if log.get("used_for") else "")
         + _table(header, rows)
+        + graded
     )
 
 

@@ -17,6 +17,7 @@ from recsvc.store.tables import AuditLogRow, CustomerRow, FeedbackRow, PitchLogR
 from training.datasets import DatasetError, load_dataset, load_spec
 from training.export import export_bank
 from training.pipeline import train
+from training.report import write_report
 from training.response import response_labels
 
 PRODUCTS = ["credit_card", "fund_plan", "time_deposit"]
@@ -102,3 +103,11 @@ def test_the_response_target_trains_and_is_graded_on_pitched_pairs(
     assert graded["auc_low"] > 0.9  # age decides the answer: learnt from the pitched pairs alone
     assert card["metrics"]["n_train"] + card["metrics"]["n_test"] == 300
     assert card["decision_log"]["used_for"].startswith("Response target")
+    by_arm = {g["arms"]: g for g in card["decision_log"]["response_by_arm"]}
+    rules, model_chosen = by_arm["model-independent (rules, holdout)"], by_arm["chosen by a model"]
+    assert rules["pitches"] + model_chosen["pitches"] == 3 * card["metrics"]["n_test"]
+    assert rules["customers"] + model_chosen["customers"] == card["metrics"]["n_test"]
+    assert rules["pitches"] > 0 and model_chosen["pitches"] > 0
+    assert rules["auc_low"] > 0.8 and rules["auc"] <= rules["auc_high"]
+    page = write_report(model, tmp_path / "card.html").read_text()
+    assert "by who chose them" in page
