@@ -53,8 +53,10 @@ def save_feedback(
     staff_id: str | None = None,
     day: dt.date,
     slots: int = 1,
+    recorded_at: dt.datetime | None = None,
 ) -> bool:
     """True the first time, False on a repeat; committed before the caller hears back.
+    `recorded_at` is the service's clock (default: now), as `day` is its calendar.
 
     The staff id recorded is the caller's; a `staff_id` sent in a body must be the same."""
     if staff_id is not None and staff_id != caller.staff_id:
@@ -72,7 +74,7 @@ def save_feedback(
             session.commit()  # audit rows never change: write in a fresh, short transaction
             created = record_feedback(
                 session, request_id=request_id, product_id=product_id, outcome=outcome,
-                customer_id=audit.customer_id, staff_id=caller.staff_id,
+                customer_id=audit.customer_id, staff_id=caller.staff_id, recorded_at=recorded_at,
             )  # fmt: skip
             if created and outcome in HEARD_OUTCOMES and audit.customer_id:
                 channel = audit.payload.get("request", {}).get("channel", CONTACT_CHANNEL)

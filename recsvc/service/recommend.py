@@ -153,7 +153,7 @@ class CrossSellService(UsesServices):
         return save_feedback(
             self.engine, request_id=request_id, product_id=product_id, outcome=outcome,
             caller=caller, staff_id=staff_id, day=self.today(),
-            slots=self.config.max_products_per_day,
+            slots=self.config.max_products_per_day, recorded_at=self.clock(),
         )  # fmt: skip
 
     def contact_plan(self, caller: Caller, manager_id: str, week: str) -> list[dict[str, Any]]:
@@ -442,6 +442,7 @@ class CrossSellService(UsesServices):
             connection,
             AuditRecord(
                 request_id=request.request_id,
+                created_at=self.clock(),
                 caller_role=request.caller.role,
                 staff_id=request.caller.staff_id,
                 customer_id=customer_id,

@@ -90,3 +90,53 @@ def test_a_bad_outcome_is_422_naming_outcome(
         module_client.post("/v1/feedback", json=body, headers=teller(module_env)), 422
     )
     assert set(problem["errors"]) == {"outcome"}
+
+
+def test_the_audit_and_the_answer_are_stamped_by_the_service_clock(
+    module_env: ServiceEnv, module_app: Any, module_client: FlaskClient
+) -> None:
+    """The service's clock (a simulated day, or a test's) dates the answer's audit row and the
+    customer's answer, as it dates the pitch log: a decline then ages out of the contact-fatigue
+    window on the service's calendar, and an export as of a day sees what was known that day."""
+    import datetime as dt
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from recsvc.api.extensions import extensions
+    from recsvc.store import make_engine
+    from recsvc.store.tables import AuditLogRow, FeedbackRow
+
+    service = extensions(module_app).service
+    moment = dt.datetime(2026, 3, 2, 10, 0, tzinfo=service.config.timezone)
+    before = service.clock
+    service.clock = lambda: moment
+    try:
+        answer = dict(
+            module_client.post(
+                "/v1/recommendations",
+                json={"customer": customer_payload(customer_id=f"CK{uuid.uuid4().hex[:10]}"),
+                      "channel": "teller"},
+                headers=teller(module_env),
+            ).get_json()
+        )  # fmt: skip
+        body = feedback(answer, outcome="declined")
+        assert (
+            module_client.post("/v1/feedback", json=body, headers=teller(module_env)).status_code
+            == 201
+        )
+    finally:
+        service.clock = before
+    engine = make_engine(module_env.settings.database_url)
+    with Session(engine) as session:
+        created = session.scalar(
+            select(AuditLogRow.created_at).where(AuditLogRow.request_id == answer["request_id"])
+        )
+        recorded = session.scalar(
+            select(FeedbackRow.recorded_at).where(FeedbackRow.request_id == answer["request_id"])
+        )
+    engine.dispose()
+    assert created is not None and recorded is not None
+    utc = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    assert created.replace(tzinfo=None) == utc
+    assert recorded.replace(tzinfo=None) == utc
