@@ -75,7 +75,9 @@ class HistoryFeaturizer:
 
     # ---- one customer (request path) -------------------------------------------------------
 
-    def transform_one(self, records: Iterable[PitchRecord], as_of: dt.date) -> np.ndarray:
+    def transform_one(
+        self, records: Iterable[tuple[dt.date, str, str | None]], as_of: dt.date
+    ) -> np.ndarray:
         """A 1 x H float32 row from one customer's records; no pandas on this path."""
         k = len(self.families)
         counts = np.zeros((_ACCEPTED_AT + 1) * k + 1, dtype=np.float64)
@@ -137,6 +139,16 @@ class HistoryFeaturizer:
         accepted = fam_ok & (outcome == ACCEPTED)
         out[:, _ACCEPTED_AT * k : (_ACCEPTED_AT + 1) * k] = _count(cell[accepted], n, k) > 0
         return out.astype(np.float32)
+
+
+def history_names_in(names: Sequence[str]) -> list[str]:
+    """The decision-history features among a model's feature names (for its card)."""
+    prefixes = tuple(f"{kind}_{days}d_" for kind in ("pitched", "declined") for days in WINDOWS)
+    return [
+        n
+        for n in names
+        if n.startswith((*prefixes, "accepted_before_")) or n == DAYS_SINCE_LAST_PITCH
+    ]
 
 
 def _count(cells: np.ndarray, n: int, k: int) -> np.ndarray:
