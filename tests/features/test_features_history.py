@@ -130,3 +130,14 @@ def test_synthetic_bank_pitches_give_the_same_vectors_on_both_paths(settings, tm
     one = np.vstack([history.transform_one(by_customer.get(c, []), as_of) for c in ids])
     assert _same(batch, one)
     assert (batch[:, :-1].sum(axis=0) > 0).sum() >= 5  # the bank's history reaches the features
+
+
+def test_the_history_spec_asks_for_it_and_a_bad_value_names_the_key() -> None:
+    from training.datasets import DatasetError, load_spec, parse_spec
+    from training.synthetic import wants_history
+
+    assert wants_history(load_spec("synthetic_history"))
+    assert not wants_history(load_spec("synthetic"))
+    raw = dict(load_spec("synthetic_history").raw, features={"history": "yes"})
+    with pytest.raises(DatasetError, match=r"features\.history"):
+        wants_history(parse_spec(raw))
