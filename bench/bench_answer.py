@@ -9,6 +9,7 @@ Times, on a synthetic store with a trained champion, one worker, Flask's test cl
 Run it on two trees to compare them; it prints the machine and asserts nothing.
 
 Run: python bench/bench_answer.py [--workdir /tmp/recsvc-bench-answer] [--requests 1500]
+     [--dataset synthetic_history]  (a champion with the decision history: its store read)
 """
 
 from __future__ import annotations
@@ -47,12 +48,17 @@ def main() -> int:
     for flag, kind, default in (("--workdir", Path, workdir), ("--customers", int, 5000),
                                 ("--seed", int, 7), ("--requests", int, 1500)):  # fmt: skip
         parser.add_argument(flag, type=kind, default=default)
+    parser.add_argument(
+        "--dataset",
+        default="synthetic",
+        help="the champion's spec (synthetic_history: with the decision history)",
+    )
     args = parser.parse_args()
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     print(f"machine: {machine()}\ntree: {head.stdout.strip()}", flush=True)
     env = dict(os.environ, RECSVC_LOG_LEVEL="WARNING")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    bank, model = prepare(args.workdir, args.customers, args.seed, env)
+    bank, model = prepare(args.workdir, args.customers, args.seed, env, args.dataset)
     with tempfile.TemporaryDirectory(prefix="bench-answer-", dir=args.workdir) as name:
         senv = service_env(Path(name), bank, model, env)
         os.environ.update(

@@ -83,9 +83,13 @@ def service_parser(doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def prepare(workdir: Path, customers: int, seed: int, env: dict[str, str]) -> tuple[Path, Path]:
-    """The synthetic bank and its trained model, built once per workdir."""
+def prepare(
+    workdir: Path, customers: int, seed: int, env: dict[str, str], dataset: str = "synthetic"
+) -> tuple[Path, Path]:
+    """The synthetic bank and its trained model (on the spec `dataset`), built once per workdir."""
     bank, model = workdir / f"bank-{customers}-{seed}", workdir / f"model-{customers}-{seed}"
+    if dataset != "synthetic":
+        model = workdir / f"model-{dataset}-{customers}-{seed}"
     training = [sys.executable, "-m", "training"]
     if not (bank / "manifest.json").is_file():
         print(f"generating {customers} customers ...", flush=True)
@@ -93,7 +97,7 @@ def prepare(workdir: Path, customers: int, seed: int, env: dict[str, str]) -> tu
              "--out", str(bank), "--quiet"], env)  # fmt: skip
     if not (model / "model.json").is_file():
         print("training the champion (minutes) ...", flush=True)
-        run([*training, "train", "--dataset", "synthetic", "--data", str(bank),
+        run([*training, "train", "--dataset", dataset, "--data", str(bank),
              "--out", str(model), "--seed", "0", "--quiet"], env)  # fmt: skip
     return bank, model
 

@@ -83,7 +83,10 @@ def _synthetic_rules(frame: DatasetFrame) -> np.ndarray:
     return domain_rules_scores(frame.features, frame.products)
 
 
-RULES: dict[str, RulesHeuristic] = {"synthetic": _synthetic_rules}
+RULES: dict[str, RulesHeuristic] = {
+    "synthetic": _synthetic_rules,
+    "synthetic_history": _synthetic_rules,
+}
 """Rules-only heuristics by dataset name; the synthetic bank registers its own.
 Real data sets have no natural rules, so they use segment popularity instead."""
 

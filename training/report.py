@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from recsvc.features.history import history_names_in
 from training import metrics, report_charts
 
 EVALUATION_FORMAT_VERSION = 1
@@ -387,6 +388,12 @@ def _spec_summary(spec: Any) -> Any:
     return spec.get("description", spec.get("name")) if isinstance(spec, dict) else spec
 
 
+def _history_features(descriptor: dict[str, Any]) -> str:
+    """The model's decision-history features (recsvc.features.history), or "none"."""
+    names = history_names_in((descriptor.get("feature_schema") or {}).get("names") or [])
+    return f"{len(names)}: " + ", ".join(names) if names else "none"
+
+
 def _identity(label: str, descriptor: dict[str, Any], source: str | None) -> str:
     ds, ev = descriptor.get("dataset") or {}, descriptor["evaluation"]
     rows = {
@@ -397,6 +404,7 @@ def _identity(label: str, descriptor: dict[str, Any], source: str | None) -> str
         "dataset spec": _spec_summary(ds.get("spec")),
         "data sha256": ds.get("data_sha256"),
         "feature fingerprint": (descriptor.get("feature_schema") or {}).get("fingerprint"),
+        "decision-history features": _history_features(descriptor),
         "products": len(ev.get("products", [])),
         "hold-out customers": ev.get("n_customers"),
         "figures measured by": "the evaluation model, fitted without the hold-out",

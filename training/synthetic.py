@@ -17,6 +17,7 @@ from recsvc.catalog import load_catalogue
 from recsvc.config import Settings
 from recsvc.customers import load_bank_config
 from recsvc.features.customer import CustomerFeaturizer
+from recsvc.features.history import HistoryFeaturizer
 from training.datasets import DatasetError, DatasetFrame, DatasetSpec
 from training.synth.reader import BankFrames, read_bank
 
@@ -29,6 +30,20 @@ def featurizer_for(settings: Settings | None = None) -> CustomerFeaturizer:
     return CustomerFeaturizer(product_ids=catalogue.ids, bank=bank)
 
 
+def history_for(settings: Settings | None = None) -> HistoryFeaturizer:
+    """The decision-history featurizer over the configured catalogue's families."""
+    settings = settings or Settings.from_env()
+    return HistoryFeaturizer.for_catalogue(load_catalogue(settings.catalogue_path).products)
+
+
+def wants_history(spec: DatasetSpec) -> bool:
+    """`[features] history = true`: append the decision-history features (pitches.csv)."""
+    table = spec.extra.get("features", {})
+    if not isinstance(table, dict) or not isinstance(table.get("history", False), bool):
+        raise DatasetError(f"spec {spec.name}: key 'features.history' must be true or false")
+    return bool(table.get("history", False))
+
+
 def _held_matrix(holdings: pd.DataFrame, ids: pd.Index, products: list[str]) -> np.ndarray:
     out = np.zeros((len(ids), len(products)), dtype=np.uint8)
     rows = ids.get_indexer(pd.Index(holdings["customer_id"]))
@@ -39,9 +54,15 @@ def _held_matrix(holdings: pd.DataFrame, ids: pd.Index, products: list[str]) -> 
 
 
 def frames_to_dataset(
-    frames: BankFrames, spec: DatasetSpec, *, featurizer: CustomerFeaturizer, labelled: bool = True
+    frames: BankFrames,
+    spec: DatasetSpec,
+    *,
+    featurizer: CustomerFeaturizer,
+    labelled: bool = True,
+    history: HistoryFeaturizer | None = None,
 ) -> DatasetFrame:
-    """Snapshot 1 profile -> features and held flags; snapshot 2 additions -> labels."""
+    """Snapshot 1 profile -> features and held flags; snapshot 2 additions -> labels. With
+    `history`, the decision-history features (pitches before snapshot 1) follow the profile's."""
     snapshots = [dt.date.fromisoformat(str(d)) for d in frames.manifest["snapshot_dates"]]
     as_of = snapshots[0]
     customers = frames.customers
@@ -52,7 +73,11 @@ def frames_to_dataset(
     if list(products) != list(featurizer.product_ids):
         raise DatasetError(f"spec {spec.name}: [columns.holdings] must list the catalogue in order")
     X = featurizer.transform_frames(customers, now, frames.transactions, as_of)
-    features = pd.DataFrame(X, columns=list(featurizer.names))
+    names = list(featurizer.names)
+    if history is not None:
+        H = history.transform_frames(ids, frames.pitches, as_of)
+        X, names = np.hstack([X, H]), [*names, *history.names]
+    features = pd.DataFrame(X, columns=names)
     held = _held_matrix(now, ids, products)
     labels = np.zeros_like(held)
     if labelled and len(snapshots) > 1:
@@ -65,7 +90,7 @@ def frames_to_dataset(
         held=held,
         labels=labels,
         products=list(products),
-        numeric=tuple(featurizer.names),
+        numeric=tuple(names),
         categorical=(),
         holding_features=(),
     )
@@ -77,5 +102,9 @@ def load_bank_dataset(spec: DatasetSpec, data_path: Path, **options: Any) -> Dat
         raise DatasetError(f"{data_path}: a recsvc-bank data set is a directory with manifest.json")
     frames = read_bank(data_path)
     return frames_to_dataset(
-        frames, spec, featurizer=featurizer_for(), labelled=bool(options.get("labelled", True))
+        frames,
+        spec,
+        featurizer=featurizer_for(),
+        labelled=bool(options.get("labelled", True)),
+        history=history_for() if wants_history(spec) else None,
     )

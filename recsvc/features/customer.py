@@ -21,6 +21,7 @@ from recsvc.customers.profile import (
     Customer,
     age_on,
 )
+from recsvc.features.history import HistoryFeaturizer
 from recsvc.features.tabular import schema_fingerprint
 
 SMALL_CASH_LIMIT = 20_000.0  # domain.md: a cash withdrawal under 20,000 yuan suits mobile banking
@@ -70,9 +71,18 @@ TRANSACTION_FEATURES = (
 class CustomerFeaturizer:
     """Turns profiles into float32 vectors; the column order is the feature schema."""
 
-    def __init__(self, *, product_ids: Sequence[str], bank: BankConfig) -> None:
+    def __init__(
+        self,
+        *,
+        product_ids: Sequence[str],
+        bank: BankConfig,
+        history: HistoryFeaturizer | None = None,
+    ) -> None:
         self.product_ids = tuple(product_ids)
         self.bank = bank
+        # The decision-history features a model may have been trained with after these
+        # (recsvc.features.history): not part of `names`, appended only for such a model.
+        self.history = history
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -47,6 +47,9 @@ class LoadedModel:
     loaded_at: str
     alias_revision: int
     one_row: OneRowScorer  # the ranker's single-row path, built at load (recsvc.models.fastpath)
+    # trained with the decision-history features after the customer's (featurizer.history):
+    # only such a model makes the caller read the customer's pitches from the store
+    history: bool = False
 
     @property
     def n_features(self) -> int:
@@ -299,6 +302,12 @@ class ModelRuntime:
         from recsvc.models.ranker import ProductRanker
 
         schema = self.featurizer.feature_schema()
+        history = self.featurizer.history
+        trained = registry.manifest(version).get("feature_schema", {}).get("names")
+        uses_history = history is not None and trained == [*schema["names"], *history.names]
+        if uses_history:
+            assert history is not None
+            schema = history.schema_after(schema["names"])
         verified = registry.load_verified(
             version,
             expected_feature_fingerprint=schema["fingerprint"],
@@ -317,6 +326,7 @@ class ModelRuntime:
             loaded_at=_utc_now(),
             alias_revision=revision,
             one_row=one_row,
+            history=uses_history,
         )
 
     def _registry_unavailable(self, exc: BaseException) -> None:

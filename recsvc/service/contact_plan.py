@@ -37,6 +37,7 @@ from recsvc.service.contact_triggers import (
     profile_triggers,
 )
 from recsvc.service.experiment import CHALLENGER, CHAMPION, HOLDOUT, Experiment, assign
+from recsvc.service.history import history_rows
 from recsvc.service.plan_read import CHANNEL
 from recsvc.service.plan_rows import (
     HOLDOUT_FLAG,
@@ -208,6 +209,9 @@ class ContactPlanner(UsesServices):
         if loaded is None or not customers:
             return None
         x = np.vstack([self.featurizer.transform_one(c, as_of) for c in customers])
+        if loaded.history:  # a model trained with the decision history (issue 13)
+            ids = [c.customer_id for c in customers]
+            x = np.hstack([x, history_rows(self.engine, self.featurizer, ids, as_of)])
         return self.runtime.score(loaded, x)
 
     def _value_bounds(

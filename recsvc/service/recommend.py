@@ -66,6 +66,7 @@ from recsvc.store import (
     record_pitch,
     write_audit,
 )
+from recsvc.store.history_read import pitch_records
 
 # Channels where a person speaks the pitch, so the daily pitch cap applies (not
 # catalog.PITCH_CHANNELS, every channel a product may be pitched on).
@@ -188,7 +189,9 @@ class CrossSellService(UsesServices):
                 as_of = self.today()
                 customer, context = self._requested_customer(connection, request, as_of)
                 arm = self.arms.arm(experiment, customer.customer_id)
-                answer = self._answer(request, customer, context, as_of, arm, pitch_only=False)
+                history = self.history_row(connection, customer.customer_id, as_of, arm.loaded)
+                answer = self._answer(request, customer, context, as_of, arm, pitch_only=False,
+                                      history=history)  # fmt: skip
                 audit_payload(request, customer, answer, self.catalogue.ids, pitch_only=False)
             connection.rollback()
 
@@ -212,15 +215,16 @@ class CrossSellService(UsesServices):
             with self.engine.connect() as connection:
                 customer, context = self._requested_customer(connection, request, as_of)
                 arm = self.arms.arm(self.experiments.current(), customer.customer_id)
+                history = self.history_row(connection, customer.customer_id, as_of, arm.loaded)
                 answer = self._answer(request, customer, context, as_of, arm,
-                                      pitch_only=pitch_only)  # fmt: skip
+                                      pitch_only=pitch_only, history=history)  # fmt: skip
                 end_read_transaction(connection)
                 if pitch_only and answer.pitch is not None:
                     pitched = self._log_pitch(connection, request, customer, context, answer)
                     if answer.pitch.product_id not in pitched:
                         context = replace(context, pitched=pitched)
                         answer = self._answer(request, customer, context, as_of, arm,
-                                              pitch_only=True)  # fmt: skip
+                                              pitch_only=True, history=history)  # fmt: skip
                 self._audit(connection, request, customer, answer, pitch_only=pitch_only)
                 connection.commit()
         except IntegrityError as exc:
@@ -261,6 +265,7 @@ class CrossSellService(UsesServices):
         arm: ServedArm,
         *,
         pitch_only: bool,
+        history: np.ndarray | None = None,
     ) -> Answer:
         channel = str(request.channel)
         customer = _with_transaction(customer, request.transaction, as_of)
@@ -269,7 +274,7 @@ class CrossSellService(UsesServices):
             bank=self.bank, recent_declines=context.declines,
             recent_acceptances=context.accepted,
         )  # fmt: skip
-        scored = self._score(customer, as_of, arm.loaded)
+        scored = self._score(customer, as_of, arm.loaded, history)
         triggers = {
             t.product_id: t for t in transaction_triggers(request.transaction, self.pitch_config)
         } if request.transaction else {}  # fmt: skip
@@ -326,11 +331,32 @@ class CrossSellService(UsesServices):
             experiment=arm.assignment,
         )
 
-    def _score(self, customer: Customer, as_of: dt.date, loaded: LoadedModel | None) -> Scored:
-        """The arm's model's view of the customer; none (the rules' own order) without one."""
+    def history_row(
+        self, connection: Connection, customer_id: str, as_of: dt.date, loaded: LoadedModel | None
+    ) -> np.ndarray | None:
+        """The decision-history features (1 x H) from the store, read only for a model trained
+        with them (recsvc.features.history); None otherwise."""
+        history = self.featurizer.history
+        if loaded is None or not loaded.history or history is None:
+            return None
+        return history.transform_one(pitch_records(connection, customer_id, as_of), as_of)
+
+    def _score(
+        self,
+        customer: Customer,
+        as_of: dt.date,
+        loaded: LoadedModel | None,
+        history: np.ndarray | None = None,
+    ) -> Scored:
+        """The arm's model's view of the customer; none (the rules' own order) without one.
+        A model trained with the decision history gets `history_row`'s features appended."""
         if loaded is None:
             return Scored(None, _NO_FEATURES, None)
         x = self.featurizer.transform_one(customer, as_of)
+        if loaded.history:
+            if history is None:
+                raise ValueError(f"model {loaded.version} needs the customer's decision history")
+            x = np.hstack([x, history])
         probs = self.runtime.score(loaded, x)[0]
         return Scored(loaded, x, {p: float(probs[j]) for p, j in loaded.product_index.items()})
 
@@ -348,7 +374,9 @@ class CrossSellService(UsesServices):
         if scored.loaded is not None and product.product_id in scored.loaded.product_index:
             contrib = self.runtime.contributions(scored.loaded, scored.x, product.product_id)
             top = self.config.reasons_per_product
-            for reason in self.explainer.explain(scored.x[0], contrib[0], top=top):
+            n = len(self.featurizer.names)  # reasons explain the profile's features only
+            x_row, c_row = scored.x[0, :n], np.append(contrib[0, :n], contrib[0, -1])
+            for reason in self.explainer.explain(x_row, c_row, top=top):
                 reasons.append(ReasonOut(reason.code, reason.text(locale)))
                 short = short or reason.short(locale)
         out = RecommendationOut(

@@ -15,6 +15,7 @@ from recsvc.catalog import Catalogue, load_catalogue
 from recsvc.config import Settings
 from recsvc.customers.bank import BankConfig, load_bank_config
 from recsvc.features.customer import CustomerFeaturizer
+from recsvc.features.history import HistoryFeaturizer
 from recsvc.models.reasons import ReasonExplainer
 from recsvc.models.runtime import ModelRuntime
 from recsvc.pitch import PitchConfig, load_pitch_config
@@ -51,7 +52,8 @@ def build_services(
     """Everything from the settings' files; the model itself loads lazily (after any fork)."""
     catalogue = load_catalogue(settings.catalogue_path)
     bank = load_bank_config(settings.bank_config_path)
-    featurizer = CustomerFeaturizer(product_ids=catalogue.ids, bank=bank)
+    history = HistoryFeaturizer.for_catalogue(catalogue.products)
+    featurizer = CustomerFeaturizer(product_ids=catalogue.ids, bank=bank, history=history)
     return Services(
         settings=settings,
         engine=make_engine(settings.database_url),
