@@ -1,0 +1,420 @@
+"""A what-if overlay: changes to the arbitration weights, the rules' limits, the catalogue's
+eligibility and the contact policy, checked as strictly as the files they change, and refused
+when they loosen a suitability rule below the law (recsvc/data/law.yaml).
+
+An overlay is YAML shaped like the files it changes:
+
+    service:   {arbitration: {product_weights: {credit_card: 2.0}}, contact_policy: {...}}
+    rules:     {assessment: {...}, age: {...}, fatigue: {...}}
+    catalogue: {credit_card: {eligibility: {min_monthly_income: 5000}, channels: [teller]}}
+
+Every key is optional; what it names replaces the configured value (weights are merged per key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import ValidationError, fields, validate
+
+from recsvc.catalog import Catalogue
+from recsvc.catalog.product import CATEGORIES, FAMILIES, PITCH_CHANNELS, Product
+from recsvc.catalog.schema import ProductRiskField, flatten_messages
+from recsvc.config import PACKAGE_DATA
+from recsvc.customers.bank import BankConfig
+from recsvc.rules import ElderlyLimit, RulesConfig
+from recsvc.rules import codes as rule_codes
+from recsvc.service.config import ServiceConfig
+from recsvc.strict import Strict
+
+DEFAULT_LAW = PACKAGE_DATA / "law.yaml"
+MAX_OVERLAY_BYTES = 64 * 1024
+
+
+class OverlayError(ValueError):
+    """A malformed overlay; `errors` maps each bad field (dotted path) to its messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        self.errors = {k: list(v) for k, v in errors.items()}
+        super().__init__(
+            "; ".join(f"overlay field '{f}': {m}" for f, ms in self.errors.items() for m in ms)
+        )
+
+
+class IllegalOverlay(OverlayError):
+    """An overlay that loosens a suitability rule below the law; `rules` names the rules."""
+
+    def __init__(self, errors: Mapping[str, list[str]], rules: list[str]) -> None:
+        super().__init__(errors)
+        self.rules = rules
+
+
+@dataclass(frozen=True)
+class Law:
+    """The loosest suitability limits regulation allows (recsvc/data/law.yaml)."""
+
+    unassessed_max_risk: int
+    validity_days: int
+    minor_below: int
+    minor_excluded_categories: frozenset[str]
+    minor_excluded_rated_categories: frozenset[str]
+    elderly: tuple[ElderlyLimit, ...]
+
+    def elderly_max_risk(self, age: int) -> int | None:
+        limit = None
+        for rule in self.elderly:
+            if age >= rule.from_age:
+                limit = rule.max_risk if limit is None else min(limit, rule.max_risk)
+        return limit
+
+
+@dataclass(frozen=True)
+class DecisionConfig:
+    """What a decision is made with, apart from the customer and the model: one side of a
+    what-if (as configured, or with an overlay applied)."""
+
+    catalogue: Catalogue
+    rules: RulesConfig
+    service_config: ServiceConfig
+    order: dict[str, int] = field(init=False)  # product id -> catalogue position
+
+    def __post_init__(self) -> None:
+        order = {p.product_id: i for i, p in enumerate(self.catalogue.products)}
+        object.__setattr__(self, "order", order)
+
+
+# ---- the schema ----------------------------------------------------------------------------
+
+_WEIGHT = fields.Float(validate=validate.Range(min=0), allow_nan=False)
+_DAYS = fields.Integer(validate=validate.Range(min=1, max=3650))
+_CATEGORIES = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)))
+
+
+class _Arbitration(Strict):
+    max_per_family = fields.Integer(validate=validate.Range(min=1))
+    family_weights = fields.Dict(keys=fields.String(validate=validate.OneOf(FAMILIES)),
+                                 values=_WEIGHT)  # fmt: skip
+    product_weights = fields.Dict(keys=fields.String(), values=_WEIGHT)
+    degraded_propensity = fields.Float(validate=validate.Range(min=0, max=1), allow_nan=False)
+
+
+class _ContactPolicy(Strict):
+    max_products_per_day = fields.Integer(validate=validate.Range(min=1, max=100))
+
+
+class _Service(Strict):
+    arbitration = fields.Nested(_Arbitration)
+    contact_policy = fields.Nested(_ContactPolicy)
+
+
+class _Assessment(Strict):
+    validity_days = _DAYS
+    expiring_warning_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    unassessed_max_risk = ProductRiskField()
+
+
+class _Elderly(Strict):
+    from_age = fields.Integer(required=True, validate=validate.Range(min=0, max=150))
+    max_risk = ProductRiskField(required=True)
+
+
+class _Age(Strict):
+    minor_below = fields.Integer(validate=validate.Range(min=0, max=150))
+    minor_excluded_categories = _CATEGORIES
+    minor_excluded_rated_categories = _CATEGORIES
+    elderly = fields.List(fields.Nested(_Elderly))
+
+
+class _Fatigue(Strict):
+    declined_days = _DAYS
+    opening_days = _DAYS
+
+
+class _Rules(Strict):
+    assessment = fields.Nested(_Assessment)
+    age = fields.Nested(_Age)
+    fatigue = fields.Nested(_Fatigue)
+
+
+class _Eligibility(Strict):
+    min_age = fields.Integer(allow_none=True, validate=validate.Range(0, 150))
+    max_age = fields.Integer(allow_none=True, validate=validate.Range(0, 150))
+    min_aum = fields.Float(validate=validate.Range(min=0), allow_nan=False)
+    min_monthly_income = fields.Float(validate=validate.Range(min=0), allow_nan=False)
+    tiers = fields.List(fields.String(validate=validate.Length(min=1)), allow_none=True,
+                        validate=validate.Length(min=1))  # fmt: skip
+    required_holdings = fields.List(fields.String(validate=validate.Length(min=1)))
+
+
+class _Product(Strict):
+    eligibility = fields.Nested(_Eligibility)
+    channels = fields.List(fields.String(validate=validate.OneOf(PITCH_CHANNELS)),
+                           validate=validate.Length(min=1))  # fmt: skip
+    risk_level = ProductRiskField()
+
+
+class _Overlay(Strict):
+    note = fields.String(validate=validate.Length(max=500))
+    service = fields.Nested(_Service)
+    rules = fields.Nested(_Rules)
+    catalogue = fields.Dict(keys=fields.String(), values=fields.Nested(_Product))
+
+
+class _LawSchema(Strict):
+    assessment = fields.Nested(_Assessment, required=True)
+    age = fields.Nested(_Age, required=True)
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def load_law(path: Path = DEFAULT_LAW) -> Law:
+    """The legal floor; a malformed file is an error naming the field."""
+    try:
+        data = _LawSchema().load(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+        a, age = data["assessment"], data["age"]
+        return Law(
+            unassessed_max_risk=a["unassessed_max_risk"],
+            validity_days=a["validity_days"],
+            minor_below=age["minor_below"],
+            minor_excluded_categories=frozenset(age["minor_excluded_categories"]),
+            minor_excluded_rated_categories=frozenset(age["minor_excluded_rated_categories"]),
+            elderly=tuple(ElderlyLimit(**e) for e in age["elderly"]),
+        )
+    except ValidationError as exc:
+        pairs = flatten_messages(exc.messages)
+        raise ValueError("; ".join(f"{path}: field '{f}': {m}" for f, m in pairs)) from exc
+    except (OSError, yaml.YAMLError, KeyError) as exc:
+        raise ValueError(f"{path}: cannot read the law's limits: {exc}") from exc
+
+
+def parse_overlay(text: str | bytes) -> dict[str, Any]:
+    """The overlay's YAML, checked against the schema (unknown keys and wrong types are errors
+    naming the field); not yet checked against a catalogue or the law."""
+    if len(text) > MAX_OVERLAY_BYTES:
+        raise OverlayError({"_file": [f"larger than {MAX_OVERLAY_BYTES} bytes"]})
+    try:
+        raw = yaml.safe_load(text) if text else None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" (line {line + 1})" if line is not None else ""
+        raise OverlayError({"_file": [f"not valid YAML{where}"]}) from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise OverlayError({"_file": ["must be a mapping (service, rules, catalogue)"]})
+    try:
+        data: dict[str, Any] = _Overlay().load(raw)
+    except ValidationError as exc:
+        errors: dict[str, list[str]] = {}
+        for name, message in flatten_messages(exc.messages):
+            errors.setdefault(name, []).append(message)
+        raise OverlayError(errors) from exc
+    return data
+
+
+# ---- applying -----------------------------------------------------------------------------
+
+
+def apply_overlay(
+    base: DecisionConfig, data: Mapping[str, Any], *, bank: BankConfig, law: Law
+) -> DecisionConfig:
+    """The configuration with the overlay applied; OverlayError naming the field for a product,
+    family or tier that does not exist, IllegalOverlay naming the rule for a loosening."""
+    errors: dict[str, list[str]] = {}
+    service = _service(base.service_config, data.get("service") or {}, base.catalogue, errors)
+    rules = _rules(base.rules, data.get("rules") or {}, errors)
+    catalogue = _catalogue(base.catalogue, data.get("catalogue") or {}, bank, errors)
+    if errors:
+        raise OverlayError(errors)
+    after = DecisionConfig(catalogue=catalogue, rules=rules, service_config=service)
+    refused, named = law_refusals(base, after, data, law)
+    if refused:
+        raise IllegalOverlay(refused, named)
+    return after
+
+
+def _service(
+    config: ServiceConfig, data: Mapping[str, Any], catalogue: Catalogue,
+    errors: dict[str, list[str]],
+) -> ServiceConfig:  # fmt: skip
+    arb = data.get("arbitration") or {}
+    for product_id in arb.get("product_weights") or {}:
+        if product_id not in catalogue:
+            where = f"service.arbitration.product_weights.{product_id}"
+            errors.setdefault(where, []).append("no such product in the catalogue")
+    changes: dict[str, Any] = {}
+    for name in ("max_per_family", "degraded_propensity"):
+        if name in arb:
+            changes[name] = arb[name]
+    for name in ("family_weights", "product_weights"):
+        if name in arb:
+            changes[name] = {**getattr(config, name), **arb[name]}
+    policy = data.get("contact_policy") or {}
+    if "max_products_per_day" in policy:
+        changes["max_products_per_day"] = policy["max_products_per_day"]
+    return replace(config, **changes)
+
+
+_RULE_FIELDS = {
+    ("assessment", "validity_days"): "assessment_validity_days",
+    ("assessment", "expiring_warning_days"): "assessment_expiring_days",
+    ("assessment", "unassessed_max_risk"): "unassessed_max_risk",
+    ("age", "minor_below"): "minor_below",
+    ("fatigue", "declined_days"): "declined_fatigue_days",
+    ("fatigue", "opening_days"): "opening_days",
+}
+
+
+def _rules(
+    config: RulesConfig, data: Mapping[str, Any], errors: dict[str, list[str]]
+) -> RulesConfig:
+    changes: dict[str, Any] = {}
+    for (section, key), name in _RULE_FIELDS.items():
+        if key in (data.get(section) or {}):
+            changes[name] = data[section][key]
+    age = data.get("age") or {}
+    for key in ("minor_excluded_categories", "minor_excluded_rated_categories"):
+        if key in age:
+            changes[key] = frozenset(age[key])
+    if "elderly" in age:
+        limits = tuple(
+            ElderlyLimit(**row) for row in sorted(age["elderly"], key=lambda r: r["from_age"])
+        )
+        for younger, older in pairwise(limits):
+            if older.from_age == younger.from_age or older.max_risk > younger.max_risk:
+                errors.setdefault("rules.age.elderly", []).append(
+                    f"from age {older.from_age} the limit must be stricter than from age"
+                    f" {younger.from_age}"
+                )
+        changes["elderly"] = limits
+    return replace(config, **changes)
+
+
+def _catalogue(
+    catalogue: Catalogue, data: Mapping[str, Any], bank: BankConfig,
+    errors: dict[str, list[str]],
+) -> Catalogue:  # fmt: skip
+    tiers = {bank.ordinary.code, *(t.code for t in bank.tiers)}
+    changed: dict[str, Product] = {}
+    for product_id, change in data.items():
+        where = f"catalogue.{product_id}"
+        product = catalogue.get(product_id)
+        if product is None:
+            errors.setdefault(where, []).append("no such product in the catalogue")
+            continue
+        eligibility = replace(product.eligibility, **_eligibility(change, where, catalogue,
+                                                                  tiers, errors))  # fmt: skip
+        low, high = eligibility.min_age, eligibility.max_age
+        if low is not None and high is not None and high < low:
+            errors.setdefault(f"{where}.eligibility.max_age", []).append(
+                f"must not be below min_age {low}"
+            )
+        updated = replace(product, eligibility=eligibility)
+        if "channels" in change:
+            updated = replace(updated, channels=frozenset(change["channels"]))
+        if "risk_level" in change:
+            updated = replace(updated, risk_level=change["risk_level"])
+        changed[product_id] = updated
+    return Catalogue(tuple(changed.get(p.product_id, p) for p in catalogue.products))
+
+
+def _eligibility(
+    change: Mapping[str, Any], where: str, catalogue: Catalogue, tiers: set[str],
+    errors: dict[str, list[str]],
+) -> dict[str, Any]:  # fmt: skip
+    given = dict(change.get("eligibility") or {})
+    for code in given.get("tiers") or ():
+        if code not in tiers:
+            errors.setdefault(f"{where}.eligibility.tiers", []).append(
+                f"unknown tier {code!r}; known: {sorted(tiers)}"
+            )
+    for held in given.get("required_holdings") or ():
+        if held not in catalogue:
+            errors.setdefault(f"{where}.eligibility.required_holdings", []).append(
+                f"no such product {held!r} in the catalogue"
+            )
+    for key in ("tiers", "required_holdings"):
+        if given.get(key) is not None:
+            given[key] = tuple(given[key])
+    return given
+
+
+# ---- the law ------------------------------------------------------------------------------
+
+
+def law_refusals(
+    before: DecisionConfig, after: DecisionConfig, data: Mapping[str, Any], law: Law
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Each field the overlay sets that loosens a legal limit -> why, and the rules named."""
+    refused: dict[str, list[str]] = {}
+    named: list[str] = []
+
+    def refuse(where: str, rules: tuple[str, ...], message: str) -> None:
+        rule = " / ".join(rules)
+        refused.setdefault(where, []).append(f"refused: loosens the rule {rule}: {message}")
+        named.extend(r for r in rules if r not in named)
+
+    rules = data.get("rules") or {}
+    assessment, age = rules.get("assessment") or {}, rules.get("age") or {}
+    new = after.rules
+    if "unassessed_max_risk" in assessment and new.unassessed_max_risk > law.unassessed_max_risk:
+        refuse("rules.assessment.unassessed_max_risk",
+               (rule_codes.ASSESSMENT_MISSING, rule_codes.ASSESSMENT_EXPIRED),
+               f"without a valid risk assessment the law allows R{law.unassessed_max_risk} at"
+               f" most, not R{new.unassessed_max_risk}")  # fmt: skip
+    if "validity_days" in assessment and new.assessment_validity_days > law.validity_days:
+        refuse("rules.assessment.validity_days", (rule_codes.ASSESSMENT_EXPIRED,),
+               f"a risk assessment is valid for {law.validity_days} days at most, not"
+               f" {new.assessment_validity_days}")  # fmt: skip
+    if "minor_below" in age and new.minor_below < law.minor_below:
+        refuse("rules.age.minor_below", (rule_codes.AGE_MINOR,),
+               f"customers under {law.minor_below} are minors, not only under"
+               f" {new.minor_below}")  # fmt: skip
+    if {"minor_excluded_categories", "minor_excluded_rated_categories"} & set(age):
+        for where, message in _minor_gaps(new, law):
+            refuse(where, (rule_codes.AGE_MINOR,), message)
+    if "elderly" in age:
+        gap = _elderly_gap(new, law)
+        if gap:
+            refuse("rules.age.elderly", (rule_codes.AGE_ELDERLY,), gap)
+    for product_id, change in (data.get("catalogue") or {}).items():
+        was = before.catalogue.get(product_id)
+        rated = None if was is None else was.risk_level
+        if "risk_level" in change and rated is not None and change["risk_level"] < rated:
+            refuse(f"catalogue.{product_id}.risk_level",
+                   (rule_codes.RISK_ABOVE_CUSTOMER_LEVEL,),
+                   f"the product is rated R{rated} (the higher of the bank's and the"
+                   f" issuer's ratings applies); it may not be sold as"
+                   f" R{change['risk_level']}")  # fmt: skip
+    return refused, named
+
+
+def _minor_gaps(rules: RulesConfig, law: Law) -> list[tuple[str, str]]:
+    gaps = []
+    for category in sorted(law.minor_excluded_categories - rules.minor_excluded_categories):
+        gaps.append(("rules.age.minor_excluded_categories",
+                     f"minors may hold no {category} product"))  # fmt: skip
+    every = rules.minor_excluded_categories | rules.minor_excluded_rated_categories
+    for category in sorted(law.minor_excluded_rated_categories - every):
+        gaps.append(("rules.age.minor_excluded_rated_categories",
+                     f"minors may hold no risk-rated {category} product"))  # fmt: skip
+    return gaps
+
+
+def _elderly_gap(rules: RulesConfig, law: Law) -> str | None:
+    """The first age at which the overlay's elderly limit is looser than the law's."""
+    for age in range(0, 151):
+        legal = law.elderly_max_risk(age)
+        if legal is None:
+            continue
+        mine = rules.elderly_max_risk(age)
+        if mine is None or mine > legal:
+            shown = "no limit" if mine is None else f"R{mine}"
+            return f"from age {age} the law allows R{legal} at most, the overlay {shown}"
+    return None
