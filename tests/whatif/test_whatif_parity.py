@@ -124,7 +124,7 @@ def test_batch_what_if_decides_exactly_what_the_request_path_answers(
         d[0].customer_id: rounded(d[0])
         for d in whatif.decisions(
             ids, [whatif.configured()], as_of=AS_OF, chunk_size=128, experiment=experiment
-        )  # fmt: skip
+        )
     }
     assert list(batch) == ids
     mismatched = []
