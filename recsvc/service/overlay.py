@@ -90,21 +90,40 @@ class DecisionConfig:
 
 # ---- the schema ----------------------------------------------------------------------------
 
-_WEIGHT = fields.Float(validate=validate.Range(min=0), allow_nan=False)
-_DAYS = fields.Integer(validate=validate.Range(min=1, max=3650))
+
+class _Int(fields.Integer):
+    """A YAML integer: "30" (a string) or true (a boolean) is the wrong type, not a number."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("must be an integer")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class _Num(fields.Float):
+    """A YAML number (integer or decimal), never a string or a boolean."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("must be a number")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+_WEIGHT = _Num(validate=validate.Range(min=0), allow_nan=False)
+_DAYS = _Int(validate=validate.Range(min=1, max=3650))
 _CATEGORIES = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)))
 
 
 class _Arbitration(Strict):
-    max_per_family = fields.Integer(validate=validate.Range(min=1))
+    max_per_family = _Int(validate=validate.Range(min=1))
     family_weights = fields.Dict(keys=fields.String(validate=validate.OneOf(FAMILIES)),
                                  values=_WEIGHT)  # fmt: skip
     product_weights = fields.Dict(keys=fields.String(), values=_WEIGHT)
-    degraded_propensity = fields.Float(validate=validate.Range(min=0, max=1), allow_nan=False)
+    degraded_propensity = _Num(validate=validate.Range(min=0, max=1), allow_nan=False)
 
 
 class _ContactPolicy(Strict):
-    max_products_per_day = fields.Integer(validate=validate.Range(min=1, max=100))
+    max_products_per_day = _Int(validate=validate.Range(min=1, max=100))
 
 
 class _Service(Strict):
@@ -114,17 +133,17 @@ class _Service(Strict):
 
 class _Assessment(Strict):
     validity_days = _DAYS
-    expiring_warning_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    expiring_warning_days = _Int(validate=validate.Range(min=0, max=3650))
     unassessed_max_risk = ProductRiskField()
 
 
 class _Elderly(Strict):
-    from_age = fields.Integer(required=True, validate=validate.Range(min=0, max=150))
+    from_age = _Int(required=True, validate=validate.Range(min=0, max=150))
     max_risk = ProductRiskField(required=True)
 
 
 class _Age(Strict):
-    minor_below = fields.Integer(validate=validate.Range(min=0, max=150))
+    minor_below = _Int(validate=validate.Range(min=0, max=150))
     minor_excluded_categories = _CATEGORIES
     minor_excluded_rated_categories = _CATEGORIES
     elderly = fields.List(fields.Nested(_Elderly))
@@ -142,10 +161,10 @@ class _Rules(Strict):
 
 
 class _Eligibility(Strict):
-    min_age = fields.Integer(allow_none=True, validate=validate.Range(0, 150))
-    max_age = fields.Integer(allow_none=True, validate=validate.Range(0, 150))
-    min_aum = fields.Float(validate=validate.Range(min=0), allow_nan=False)
-    min_monthly_income = fields.Float(validate=validate.Range(min=0), allow_nan=False)
+    min_age = _Int(allow_none=True, validate=validate.Range(0, 150))
+    max_age = _Int(allow_none=True, validate=validate.Range(0, 150))
+    min_aum = _Num(validate=validate.Range(min=0), allow_nan=False)
+    min_monthly_income = _Num(validate=validate.Range(min=0), allow_nan=False)
     tiers = fields.List(fields.String(validate=validate.Length(min=1)), allow_none=True,
                         validate=validate.Length(min=1))  # fmt: skip
     required_holdings = fields.List(fields.String(validate=validate.Length(min=1)))
@@ -162,7 +181,7 @@ class _Overlay(Strict):
     note = fields.String(validate=validate.Length(max=500))
     service = fields.Nested(_Service)
     rules = fields.Nested(_Rules)
-    catalogue = fields.Dict(keys=fields.String(), values=fields.Nested(_Product))
+    catalogue = fields.Dict(keys=fields.String(), values=fields.Raw())  # each: _Product
 
 
 class _LawSchema(Strict):
@@ -208,14 +227,34 @@ def parse_overlay(text: str | bytes) -> dict[str, Any]:
         raw = {}
     if not isinstance(raw, dict):
         raise OverlayError({"_file": ["must be a mapping (service, rules, catalogue)"]})
+    errors: dict[str, list[str]] = {}
+    data: dict[str, Any] = {}
     try:
-        data: dict[str, Any] = _Overlay().load(raw)
+        data = _Overlay().load(raw)
     except ValidationError as exc:
-        errors: dict[str, list[str]] = {}
-        for name, message in flatten_messages(exc.messages):
-            errors.setdefault(name, []).append(message)
-        raise OverlayError(errors) from exc
+        _collect(errors, exc, "")
+    products: dict[str, Any] = {}
+    given = raw.get("catalogue")
+    for product_id, entry in (given if isinstance(given, dict) else {}).items():
+        # one product at a time: a product's own field named `value` must not read as
+        # marshmallow's marker for a dict's values
+        if not isinstance(entry, dict):
+            errors.setdefault(f"catalogue.{product_id}", []).append("must be a mapping")
+            continue
+        try:
+            products[product_id] = _Product().load(entry)
+        except ValidationError as exc:
+            _collect(errors, exc, f"catalogue.{product_id}.")
+    if errors:
+        raise OverlayError(errors)
+    if products:
+        data["catalogue"] = products
     return data
+
+
+def _collect(errors: dict[str, list[str]], exc: ValidationError, prefix: str) -> None:
+    for name, message in flatten_messages(exc.messages):
+        errors.setdefault(f"{prefix}{name}", []).append(message)
 
 
 # ---- applying -----------------------------------------------------------------------------
