@@ -297,7 +297,7 @@ def _service(
     policy = data.get("contact_policy") or {}
     if "max_products_per_day" in policy:
         changes["max_products_per_day"] = policy["max_products_per_day"]
-    return replace(config, **changes)
+    return replace(config, **changes) if changes else config
 
 
 _RULE_FIELDS = {
@@ -332,7 +332,7 @@ def _rules(
                     f" {younger.from_age}"
                 )
         changes["elderly"] = limits
-    return replace(config, **changes)
+    return replace(config, **changes) if changes else config  # unchanged: the same object
 
 
 def _catalogue(
@@ -360,6 +360,8 @@ def _catalogue(
         if "risk_level" in change:
             updated = replace(updated, risk_level=change["risk_level"])
         changed[product_id] = updated
+    if not changed:
+        return catalogue  # the same object: the what-if then evaluates the rules once
     return Catalogue(tuple(changed.get(p.product_id, p) for p in catalogue.products))
 
 
