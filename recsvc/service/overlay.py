@@ -33,7 +33,7 @@ from recsvc.service.config import ServiceConfig
 from recsvc.strict import Strict
 
 DEFAULT_LAW = PACKAGE_DATA / "law.yaml"
-MAX_OVERLAY_BYTES = 64 * 1024
+MAX_OVERLAY_BYTES = 32 * 1024  # a few lines; the console takes it under RECSVC_MAX_BODY_BYTES
 
 
 class OverlayError(ValueError):
