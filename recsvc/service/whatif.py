@@ -12,6 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -68,8 +69,7 @@ class Tally:
 
     def add(self, decision: Decision) -> None:
         self.customers += 1
-        for _, codes in decision.excluded:
-            self.exclusions.update(codes)
+        self.exclusions.update(chain.from_iterable(codes for _, codes in decision.excluded))
         if decision.pitch is None:
             return
         self.pitches += 1
@@ -287,6 +287,7 @@ class WhatIf(UsesServices):
         declines = context.declines.get(cid) or {}
         accepted = context.accepted.get(cid) or {}
         verdicts: list[tuple[DecisionConfig, Verdict]] = []
+        grouped: dict[int, list[tuple[str, tuple[str, ...]]]] = {}  # id(verdict) -> exclusions
         sayable: dict[int, bool] = {}  # id(product) -> its sentence passes the wording check
         out = []
         for config in configs:
@@ -301,8 +302,11 @@ class WhatIf(UsesServices):
                     bank=self.bank, recent_declines=declines, recent_acceptances=accepted,
                 )  # fmt: skip
                 verdicts.append((config, verdict))
+            if id(verdict) not in grouped:
+                grouped[id(verdict)] = _grouped(verdict)
             out.append(self._decide(customer, arm, scored, context.pitched.get(cid, []),
-                                    config, verdict, locale, sayable))  # fmt: skip
+                                    config, verdict, grouped[id(verdict)], locale,
+                                    sayable))  # fmt: skip
         return tuple(out)
 
     def _decide(
@@ -313,6 +317,7 @@ class WhatIf(UsesServices):
         pitched_today: list[str],
         config: DecisionConfig,
         verdict: Verdict,
+        excluded_by_rules: list[tuple[str, tuple[str, ...]]],
         locale: str,
         sayable: dict[int, bool],
     ) -> Decision:
@@ -327,7 +332,7 @@ class WhatIf(UsesServices):
             config=config.service_config, order=config.order,
         )  # fmt: skip
         excluded = (
-            _grouped(verdict)
+            excluded_by_rules
             + [(r.product.product_id, (FAMILY_LIMIT,)) for r in dropped]
             + [(p, (DAILY_PITCH_LIMIT,)) for p in capped]
         )
