@@ -55,6 +55,12 @@ def add_whatif(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="decide as on this day (default: today in the bank's zone)",
     )
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="processes deciding parts of the sample (default 1)",
+    )
     parser.add_argument("--locale", choices=("zh-CN", "en"), default="zh-CN",
                         help="the language the pitch's wording is checked in")  # fmt: skip
 
@@ -72,7 +78,8 @@ def run_whatif(args: argparse.Namespace) -> int:
     services = build_services(Settings.from_env())
     try:
         report = WhatIf(services).run(sample=args.sample, seed=args.seed, overlay=overlay,
-                                      as_of=args.as_of, locale=args.locale)  # fmt: skip
+                                      as_of=args.as_of, locale=args.locale,
+                                      workers=args.workers)  # fmt: skip
     finally:
         services.engine.dispose()
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

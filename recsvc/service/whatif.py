@@ -9,8 +9,10 @@ nothing is pitched, audited or logged; the store is only read."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -19,6 +21,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from recsvc.catalog.product import Product, check_locale
+from recsvc.config import Settings
 from recsvc.customers.profile import Customer
 from recsvc.models.runtime import LoadedModel
 from recsvc.pitch import first_clean_pitch
@@ -35,7 +38,7 @@ from recsvc.service.overlay import (
     parse_overlay,
 )
 from recsvc.service.recommend import ArmModels, ServedArm
-from recsvc.service.wiring import Services, UsesServices
+from recsvc.service.wiring import Services, UsesServices, build_services
 from recsvc.store.contact_plan import acceptances_of, customers_by_ids, declines_of
 from recsvc.store.sample import pitched_on, sample_customer_ids
 
@@ -112,6 +115,100 @@ class _Scored:
     propensities: dict[str, float] | None
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every part of one what-if shares (picklable: sent to worker processes)."""
+
+    overlay: str | bytes
+    as_of: dt.date
+    locale: str
+    chunk_size: int
+    examples: int
+    experiment: Experiment | None
+
+
+@dataclass
+class _Comparison:
+    """Before and after summed over some customers; parts of one run add up."""
+
+    before: Tally = field(default_factory=Tally)
+    after: Tally = field(default_factory=Tally)
+    transitions: Counter[tuple[str | None, str | None]] = field(default_factory=Counter)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    models: set[str | None] = field(default_factory=set)
+
+    def add(self, old: Decision, new: Decision, examples: int) -> None:
+        self.before.add(old)
+        self.after.add(new)
+        if old.pitch != new.pitch:
+            self.transitions[(old.pitch, new.pitch)] += 1
+            if len(self.examples) < examples:
+                self.examples.append(_example(old, new))
+
+    @classmethod
+    def merged(cls, parts: Sequence[_Comparison], examples: int) -> _Comparison:
+        """The parts in id order: sums, and the first examples of the whole sample."""
+        out = cls()
+        for part in parts:
+            for mine, theirs in ((out.before, part.before), (out.after, part.after)):
+                mine.customers += theirs.customers
+                mine.pitches += theirs.pitches
+                mine.mix.update(theirs.mix)
+                mine.expected_value += theirs.expected_value
+                mine.predicted_acceptances += theirs.predicted_acceptances
+                mine.exclusions.update(theirs.exclusions)
+            out.transitions.update(part.transitions)
+            out.examples.extend(part.examples[: examples - len(out.examples)])
+            out.models |= part.models
+        return out
+
+    def report(self, *, sample: int, seed: int, job: _Job, data: Any) -> dict[str, Any]:
+        changed = sum(self.transitions.values())
+        return {
+            "as_of": job.as_of.isoformat(),
+            "sample": {"asked": sample, "seed": seed, "customers": self.before.customers},
+            "channel": TELLER,
+            "locale": job.locale,
+            "model_versions": sorted(m or "none (rules only)" for m in self.models),
+            "experiment": job.experiment.experiment_id if job.experiment else None,
+            "overlay": data,
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+            "changed": {
+                "customers": changed,
+                "share": round(changed / max(self.before.customers, 1), 6),
+                "transitions": [
+                    {"before": b, "after": a, "customers": n}
+                    for (b, a), n in sorted(
+                        self.transitions.items(), key=lambda kv: (-kv[1], str(kv[0]))
+                    )
+                ],
+                "examples": self.examples,
+            },
+        }
+
+
+def _parts(ids: list[str], workers: int, chunk_size: int) -> list[list[str]]:
+    """Runs of consecutive ids, one per worker, none shorter than a chunk."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    n = max(1, min(workers, len(ids) // max(chunk_size, 1)))
+    size = -(-len(ids) // n) if ids else 0
+    return [ids[i : i + size] for i in range(0, len(ids), size)] if size else [ids]
+
+
+def _compare_part(args: tuple[Settings, _Job, list[str]]) -> _Comparison:
+    """One worker process's share: its own wiring over the same store and settings."""
+    settings, job, ids = args
+    services = build_services(settings)
+    try:
+        engine = WhatIf(services)
+        after, _ = engine.overlaid(job.overlay)
+        return engine.compare(ids, after, job)
+    finally:
+        services.engine.dispose()
+
+
 class WhatIf(UsesServices):
     """Runs the service's teller decision in batches, as configured and with an overlay."""
 
@@ -157,48 +254,38 @@ class WhatIf(UsesServices):
         locale: str = "zh-CN",
         chunk_size: int = DEFAULT_CHUNK,
         examples: int = DEFAULT_EXAMPLES,
+        workers: int = 1,
     ) -> dict[str, Any]:
-        """Before and after over `sample` stored customers (seeded); a JSON-able report."""
+        """Before and after over `sample` stored customers (seeded); a JSON-able report.
+
+        With `workers` > 1 the sample is cut into that many runs of consecutive ids, each
+        decided in a fresh process (spawned: a process with LightGBM's threads must not fork)
+        over the same store, settings, overlay, day and experiment; the parts add up."""
         after, data = self.overlaid(overlay)  # a bad overlay fails before any reading
         as_of = as_of or self.today()
         ids = sample_customer_ids(self.engine, sample, seed=seed)
-        before_tally, after_tally = Tally(), Tally()
-        transitions: Counter[tuple[str | None, str | None]] = Counter()
-        shown: list[dict[str, Any]] = []
         experiment = self.experiments.current()
-        models: set[str | None] = set()
-        for old, new in self.decisions(ids, (self.configured(), after), as_of=as_of,
-                                       locale=locale, chunk_size=chunk_size,
-                                       experiment=experiment, models=models):  # fmt: skip
-            before_tally.add(old)
-            after_tally.add(new)
-            if old.pitch != new.pitch:
-                transitions[(old.pitch, new.pitch)] += 1
-                if len(shown) < examples:
-                    shown.append(_example(old, new))
-        changed = sum(transitions.values())
-        return {
-            "as_of": as_of.isoformat(),
-            "sample": {"asked": sample, "seed": seed, "customers": before_tally.customers},
-            "channel": TELLER,
-            "locale": locale,
-            "model_versions": sorted(m or "none (rules only)" for m in models),
-            "experiment": experiment.experiment_id if experiment else None,
-            "overlay": data,
-            "before": before_tally.to_dict(),
-            "after": after_tally.to_dict(),
-            "changed": {
-                "customers": changed,
-                "share": round(changed / max(before_tally.customers, 1), 6),
-                "transitions": [
-                    {"before": b, "after": a, "customers": n}
-                    for (b, a), n in sorted(
-                        transitions.items(), key=lambda kv: (-kv[1], str(kv[0]))
-                    )
-                ],
-                "examples": shown,
-            },
-        }
+        job = _Job(overlay, as_of, locale, chunk_size, examples, experiment)
+        parts = _parts(ids, workers, chunk_size)
+        if len(parts) > 1:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=len(parts), mp_context=context) as pool:
+                settings = self.services.settings
+                found = list(pool.map(_compare_part, [(settings, job, p) for p in parts]))
+        else:
+            found = [self.compare(ids, after, job)]
+        total = _Comparison.merged(found, examples)
+        return total.report(sample=sample, seed=seed, job=job, data=data)
+
+    def compare(self, ids: Sequence[str], after: DecisionConfig, job: _Job) -> _Comparison:
+        """Both sides over these customers, summed."""
+        out = _Comparison()
+        for old, new in self.decisions(ids, (self.configured(), after), as_of=job.as_of,
+                                       locale=job.locale, chunk_size=job.chunk_size,
+                                       experiment=job.experiment,
+                                       models=out.models):  # fmt: skip
+            out.add(old, new, job.examples)
+        return out
 
     # ---- the decisions -------------------------------------------------------------------
 
