@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from apptesting import ServiceEnv
-from conftest import AS_OF, row_counts
+from whatif_support import AS_OF, row_counts
 
 from recsvc.service.wiring import Services
 from training.cli import main

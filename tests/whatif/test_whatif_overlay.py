@@ -17,12 +17,12 @@ from recsvc.config import Settings
 from recsvc.customers import load_bank_config
 from recsvc.rules import load_rules_config
 from recsvc.service.config import load_service_config
+from recsvc.service.law import load_law
 from recsvc.service.overlay import (
     DecisionConfig,
     IllegalOverlay,
     OverlayError,
     apply_overlay,
-    load_law,
     parse_overlay,
 )
 

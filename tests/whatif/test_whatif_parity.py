@@ -14,12 +14,13 @@ import datetime as dt
 import random
 from collections import Counter
 
-from conftest import AS_OF
 from sqlalchemy import insert, update
+from whatif_support import AS_OF
 
 from recsvc.service.answers import Answer, Caller, RecommendRequest
 from recsvc.service.recommend import CrossSellService
-from recsvc.service.whatif import Decision, WhatIf
+from recsvc.service.whatif import WhatIf
+from recsvc.service.whatif_report import Decision
 from recsvc.service.wiring import Services
 from recsvc.store.sample import sample_customer_ids
 from recsvc.store.tables import CustomerRow, FeedbackRow, PitchHistoryRow, PitchLogRow

@@ -9,9 +9,9 @@ import datetime as dt
 from typing import Any
 
 import yaml
-from conftest import AS_OF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whatif_support import AS_OF
 
 from recsvc.catalog.product import FAMILIES
 from recsvc.customers.profile import age_on

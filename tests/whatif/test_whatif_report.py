@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import AS_OF, row_counts
+from whatif_support import AS_OF, row_counts
 
 from recsvc.service.overlay import IllegalOverlay, OverlayError
 from recsvc.service.whatif import WhatIf
