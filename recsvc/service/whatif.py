@@ -278,7 +278,9 @@ class WhatIf(UsesServices):
         locale: str,
         sayable: dict[int, bool],
     ) -> Decision:
-        """CrossSellService._answer for a teller without a transaction, minus the wording."""
+        """CrossSellService._answer for a teller without a transaction at the counter: the
+        contact policy (the daily cap), arbitration, then the first ranked product whose
+        sentence passes the wording check (its text is not built here)."""
         eligible = list(verdict.eligible)
         capped: list[str] = []
         if len(pitched_today) >= config.service_config.max_products_per_day:
