@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training import commands
+from training import whatif as whatif_cli
 from training.simulate import cli as simulate_cli
 
 EXIT_ERROR = 2
@@ -163,6 +164,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "experiment arms and their differences, as JSON",
         simulate_cli.add_experiment_report,
         simulate_cli.run_experiment_report,
+    ),
+    "what-if": Subcommand(
+        "a change's effect on the teller's pitches, before it is made (read-only)",
+        whatif_cli.add_whatif,
+        whatif_cli.run_whatif,
     ),
 }
 

@@ -43,7 +43,7 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Sign the session cookie, harden it, and add the console's pages."""
-    from recsvc.api.console import manager, model_admin, signin, teller  # noqa: F401 (routes)
+    from recsvc.api.console import manager, model_admin, signin, teller, whatif  # noqa: F401 (routes)
     from recsvc.api.console.blueprint import bp
 
     settings = extensions(app).settings

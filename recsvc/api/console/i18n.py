@@ -225,6 +225,54 @@ LABELS: dict[str, tuple[str, str]] = {
     "promoted": ("已设为冠军：", "Champion is now "),
     "rolled_back": ("已回滚，冠军：", "Rolled back; champion is "),
     "no_versions": ("尚未发布任何模型版本。", "No model version is published."),
+    # the what-if (issue 13)
+    "nav_whatif": ("变更预演", "What-if"),
+    "whatif_help": (
+        "上传一份 YAML 变更（service.yaml 权重、rules.yaml 限额、产品准入、联系策略），"
+        "在抽样的存量客户上比较柜员推荐在变更前后的差异。只读：不推荐、不记录。",
+        "Upload a YAML overlay (service.yaml weights, rules.yaml limits, product eligibility,"
+        " the contact policy) to compare the teller's pitches before and after it on a sample"
+        " of stored customers. Read-only: nothing is pitched or logged.",
+    ),
+    "overlay_file": ("变更文件（YAML）", "Overlay (YAML)"),
+    "whatif_sample": ("抽样客户数", "Customers in the sample"),
+    "whatif_seed": ("随机种子", "Seed"),
+    "run_whatif": ("预演", "Run the what-if"),
+    "err_whatif_range": (
+        "请输入 {low} 到 {high} 之间的整数。",
+        "Enter a whole number from {low} to {high}.",
+    ),
+    "err_overlay_missing": ("请选择一个 YAML 文件。", "Choose a YAML file."),
+    "err_overlay_size": ("文件不得超过 {limit} KB。", "The file may be at most {limit} KB."),
+    "err_overlay_encoding": ("文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text."),
+    "err_overlay_fields": ("变更文件有误：", "The overlay has errors:"),
+    "overlay_refused": (
+        "变更被拒绝：放宽了法规规定的适当性规则",
+        "Refused: the overlay loosens a suitability rule the law sets",
+    ),
+    "whatif_result": ("预演结果", "Result"),
+    "whatif_line": (
+        "{customers} 位存量客户（抽样 {asked}，种子 {seed}），"
+        "按柜员在 {as_of} 的推荐；模型 {models}。",
+        "{customers} stored customers (sample {asked}, seed {seed}), as a teller would be"
+        " answered on {as_of}; model {models}.",
+    ),
+    "before": ("变更前", "Before"),
+    "after": ("变更后", "After"),
+    "change": ("变化", "Change"),
+    "pitch_rate": ("推荐率", "Pitch rate"),
+    "ev_per_customer": ("每客户期望价值", "Expected value per customer"),
+    "ev_total": ("期望价值合计", "Expected value, total"),
+    "predicted_acceptances": ("模型预测接受数", "Predicted acceptances"),
+    "product_mix": ("推荐产品构成", "Product mix of pitches"),
+    "exclusions_by_code": ("各排除原因次数", "Exclusions by reason code"),
+    "pitches_changed": (
+        "推荐发生变化的客户：{n}（{share}）",
+        "Customers whose pitch changed: {n} ({share})",
+    ),
+    "examples": ("示例", "Examples"),
+    "why": ("原因", "Why"),
+    "whatif_no_pitch": ("无推荐", "no pitch"),
     # errors
     "error": ("出错了", "Something went wrong"),
     "forbidden": ("您的角色无权访问此页面。", "Your role may not open this page."),
