@@ -17,7 +17,8 @@ Then the per-partition costs docs/scale.md extrapolates from (customers/partitio
 partition, plan rows written/s). Issue "Model" targets: train 1,000,000 customers in <= 5 min,
 peak <= 4 GB; batch predict >= 20,000 customers/s. Prints numbers and writes JSON; asserts
 nothing. PostgreSQL: --postgres, else RECSVC_BENCH_POSTGRES_URL or RECSVC_TEST_POSTGRES_URL (a
-server URL; a database recsvc_bench_scale_N is created there and dropped afterwards).
+server URL; a database recsvc_bench_scale_N is created there and dropped afterwards, or with
+--keep-db kept and reused: load-customers on PostgreSQL is the slow part of a big run).
 """
 
 from __future__ import annotations
@@ -121,9 +122,10 @@ def predict_rate(model_dir: Path, bank: Path, threads: int) -> tuple[int, float]
 
 
 class Database:
-    """A fresh PostgreSQL database on the server `url` names, dropped on close."""
+    """A PostgreSQL database on the server `url` names: created fresh and dropped on close, or
+    with `keep` reused if it exists and kept (loading a bank into it is the slow part)."""
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, *, keep: bool = False) -> None:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
@@ -131,11 +133,31 @@ class Database:
 
         self._text = text
         self.name = name
+        self.keep = keep
         self.admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
         with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            found = "SELECT 1 FROM pg_database WHERE datname = :name"
+            exists = conn.execute(text(found), {"name": name}).first() is not None
+            if exists and not keep:
+                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            if not (exists and keep):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
         self.url = make_url(normalise_url(url)).set(database=name).render_as_string(False)
+
+    def customers(self) -> int:
+        """Customers already loaded (0 in a new database)."""
+        from sqlalchemy import inspect
+
+        from recsvc.store import make_engine
+
+        engine = make_engine(self.url)
+        try:
+            if "customers" not in inspect(engine).get_table_names():
+                return 0
+            with engine.connect() as conn:
+                return int(conn.execute(self._text("SELECT count(*) FROM customers")).scalar_one())
+        finally:
+            engine.dispose()
 
     def empty_plan(self) -> None:
         from recsvc.store import make_engine
@@ -146,8 +168,9 @@ class Database:
         engine.dispose()
 
     def close(self) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(self._text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        if not self.keep:
+            with self.admin.connect() as conn:
+                conn.execute(self._text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         self.admin.dispose()
 
 
@@ -211,16 +234,19 @@ def bench_size(
     registry = work / f"registry-{n}"
     if not (registry / "aliases.json").exists():
         Registry(registry).publish(work / f"model-{n}", note="bench_scale champion")
-    db = Database(args.postgres, f"recsvc_bench_scale_{n}")
+    db = Database(args.postgres, f"recsvc_bench_scale_{n}", keep=args.keep_db)
     try:
         env = {**os.environ, "DATABASE_URL": db.url, "RECSVC_REGISTRY_DIR": str(registry),
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get(
                    "PYTHONPATH")]))}  # fmt: skip
-        load = measure([py, "-m", "recsvc", "load-customers", str(bank), "--quiet"], env)
-        out["load"] = {
-            "seconds": round(load.seconds, 2),
-            "customers_per_s": round(n / load.seconds),
-        }
+        if db.customers() == n:
+            out["load"] = "reused (--keep-db)"
+        else:
+            load = measure([py, "-m", "recsvc", "load-customers", str(bank), "--quiet"], env)
+            out["load"] = {
+                "seconds": round(load.seconds, 2),
+                "customers_per_s": round(n / load.seconds),
+            }
         book = [py, "-m", "recsvc", "score-book", "--week", WEEK, "--chunk-size", str(args.chunk)]
         db.empty_plan()
         run = measure(book, env)
@@ -272,7 +298,7 @@ def print_table(results: list[dict[str, Any]], dask: dict[str, bool], address: s
                   f"{cell(multi and multi['seconds']):>9} {cell(speed, '{:.2f}x'):>8} "
                   f"{single['peak_mib']:>7,}/{cell(multi and multi['peak_mib'], '{:,.0f}'):<7} "
                   f"{peaks:>20}")  # fmt: skip
-        if "load" in r:
+        if isinstance(r.get("load"), dict):
             print(
                 f"{n:>10,} {'load (PG)':<11} {r['load']['seconds']:>9.1f}   "
                 f"{r['load']['customers_per_s']:,} customers/s"
@@ -316,6 +342,8 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("RECSVC_BENCH_POSTGRES_URL")
                         or os.environ.get("RECSVC_TEST_POSTGRES_URL"))  # fmt: skip
     parser.add_argument("--work", type=Path, default=None, help="keep banks and models here")
+    keep = "keep (and reuse) the loaded databases recsvc_bench_scale_N"
+    parser.add_argument("--keep-db", action="store_true", help=keep)
     parser.add_argument("--json", type=Path, default=None, help="default: WORK/bench_scale.json")
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.customers.split(",") if s.strip()]
