@@ -10,15 +10,16 @@ The default `--customers 20000` is a smoke run. Per size N it measures:
   load         `python -m recsvc load-customers` into a fresh PostgreSQL database
   score-book   `python -m recsvc score-book`: single-process vs `--dask ADDRESS`, each on an
                emptied contact_plan table, same week
-Peak memory is sampled with psutil over each command's process tree: the CLI process and, for
-Dask, each worker process (the LocalCluster's, spawned by the CLI). If a CLI rejects --dask
-(a tree without issue 14's Dask paths) its Dask rows say "--dask not available on this tree".
-Then the per-partition costs docs/scale.md extrapolates from (customers/partition, seconds per
-partition, plan rows written/s). Issue "Model" targets: train 1,000,000 customers in <= 5 min,
-peak <= 4 GB; batch predict >= 20,000 customers/s. Prints numbers and writes JSON; asserts
-nothing. PostgreSQL: --postgres, else RECSVC_BENCH_POSTGRES_URL or RECSVC_TEST_POSTGRES_URL (a
-server URL; a database recsvc_bench_scale_N is created there and dropped afterwards, or with
---keep-db kept and reused: load-customers on PostgreSQL is the slow part of a big run).
+Peak memory is sampled with psutil and the kernel's high-water mark (VmHWM) over each
+command's process tree: the CLI process and, for Dask, each worker process (the LocalCluster's,
+spawned by the CLI). If a CLI rejects --dask (a tree without issue 14's Dask paths) its Dask
+rows say "--dask not available on this tree". Then the per-partition costs docs/scale.md
+extrapolates from (customers/partition, seconds per partition, plan rows written/s).
+Issue "Model" targets: train 1,000,000 customers in <= 5 min, peak <= 4 GB; batch predict
+>= 20,000 customers/s. Prints numbers and writes JSON; asserts nothing. PostgreSQL: --postgres,
+else RECSVC_BENCH_POSTGRES_URL or RECSVC_TEST_POSTGRES_URL (a server URL; a database
+recsvc_bench_scale_N is created there and dropped afterwards, or with --keep-db kept and
+reused: load-customers on PostgreSQL is the slow part of a big run).
 """
 
 from __future__ import annotations
@@ -55,6 +56,18 @@ class Run:
     worker_peaks_mib: list[float] = field(default_factory=list)  # its children, largest first
 
 
+def high_water(pid: int) -> int:
+    """The kernel's peak RSS of a live process in bytes (Linux VmHWM; 0 elsewhere): a peak
+    between two samples is not missed."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
     """Run cmd (stderr passes through), sampling the RSS of it and all its descendants."""
     start = time.perf_counter()
@@ -72,7 +85,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
                 return
             for proc in procs:
                 try:
-                    rss = proc.memory_info().rss / 2**20
+                    rss = max(proc.memory_info().rss, high_water(proc.pid)) / 2**20
                     if proc.pid not in peaks and "resource_tracker" in " ".join(proc.cmdline()):
                         helpers.add(proc.pid)
                 except psutil.Error:
