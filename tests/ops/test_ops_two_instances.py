@@ -8,7 +8,9 @@ Redis and one registry directory, and nothing else. Then:
     over the two, claim at most the cap per customer per day (the store's unique slot decides);
 (c) an experiment set through one instance is served by the other within its cache time, and
     each customer gets the same arm and the same model from both;
-(d) the rate limit (Redis) counts the calls to both together: exactly the limit passes.
+(d) the rate limit (Redis) counts the calls to both together: exactly the limit passes;
+(e) a console session signed in on one instance is signed in on the other (one
+    RECSVC_SECRET_KEY for all: each start would otherwise draw its own).
 
 The instances are started once for the module (on a bank loaded into PostgreSQL) and each test
 leaves the aliases and the experiment as it needs them itself.
@@ -17,8 +19,11 @@ leaves the aliases and the experiment as it needs them itself.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import inspect
 import json
+import re
+import secrets
 import threading
 import time
 import uuid
@@ -26,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from apptesting import ServiceEnv
@@ -92,7 +98,10 @@ def hosts(
             rate_limit=f"{LIMIT} per hour",
         )  # fmt: skip
         env = ServiceEnv(settings, registry, trained_model, synthetic_bank)
-        environ = server_environ(settings, RECSVC_RATE_LIMIT_STORAGE_URI=redis_uri)
+        environ = server_environ(
+            settings, RECSVC_RATE_LIMIT_STORAGE_URI=redis_uri,
+            RECSVC_SECRET_KEY=secrets.token_hex(32),  # the console's, the same on every host
+        )  # fmt: skip
         homes = [tmp / "host-a", tmp / "host-b"]
         with serving_hosts([environ, environ], homes, workers=WORKERS) as servers:
             yield Hosts(env, servers)
@@ -343,3 +352,44 @@ def test_d_the_rate_limit_is_shared_by_both_instances(hosts: Hosts) -> None:
     assert [s for _, s in statuses].count(200) == LIMIT
     passed_through = {host for host, s in statuses if s == 200}
     assert passed_through == {0, 1}, "both instances served part of the limit"
+
+
+# ---- (e) the console session -------------------------------------------------------------------
+
+
+def browse(
+    server: Server, method: str, path: str, cookie: str = "", form: dict[str, str] | None = None
+) -> tuple[int, str, str, str]:
+    """One browser request: (status, Location, the console cookie it sets or "", body)."""
+    host, port = server.base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        headers = {"Cookie": cookie} if cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode()
+        set_cookie = response.getheader("Set-Cookie") or ""
+        cookie_out = set_cookie.split(";", 1)[0] if set_cookie.startswith("recsvc_console=") else ""
+        return response.status, response.getheader("Location") or "", cookie_out, text
+    finally:
+        conn.close()
+
+
+def test_e_a_console_session_from_one_instance_is_valid_on_the_other(hosts: Hosts) -> None:
+    a, b = hosts.servers
+    key = hosts.headers("teller", staff_id="T77")["Authorization"].removeprefix("Bearer ")
+    status, _, cookie, page = browse(a, "GET", "/console/signin")
+    assert status == 200 and cookie
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "no CSRF token on the sign-in page"
+    form = {"api_key": key, "csrf_token": token.group(1)}
+    status, landing, cookie, _ = browse(a, "POST", "/console/signin", cookie, form)
+    assert status == 303 and cookie, (status, landing)
+    assert browse(a, "GET", landing, cookie)[0] == 200  # signed in on a...
+    for _ in range(2 * WORKERS):  # ...and on b, whichever of its workers answers
+        status, moved_to, _, _ = browse(b, "GET", landing, cookie)
+        assert status == 200, f"instance b does not know a's session: {status} -> {moved_to}"
