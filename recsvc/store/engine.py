@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -109,9 +109,21 @@ def alembic_config() -> Config:
     return config
 
 
+# Any fixed 64-bit key: the transaction-level advisory lock every upgrade takes on PostgreSQL.
+MIGRATION_LOCK_KEY = 0x72656373766331  # "recsvc1"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to the given revision (head by default) in one transaction."""
+    """Bring the schema to the given revision (head by default) in one transaction.
+
+    On PostgreSQL the transaction first takes an advisory lock: hosts started together (each
+    gunicorn master, score-book, migrates at start) run their upgrades one after another, and
+    the later ones find the schema at head. Without it they raced on the tables the first was
+    creating and failed to start."""
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK_KEY})  # fmt: skip
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -36,7 +36,7 @@ _IN_SLOT = select(_TABLE.c.product_id).where(
     _TABLE.c.slot == bindparam("slot", type_=_TABLE.c.slot.type),
 )
 _STATEMENTS = {
-    name: PreparedSet({"claim": _claim(insert), "in_slot": _IN_SLOT})
+    name: PreparedSet({"claim": _claim(insert), "in_slot": _IN_SLOT}, dialect=name)
     for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
 

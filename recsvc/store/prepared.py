@@ -107,17 +107,25 @@ def insert_into(table: Table) -> Insert:
 
 class PreparedSet:
     """Named statements, prepared lazily per dialect (one engine, one dialect; tests use
-    several), run on a Connection or in a Session's transaction."""
+    several), run on a Connection or in a Session's transaction. A set written in one
+    dialect's own SQL (`dialect="postgresql"`: its INSERT ... ON CONFLICT) is prepared and run
+    on that dialect only."""
 
-    def __init__(self, statements: Mapping[str, ClauseElement]) -> None:
+    def __init__(
+        self, statements: Mapping[str, ClauseElement], *, dialect: str | None = None
+    ) -> None:
         self._statements = dict(statements)
+        self.dialect = dialect
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, dict[str, Prepared]] = (
             weakref.WeakKeyDictionary()
         )
         _ALL_SETS.add(self)
 
     def prepare(self, connection: Connection) -> None:
-        """Compile every statement for this connection's dialect now, not on first use."""
+        """Compile every statement for this connection's dialect now, not on first use (none
+        if the set is another dialect's)."""
+        if self.dialect is not None and connection.dialect.name != self.dialect:
+            return
         for name in self._statements:
             self._prepared(connection, name)
 
@@ -135,6 +143,8 @@ class PreparedSet:
         prepared = self._by_dialect.get(connection.dialect)
         if prepared is None:
             dialect = connection.dialect
+            if self.dialect is not None and dialect.name != self.dialect:
+                raise ValueError(f"statements for {self.dialect}, not {dialect.name}")
             prepared = {k: Prepared(s, dialect) for k, s in self._statements.items()}
             self._by_dialect[dialect] = prepared
         return prepared[name]
@@ -145,8 +155,9 @@ _ALL_SETS: weakref.WeakSet[PreparedSet] = weakref.WeakSet()
 
 def prepare_all(connection: Connection) -> int:
     """Compile every PreparedSet's statements for this connection's dialect (a serving worker
-    does it before its first request); how many sets."""
-    sets = list(_ALL_SETS)
+    does it before its first request); how many sets were for it."""
+    name = connection.dialect.name
+    sets = [s for s in _ALL_SETS if s.dialect in (None, name)]
     for prepared_set in sets:
         prepared_set.prepare(connection)
     return len(sets)

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
+import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from servertesting import request
+from servertesting import LOOPBACK, Server, free_port, request, stop, wait_healthy
 
 from recsvc.config import Settings
 
 MAX_RUN_S = 60  # no client loop outlives this, whatever the test's own stop condition
 MAX_REQUESTS_PER_CLIENT = 20_000
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"  # .ci/run installs it
 
 
 @dataclass(frozen=True)
@@ -122,3 +128,61 @@ def stored_rows(settings: Settings, sql: str) -> set[tuple[Any, ...]]:
         return {tuple(row) for row in db.execute(sql)}
     finally:
         db.close()
+
+
+@contextlib.contextmanager
+def redis_server(tmp_path: Path) -> Iterator[str]:
+    """A throw-away redis-server on loopback (no persistence); its URI."""
+    port = free_port()
+    process = subprocess.Popen(
+        [REDIS_SERVER, "--port", str(port), "--bind", LOOPBACK, "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((LOOPBACK, port), 2) as sock,
+            ):
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    break
+            assert process.poll() is None and time.monotonic() < deadline, "redis did not start"
+            time.sleep(0.1)
+        yield f"redis://{LOOPBACK}:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def serving_hosts(
+    envs: Sequence[Mapping[str, str]], homes: Sequence[Path], *, workers: int = 2
+) -> Iterator[list[Server]]:
+    """One `python -m recsvc serve` per (environment, home directory), started at once, each
+    on its own free loopback port with `workers` workers; all healthy, all stopped on exit.
+
+    Each runs in its home directory with TMPDIR there, standing in for a host of its own: what
+    the instances share is only what their environments name (store, Redis, registry)."""
+    servers: list[Server] = []
+    try:
+        for env, home in zip(envs, homes, strict=True):
+            (home / "tmp").mkdir(parents=True, exist_ok=True)
+            port = free_port()
+            log_path = home / f"server-{port}.log"
+            with log_path.open("wb") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "recsvc", "serve",
+                     "--host", LOOPBACK, "--port", str(port), "--workers", str(workers)],
+                    env={**env, "TMPDIR": str(home / "tmp")}, cwd=home, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                )  # fmt: skip
+            servers.append(Server(f"http://{LOOPBACK}:{port}", process, log_path))
+        for server in servers:
+            wait_healthy(server, workers=workers)
+        yield servers
+    finally:
+        for server in servers:
+            stop(server.process)

@@ -4,49 +4,16 @@ Redis is Debian's redis-server, started here on a free loopback port."""
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import socket
-import subprocess
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from servertesting import LOOPBACK, free_port, request, server_environ, serving, store_with_key
+from ops_support import redis_server
+from servertesting import request, server_environ, serving, store_with_key
 
 LIMIT = 20
 WORKERS = 2
 REQUESTS = 3 * LIMIT
 CLIENTS = 6
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"  # .ci/run installs it
-
-
-@contextlib.contextmanager
-def redis_server(tmp_path: Path) -> Iterator[str]:
-    """A throw-away redis-server on loopback (no persistence); its URI."""
-    port = free_port()
-    process = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", LOOPBACK, "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((LOOPBACK, port), 2) as sock,
-            ):
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    break
-            assert process.poll() is None and time.monotonic() < deadline, "redis did not start"
-            time.sleep(0.1)
-        yield f"redis://{LOOPBACK}:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def statuses(base: str, key: str) -> list[int]:

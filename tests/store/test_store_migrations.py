@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from pgtesting import postgres_database
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from recsvc.config import PROJECT_ROOT
 from recsvc.store import Base, make_engine, upgrade
 from recsvc.store.engine import alembic_config, normalise_url
 from recsvc.store.tables import CustomerRow
@@ -97,3 +103,62 @@ def test_downgrade_to_base_and_back(engine: Engine) -> None:
     assert not set(Base.metadata.tables) & set(inspect(engine).get_table_names())
     upgrade(engine)
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+# A host's start-up, in a process of its own (alembic keeps its context in module globals, so
+# threads of one process cannot stand in for hosts): import, say ready, wait for "go", upgrade.
+HOST = """
+import sys, time
+from pathlib import Path
+from recsvc.store import make_engine, upgrade
+engine = make_engine(sys.argv[1])
+Path(sys.argv[2]).touch()
+while not Path(sys.argv[3]).exists():
+    time.sleep(0.005)
+upgrade(engine)
+"""
+
+
+@pytest.mark.postgres
+def test_hosts_starting_at_once_migrate_a_new_postgres_store_once(tmp_path: Path) -> None:
+    """Every service instance (each gunicorn master, score-book) runs upgrade() at start; hosts
+    started together on a new store must not race: one migrates, the others wait and find the
+    schema at head (without a lock, the others fail on tables the first is creating)."""
+    hosts = 3
+    go = tmp_path / "go"
+    with postgres_database("concurrent migrations") as url:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), *sys.path])}
+        command = [sys.executable, "-c", HOST, url]
+        processes = [
+            subprocess.Popen(
+                [*command, str(tmp_path / f"ready-{i}"), str(go)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for i in range(hosts)
+        ]
+        try:
+            deadline = time.monotonic() + 60
+            while not all((tmp_path / f"ready-{i}").exists() for i in range(hosts)):
+                assert time.monotonic() < deadline, "a host did not start"
+                assert all(p.poll() is None for p in processes), [
+                    p.communicate() for p in processes
+                ]
+                time.sleep(0.01)
+            go.touch()
+            outputs = [p.communicate(timeout=60)[0] for p in processes]
+        finally:
+            for process in processes:
+                process.kill()
+                process.wait()
+        failed = [out for p, out in zip(processes, outputs, strict=True) if p.returncode != 0]
+        assert not failed, failed[0][-2000:]
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                context = MigrationContext.configure(conn, opts={"compare_type": True})
+                assert compare_metadata(context, Base.metadata) == []
+        finally:
+            engine.dispose()

@@ -16,6 +16,7 @@ from store_reference import pitched_on
 from threadtesting import run_threads
 
 from recsvc.store import make_engine, record_pitch, upgrade
+from recsvc.store.prepared import prepare_all
 from recsvc.store.tables import PitchLogRow
 
 DAY = dt.date(2026, 11, 2)
@@ -97,3 +98,12 @@ def test_migration_0004_merges_repeats_and_numbers_the_products(database_url: st
         assert claim(engine, "b1", "CD") == ["FUND"]  # the day stays used up
     finally:
         engine.dispose()
+
+
+def test_a_serving_worker_prepares_every_statement_on_its_own_dialect(engine: Engine) -> None:
+    """A gunicorn worker compiles every prepared statement before its first request; the cap's
+    claim exists per dialect, and the other dialect's form must not be compiled here (on
+    PostgreSQL, SQLite's ON CONFLICT would not compile: no worker could boot)."""
+    with engine.connect() as connection:
+        assert prepare_all(connection) >= 1
+    assert claim(engine, "r1", "FUND") == ["FUND"]
