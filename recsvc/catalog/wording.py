@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
-from recsvc.catalog.product import LOCALES, check_locale
 from recsvc.config import PACKAGE_DATA
+from recsvc.locales import check_locale, per_locale
 
 DEFAULT_WORDING_PATH = PACKAGE_DATA / "rules.yaml"
 PLACEHOLDERS = ("salutation", "product", "reason")
@@ -41,24 +41,15 @@ def _regex(value: str) -> None:
         raise ValidationError(f"not a valid regular expression: {exc}") from exc
 
 
-def _per_locale(inner: fields.Field) -> fields.Dict:
-    return fields.Dict(
-        keys=fields.String(validate=validate.OneOf(LOCALES)),
-        values=inner,
-        required=True,
-        validate=validate.Length(equal=len(LOCALES)),
-    )
-
-
 class _LengthCheckSchema(Schema):
-    salutation = _per_locale(fields.String(validate=validate.Length(min=1)))
-    reason = _per_locale(fields.String(validate=validate.Length(min=1)))
+    salutation = per_locale(fields.String(validate=validate.Length(min=1)))
+    reason = per_locale(fields.String(validate=validate.Length(min=1)))
 
 
 class _WordingSchema(Schema):
-    banned_phrases = _per_locale(fields.List(fields.String(validate=validate.Length(min=1))))
+    banned_phrases = per_locale(fields.List(fields.String(validate=validate.Length(min=1))))
     banned_patterns = fields.List(fields.String(validate=_regex), required=True)
-    max_pitch_chars = _per_locale(fields.Integer(validate=validate.Range(min=1)))
+    max_pitch_chars = per_locale(fields.Integer(validate=validate.Range(min=1)))
     length_check = fields.Nested(_LengthCheckSchema, required=True)
 
 

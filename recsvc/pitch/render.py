@@ -167,7 +167,7 @@ def _risk_notice(product: Product, locale: str) -> str | None:
     )
     if not needs:
         return None
-    notice = (product.risk_notice or {}).get(locale)
+    notice = product.risk_notice.in_locale(locale) if product.risk_notice else None
     if not notice:
         raise PitchWordingError(
             f"product {product.product_id!r}: no {locale} risk notice; it may not be pitched",

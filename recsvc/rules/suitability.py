@@ -137,7 +137,7 @@ def _exclusions(
     accepted = recent_acceptances.get(product.product_id)
     if accepted is not None and _being_opened(customer, product.product_id, accepted, as_of, rules):
         found.append(codes.BEING_OPENED)
-    return [Exclusion(product.product_id, code, *rules.reasons[code]) for code in found]
+    return [Exclusion(product.product_id, code, rules.reasons[code]) for code in found]
 
 
 def _being_opened(
@@ -225,8 +225,8 @@ def _next_actions(
         return ()
     if facts.assessment != VALID and blocked_by_assessment and not facts.minor:
         code = codes.REDO_RISK_ASSESSMENT
-        return (NextAction(code, *rules.next_actions[code]),)
+        return (NextAction(code, rules.next_actions[code]),)
     if facts.days_to_expiry is not None and facts.days_to_expiry <= rules.assessment_expiring_days:
         code = codes.ASSESSMENT_EXPIRING
-        return (NextAction(code, *rules.next_actions[code]),)
+        return (NextAction(code, rules.next_actions[code]),)
     return ()

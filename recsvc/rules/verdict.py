@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recsvc.catalog.product import Product, pick
+from recsvc.catalog.product import Product
+from recsvc.locales import Text
 
 
 @dataclass(frozen=True)
@@ -13,11 +14,10 @@ class Exclusion:
 
     product_id: str
     code: str
-    message_zh: str
-    message_en: str
+    messages: Text
 
     def message(self, locale: str) -> str:
-        return pick(locale, self.message_zh, self.message_en)
+        return self.messages.in_locale(locale)
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,10 @@ class NextAction:
     """Something staff should do for the customer that is not a product pitch."""
 
     code: str
-    message_zh: str
-    message_en: str
+    messages: Text
 
     def message(self, locale: str) -> str:
-        return pick(locale, self.message_zh, self.message_en)
+        return self.messages.in_locale(locale)
 
 
 @dataclass(frozen=True)

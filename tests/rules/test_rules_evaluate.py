@@ -275,9 +275,9 @@ def test_check_product_agrees_with_evaluate(
 def test_messages_come_from_rules_yaml(run: Run, rules_config: RulesConfig) -> None:
     verdict = run(make_customer(risk_level=None, assessment_date=None))
     exclusion = verdict.reasons_for("wealth_r3")[0]
-    assert exclusion.message("zh-CN") == rules_config.reasons["ASSESSMENT_MISSING"][0]
-    assert exclusion.message("en") == rules_config.reasons["ASSESSMENT_MISSING"][1]
+    assert exclusion.message("zh-CN") == rules_config.reasons["ASSESSMENT_MISSING"]["zh-CN"]
+    assert exclusion.message("en") == rules_config.reasons["ASSESSMENT_MISSING"]["en"]
     action = verdict.next_actions[0]
-    assert action.message("en") == rules_config.next_actions["REDO_RISK_ASSESSMENT"][1]
+    assert action.message("en") == rules_config.next_actions["REDO_RISK_ASSESSMENT"]["en"]
     with pytest.raises(ValueError, match="'de'"):
         exclusion.message("de")
