@@ -152,32 +152,6 @@ def _being_opened(
     )
 
 
-def check_product(
-    customer: Customer,
-    product: Product,
-    *,
-    channel: str,
-    as_of: date,
-    rules: RulesConfig,
-    bank: BankConfig,
-    recent_declines: Mapping[str, date] = NO_DECLINES,
-    recent_acceptances: Mapping[str, date] = NO_DECLINES,
-) -> list[Exclusion]:
-    """All reasons one product may not be offered, primary first; [] if it may."""
-    _check_channel(channel)
-    facts = customer_facts(customer, as_of=as_of, rules=rules, bank=bank)
-    return _exclusions(
-        facts,
-        customer,
-        product,
-        channel=channel,
-        as_of=as_of,
-        rules=rules,
-        recent_declines=recent_declines,
-        recent_acceptances=recent_acceptances,
-    )
-
-
 def evaluate(
     customer: Customer,
     catalogue: Catalogue,

@@ -202,35 +202,35 @@ def _threshold(spec: TriggerSpec) -> float:
     return spec.threshold
 
 
+def _nearest(spec: TriggerSpec, days_and_products: list[tuple[int, str]]) -> Found | None:
+    """The holding with the fewest days (then the first product id), or None."""
+    if not days_and_products:
+        return None
+    days, product_id = min(days_and_products)
+    return Found(spec.code, product_id, days)
+
+
 @detects(MATURED, needs=("window_days",))
 def _matured(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """Matured lately (talk renewal): the most recent. A matured holding is no longer held: it
     only feeds this trigger."""
-    paid_out = [
+    return _nearest(spec, [
         (ago, h.product_id)
         for h in on.holdings
         if matured(h, on.as_of)
         and h.maturity_date is not None
         and (ago := (on.as_of - h.maturity_date).days) <= _window(spec)
-    ]
-    if not paid_out:
-        return None
-    days, product_id = min(paid_out)
-    return Found(spec.code, product_id, days)
+    ])  # fmt: skip
 
 
 @detects(MATURING, needs=("window_days",))
 def _maturing(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """A held product maturing soon: the soonest."""
-    maturing = [
+    return _nearest(spec, [
         (ahead, h.product_id)
         for h in on.held
         if (ahead := _in_window(h.maturity_date, on.as_of, _window(spec))) is not None
-    ]
-    if not maturing:
-        return None
-    days, product_id = min(maturing)
-    return Found(spec.code, product_id, days)
+    ])  # fmt: skip
 
 
 @detects(VALUE_SWING, needs=("threshold",))
@@ -247,15 +247,11 @@ def _value_swing(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | No
 @detects(FOLLOW_UP, needs=("window_days",))
 def _follow_up(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """A product bought lately: the latest."""
-    opened = [
+    return _nearest(spec, [
         (ago, h.product_id)
         for h in on.held
         if h.open_date is not None and 0 <= (ago := (on.as_of - h.open_date).days) <= _window(spec)
-    ]
-    if not opened:
-        return None
-    days, product_id = min(opened)
-    return Found(spec.code, product_id, days)
+    ])  # fmt: skip
 
 
 @detects(KEY_DATE, needs=("window_days",))
