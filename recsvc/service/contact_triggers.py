@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from marshmallow import ValidationError, fields, validate
@@ -34,7 +34,8 @@ FOLLOW_UP = "FOLLOW_UP"
 TRIGGER_CODES = (
     MATURED, MATURING, VALUE_SWING, KEY_DATE, ASSESSMENT_EXPIRING, HIGH_PROPENSITY, FOLLOW_UP,
 )  # fmt: skip
-MODEL_TRIGGERS = (HIGH_PROPENSITY,)  # found by the planner from the model's scores
+# found by the planner from the model's scores -> the settings their entry must give
+MODEL_TRIGGERS: dict[str, tuple[str, ...]] = {HIGH_PROPENSITY: ("threshold",)}
 REASSIGN = "REASSIGN"
 SUGGESTION = "SUGGESTION"
 
@@ -75,19 +76,24 @@ class ContactPlanConfig:
         return {code: spec.weight for code, spec in self.triggers.items()}
 
     @cached_property
+    def detectors(self) -> tuple[tuple[Detector, TriggerSpec], ...]:
+        """The profile triggers' detectors with their entries, most urgent first."""
+        return tuple((DETECTORS[c][0], s) for c, s in self.triggers.items() if c in DETECTORS)
+
+    @cached_property
     def high_propensity_value(self) -> float:
         """Best suitable product's propensity x value (yuan) at which HIGH_PROPENSITY fires."""
         threshold = self.triggers[HIGH_PROPENSITY].threshold
-        return float("inf") if threshold is None else threshold
+        assert threshold is not None  # loading refuses the entry without it
+        return threshold
 
 
-@dataclass(frozen=True)
-class OnDay:
+class OnDay(NamedTuple):
     """What the detectors read of one customer on the plan's day."""
 
     as_of: dt.date
     days_to_expiry: int | None  # of the risk assessment, None without a valid one
-    holdings: tuple[Holding, ...]  # by product id, matured ones included
+    matured: tuple[Holding, ...]  # by product id: matured, so no longer held
     held: tuple[Holding, ...]  # by product id, not matured
 
 
@@ -148,7 +154,8 @@ def load_contact_plan_config(path: Path) -> ContactPlanConfig:
     for code, spec in triggers.items():
         if code not in DETECTORS and code not in MODEL_TRIGGERS:
             raise ContactPlanConfigError(f"{path}: triggers.{code}: no detector is registered")
-        for setting in DETECTORS.get(code, (None, ()))[1]:
+        needs = DETECTORS[code][1] if code in DETECTORS else MODEL_TRIGGERS[code]
+        for setting in needs:
             if getattr(spec, setting) is None:
                 raise ContactPlanConfigError(f"{path}: triggers.{code} needs {setting}")
     missing = [code for code in (*DETECTORS, *MODEL_TRIGGERS) if code not in triggers]
@@ -214,32 +221,33 @@ def _nearest(spec: TriggerSpec, days_and_products: list[tuple[int, str]]) -> Fou
 def _matured(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """Matured lately (talk renewal): the most recent. A matured holding is no longer held: it
     only feeds this trigger."""
+    window = _window(spec)
     return _nearest(spec, [
         (ago, h.product_id)
-        for h in on.holdings
-        if matured(h, on.as_of)
-        and h.maturity_date is not None
-        and (ago := (on.as_of - h.maturity_date).days) <= _window(spec)
+        for h in on.matured
+        if h.maturity_date is not None and (ago := (on.as_of - h.maturity_date).days) <= window
     ])  # fmt: skip
 
 
 @detects(MATURING, needs=("window_days",))
 def _maturing(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """A held product maturing soon: the soonest."""
+    window = _window(spec)
     return _nearest(spec, [
         (ahead, h.product_id)
         for h in on.held
-        if (ahead := _in_window(h.maturity_date, on.as_of, _window(spec))) is not None
+        if (ahead := _in_window(h.maturity_date, on.as_of, window)) is not None
     ])  # fmt: skip
 
 
 @detects(VALUE_SWING, needs=("threshold",))
 def _value_swing(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """The held product whose value moved most, by at least threshold percent."""
+    threshold = _threshold(spec)
     swings = [
         (-abs(h.value_change_pct), h.product_id)
         for h in on.held
-        if h.value_change_pct is not None and abs(h.value_change_pct) >= _threshold(spec)
+        if h.value_change_pct is not None and abs(h.value_change_pct) >= threshold
     ]
     return Found(spec.code, min(swings)[1]) if swings else None
 
@@ -247,10 +255,11 @@ def _value_swing(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | No
 @detects(FOLLOW_UP, needs=("window_days",))
 def _follow_up(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """A product bought lately: the latest."""
+    window = _window(spec)
     return _nearest(spec, [
         (ago, h.product_id)
         for h in on.held
-        if h.open_date is not None and 0 <= (ago := (on.as_of - h.open_date).days) <= _window(spec)
+        if h.open_date is not None and 0 <= (ago := (on.as_of - h.open_date).days) <= window
     ])  # fmt: skip
 
 
@@ -274,15 +283,16 @@ def profile_triggers(
     customer: Customer, *, as_of: dt.date, days_to_expiry: int | None, config: ContactPlanConfig
 ) -> list[Found]:
     """The triggers that need no model, most urgent first (the config's order)."""
-    holdings = tuple(sorted(customer.holdings, key=lambda h: h.product_id))
-    held = tuple(h for h in holdings if not matured(h, as_of))
-    on = OnDay(as_of, days_to_expiry, holdings, held)
+    held: list[Holding] = []
+    paid_out: list[Holding] = []
+    for h in sorted(customer.holdings, key=lambda h: h.product_id):
+        (paid_out if matured(h, as_of) else held).append(h)
+    on = OnDay(as_of, days_to_expiry, tuple(paid_out), tuple(held))
     found = []
-    for code, spec in config.triggers.items():
-        if code in DETECTORS:
-            hit = DETECTORS[code][0](customer, on, spec)
-            if hit is not None:
-                found.append(hit)
+    for detect, spec in config.detectors:
+        hit = detect(customer, on, spec)
+        if hit is not None:
+            found.append(hit)
     return found
 
 

@@ -41,6 +41,10 @@ def test_the_shipped_config_orders_the_triggers_as_before() -> None:
             "triggers.NOPE: no detector is registered",
         ),
         (lambda raw: raw["triggers"][KEY_DATE].pop("window_days"), "KEY_DATE needs window_days"),
+        (
+            lambda raw: raw["triggers"]["HIGH_PROPENSITY"].pop("threshold"),
+            "HIGH_PROPENSITY needs threshold",
+        ),
         (lambda raw: raw["triggers"][KEY_DATE]["label"].pop("en"), "label"),
         (lambda raw: raw["texts"].pop("REASSIGN"), "texts needs SUGGESTION and REASSIGN"),
     ],
