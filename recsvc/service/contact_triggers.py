@@ -193,10 +193,7 @@ def days_to_next(day: dt.date, as_of: dt.date) -> int:
 
 def _in_window(day: dt.date | None, as_of: dt.date, days: int) -> int | None:
     """Days from as_of to day when 0..days ahead, else None."""
-    if day is None:
-        return None
-    ahead = (day - as_of).days
-    return ahead if 0 <= ahead <= days else None
+    return _within_days(None if day is None else (day - as_of).days, days)
 
 
 def _window(spec: TriggerSpec) -> int:
@@ -209,12 +206,24 @@ def _threshold(spec: TriggerSpec) -> float:
     return spec.threshold
 
 
-def _nearest(spec: TriggerSpec, days_and_products: list[tuple[int, str]]) -> Found | None:
-    """The holding with the fewest days (then the first product id), or None."""
-    if not days_and_products:
+def _within_days(days: int | None, window: int) -> int | None:
+    return days if days is not None and 0 <= days <= window else None
+
+
+def _nearest(
+    spec: TriggerSpec, holdings: tuple[Holding, ...], days_of: Callable[[Holding], int | None]
+) -> Found | None:
+    """The holding with the fewest days (then the first product id) of those `days_of` counts
+    (None: not this trigger's), or None."""
+    counted = [(days, h.product_id) for h in holdings if (days := days_of(h)) is not None]
+    if not counted:
         return None
-    days, product_id = min(days_and_products)
+    days, product_id = min(counted)
     return Found(spec.code, product_id, days)
+
+
+def _since(day: dt.date | None, as_of: dt.date) -> int | None:
+    return None if day is None else (as_of - day).days
 
 
 @detects(MATURED, needs=("window_days",))
@@ -222,22 +231,16 @@ def _matured(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """Matured lately (talk renewal): the most recent. A matured holding is no longer held: it
     only feeds this trigger."""
     window = _window(spec)
-    return _nearest(spec, [
-        (ago, h.product_id)
-        for h in on.matured
-        if h.maturity_date is not None and (ago := (on.as_of - h.maturity_date).days) <= window
-    ])  # fmt: skip
+    return _nearest(
+        spec, on.matured, lambda h: _within_days(_since(h.maturity_date, on.as_of), window)
+    )
 
 
 @detects(MATURING, needs=("window_days",))
 def _maturing(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """A held product maturing soon: the soonest."""
     window = _window(spec)
-    return _nearest(spec, [
-        (ahead, h.product_id)
-        for h in on.held
-        if (ahead := _in_window(h.maturity_date, on.as_of, window)) is not None
-    ])  # fmt: skip
+    return _nearest(spec, on.held, lambda h: _in_window(h.maturity_date, on.as_of, window))
 
 
 @detects(VALUE_SWING, needs=("threshold",))
@@ -256,11 +259,7 @@ def _value_swing(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | No
 def _follow_up(customer: Customer, on: OnDay, spec: TriggerSpec) -> Found | None:
     """A product bought lately: the latest."""
     window = _window(spec)
-    return _nearest(spec, [
-        (ago, h.product_id)
-        for h in on.held
-        if h.open_date is not None and 0 <= (ago := (on.as_of - h.open_date).days) <= window
-    ])  # fmt: skip
+    return _nearest(spec, on.held, lambda h: _within_days(_since(h.open_date, on.as_of), window))
 
 
 @detects(KEY_DATE, needs=("window_days",))
