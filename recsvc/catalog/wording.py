@@ -13,7 +13,7 @@ import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
 from recsvc.config import PACKAGE_DATA
-from recsvc.locales import check_locale, per_locale
+from recsvc.locales import Text, check_locale, per_locale
 
 DEFAULT_WORDING_PATH = PACKAGE_DATA / "rules.yaml"
 PLACEHOLDERS = ("salutation", "product", "reason")
@@ -30,8 +30,8 @@ class WordingRules:
     banned_phrases: dict[str, tuple[str, ...]]
     banned_patterns: tuple[re.Pattern[str], ...]
     max_pitch_chars: dict[str, int]
-    sample_salutation: dict[str, str]
-    sample_reason: dict[str, str]
+    sample_salutation: Text
+    sample_reason: Text
 
 
 def _regex(value: str) -> None:
@@ -63,8 +63,8 @@ def wording_from_dict(raw: Any, source: str = "rules.yaml") -> WordingRules:
         banned_phrases={k: tuple(v) for k, v in data["banned_phrases"].items()},
         banned_patterns=tuple(re.compile(p, re.IGNORECASE) for p in data["banned_patterns"]),
         max_pitch_chars=dict(data["max_pitch_chars"]),
-        sample_salutation=dict(data["length_check"]["salutation"]),
-        sample_reason=dict(data["length_check"]["reason"]),
+        sample_salutation=Text(data["length_check"]["salutation"]),
+        sample_reason=Text(data["length_check"]["reason"]),
     )
 
 
@@ -112,7 +112,7 @@ def template_placeholders(template: str) -> list[str]:
 def render_sample(template: str, product_name: str, locale: str, rules: WordingRules) -> str:
     """The template filled with the longest plausible salutation and reason, to check its length."""
     return template.format(
-        salutation=rules.sample_salutation[locale],
+        salutation=rules.sample_salutation.in_locale(locale),
         product=product_name,
-        reason=rules.sample_reason[locale],
+        reason=rules.sample_reason.in_locale(locale),
     )

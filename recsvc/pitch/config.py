@@ -44,7 +44,7 @@ class PitchConfig:
     """Salutation words and transaction triggers; read-only once loaded."""
 
     honorifics: Mapping[str, Mapping[str, str]]  # locale -> gender -> honorific
-    fallback_salutation: Mapping[str, str]  # locale -> greeting without a name
+    fallback_salutation: Text  # the greeting without a name
     compound_surnames: frozenset[str]
     romanised_surnames: Mapping[str, str]  # surname -> its reading as a family name
     max_reason_chars: Mapping[str, int]
@@ -176,7 +176,7 @@ def _build(data: dict[str, Any]) -> PitchConfig:
         honorifics=MappingProxyType(
             {loc: MappingProxyType(dict(g)) for loc, g in words["honorifics"].items()}
         ),
-        fallback_salutation=MappingProxyType(dict(words["fallback"])),
+        fallback_salutation=Text(words["fallback"]),
         compound_surnames=frozenset(words["compound_surnames"]),
         romanised_surnames=MappingProxyType(dict(words["romanised_surnames"])),
         max_reason_chars=MappingProxyType(dict(data["max_reason_chars"])),
