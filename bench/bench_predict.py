@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-from machine import machine
+from machine import best_seconds, machine
 
 from recsvc.config import Settings
 from recsvc.features.customer import CustomerFeaturizer
@@ -103,11 +104,7 @@ def bench_batch(model_dir: Path, X: np.ndarray, *, repeats: int) -> None:
     """Whole catalogue for every customer at once, as a nightly batch would."""
     for threads in (1, 2):
         ranker = ProductRanker.load(model_dir, num_threads=threads)
-        best = float("inf")
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            ranker.predict_proba(X)
-            best = min(best, time.perf_counter() - t0)
+        best = best_seconds(partial(ranker.predict_proba, X), repeats)
         print(
             f"batch predict_proba {len(X)} customers x {len(ranker.products_)} products, "
             f"{threads} thread(s): {len(X) / best:,.0f} customers/s (best of {repeats})"

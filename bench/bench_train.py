@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-from machine import machine
+from machine import best_seconds, machine
 
 from recsvc.models.ranker import BINARY, MULTICLASS, ProductRanker
 from training.datasets import load_dataset, load_spec
@@ -55,11 +56,7 @@ def main() -> None:
         )
         for threads in (1, 2):
             ranker.num_threads = threads
-            best = float("inf")
-            for _ in range(args.repeats):
-                t0 = time.perf_counter()
-                ranker.predict_proba(X)
-                best = min(best, time.perf_counter() - t0)
+            best = best_seconds(partial(ranker.predict_proba, X), args.repeats)
             print(
                 f"  predict_proba {len(X)} customers, {threads} thread(s): "
                 f"{len(X) / best:,.0f} customers/s (best of {args.repeats})"

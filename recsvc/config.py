@@ -36,6 +36,7 @@ class Settings:
     service_config_path: Path = PACKAGE_DATA / "service.yaml"
     pitch_config_path: Path = PACKAGE_DATA / "pitch.yaml"
     reasons_config_path: Path = PACKAGE_DATA / "reasons.yaml"
+    contact_plan_config_path: Path = PACKAGE_DATA / "contact_plan.yaml"
     log_level: str = "INFO"
     max_body_bytes: int = 64 * 1024
     rate_limit: str = "600 per minute"
@@ -74,6 +75,9 @@ class Settings:
             pitch_config_path=Path(env.get("RECSVC_PITCH_CONFIG") or defaults.pitch_config_path),
             reasons_config_path=Path(
                 env.get("RECSVC_REASONS_CONFIG") or defaults.reasons_config_path
+            ),
+            contact_plan_config_path=Path(
+                env.get("RECSVC_CONTACT_PLAN_CONFIG") or defaults.contact_plan_config_path
             ),
             log_level=env.get("RECSVC_LOG_LEVEL") or defaults.log_level,
             max_body_bytes=_env_int(env, "RECSVC_MAX_BODY_BYTES", defaults.max_body_bytes),

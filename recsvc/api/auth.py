@@ -7,8 +7,9 @@ from collections.abc import Callable
 from copy import deepcopy
 from typing import Any, TypeVar
 
-from flask import abort, g, request
+from flask import abort, request
 
+from recsvc.api.context import once_per_request
 from recsvc.api.extensions import extensions
 from recsvc.security import ROLES, Principal
 
@@ -23,10 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def current_principal() -> Principal | None:
     """The caller behind this request's bearer key, verified once per request (None if none)."""
-    if "principal" not in g:
-        g.principal = _authenticate()
-    principal: Principal | None = g.principal
-    return principal
+    return once_per_request("principal", _authenticate)
 
 
 def _authenticate() -> Principal | None:

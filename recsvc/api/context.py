@@ -1,14 +1,19 @@
-"""Per-request facts every layer of the API reads: the request id and start time."""
+"""Per-request facts every layer of the API reads: the request id and start time, and what is
+worked out once per request (the caller)."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import g, request
 
 from recsvc.observability import mask_pii
+
+T = TypeVar("T")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Accept a caller's id only if it is short and plain, so it is safe to log and echo.
@@ -34,3 +39,11 @@ def started_at() -> float:
     if start is None:
         start = g.started_at = time.perf_counter()
     return float(start)
+
+
+def once_per_request(key: str, work_out: Callable[[], T]) -> T:
+    """`work_out()` the first time this request asks, kept on flask.g under `key`."""
+    if key not in g:
+        setattr(g, key, work_out())
+    found: T = getattr(g, key)
+    return found

@@ -22,6 +22,7 @@ from recsvc.catalog.checks import (
 from recsvc.catalog.product import FAMILIES, PITCH_CHANNELS, Product
 from recsvc.catalog.schema import ProductSchema, flatten_messages, risk_label
 from recsvc.catalog.wording import WordingRules, default_wording_rules
+from recsvc.locales import Text
 
 
 class CatalogueError(ValueError):
@@ -123,7 +124,11 @@ def _load_product(
     problems += risk_problems(data, policy)
     problems += template_problems(data, wording)
     problems += tier_problems(data, tier_codes)
-    return (None if problems else Product(**data)), problems
+    if problems:
+        return None, problems
+    if data["risk_notice"] is not None:
+        data["risk_notice"] = Text(data["risk_notice"])
+    return Product(**data), problems
 
 
 def _catalogue_problems(products: list[Product]) -> list[str]:
@@ -153,8 +158,8 @@ def product_to_json(product: Product) -> dict[str, Any]:
     rule = product.eligibility
     return {
         "product_id": product.product_id,
-        "name_zh": product.name_zh,
-        "name_en": product.name_en,
+        "name_zh": product.names["zh-CN"],
+        "name_en": product.names["en"],
         "family": product.family,
         "category": product.category,
         "risk_level": risk_label(product.risk_level),

@@ -73,7 +73,7 @@ def template_problems(data: dict[str, Any], wording: WordingRules) -> list[Probl
     """Both locales present; only allowed placeholders; clean wording; short enough to say."""
     problems: list[Problem] = []
     templates: dict[str, tuple[str, ...]] = data["pitch_templates"]
-    names = {"zh-CN": data["name_zh"], "en": data["name_en"]}
+    names = data["names"]
     for locale in LOCALES:
         if locale not in templates:
             problems.append(("pitch_templates", f"missing locale {locale!r}"))

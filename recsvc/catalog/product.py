@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from recsvc.locales import LOCALES, Text, check_locale
+
+__all__ = ["LOCALES", "check_locale"]  # their home is recsvc.locales
+
 FAMILIES = (
     "credit_card",
     "debit_service",
@@ -23,20 +27,6 @@ FAMILIES = (
 # What a product is, for the age rule: minors get no credit and no investment products.
 CATEGORIES = ("service", "credit", "deposit", "investment", "insurance")
 PITCH_CHANNELS = ("teller", "manager", "self_service")
-LOCALES = ("zh-CN", "en")
-
-
-def check_locale(locale: str) -> str:
-    """The one unknown-locale policy: an error naming the locales (never a silent fall back to
-    English); the API refuses one before this with a 422 naming the field `locale`."""
-    if locale not in LOCALES:
-        raise ValueError(f"locale {locale!r} is not one of {', '.join(LOCALES)}")
-    return locale
-
-
-def pick(locale: str, zh: str, en: str) -> str:
-    """A text held as a `_zh`/`_en` pair, in `locale` (see check_locale)."""
-    return zh if check_locale(locale) == "zh-CN" else en
 
 
 @dataclass(frozen=True)
@@ -56,8 +46,7 @@ class Product:
     """One catalogue entry; risk_level is the effective one (max of bank's and issuer's)."""
 
     product_id: str
-    name_zh: str
-    name_en: str
+    names: Text
     family: str
     category: str
     risk_level: int | None  # 1..5 for R1..R5, None for services and deposits
@@ -66,7 +55,7 @@ class Product:
     repeatable: bool
     value: float  # expected value to the bank of one sale, yuan
     dual_recording: bool
-    risk_notice: dict[str, str] | None  # locale -> text; required for investment products
+    risk_notice: Text | None  # required for investment products
     pitch_templates: dict[str, tuple[str, ...]]  # locale -> templates
     term_months: int | None = None
     issuer_risk_level: int | None = None
@@ -74,4 +63,4 @@ class Product:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     def name(self, locale: str) -> str:
-        return pick(locale, self.name_zh, self.name_en)
+        return self.names.in_locale(locale)

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate
 
 from recsvc.catalog.product import CATEGORIES, FAMILIES, LOCALES, PITCH_CHANNELS, Eligibility
+from recsvc.locales import Text
 from recsvc.strict import Strict
 
 RISK_LEVELS = (1, 5)
@@ -112,6 +113,7 @@ class ProductSchema(Strict):
 
     @post_load
     def _freeze(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["names"] = Text({"zh-CN": data.pop("name_zh"), "en": data.pop("name_en")})
         data["channels"] = frozenset(data["channels"])
         data["pitch_templates"] = {k: tuple(v) for k, v in data["pitch_templates"].items()}
         data["tags"] = tuple(data["tags"])

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
-from recsvc.catalog.product import LOCALES, check_locale
 from recsvc.config import PACKAGE_DATA
+from recsvc.locales import Text, check_locale, per_locale
 
 DEFAULT_WORDING_PATH = PACKAGE_DATA / "rules.yaml"
 PLACEHOLDERS = ("salutation", "product", "reason")
@@ -30,8 +30,8 @@ class WordingRules:
     banned_phrases: dict[str, tuple[str, ...]]
     banned_patterns: tuple[re.Pattern[str], ...]
     max_pitch_chars: dict[str, int]
-    sample_salutation: dict[str, str]
-    sample_reason: dict[str, str]
+    sample_salutation: Text
+    sample_reason: Text
 
 
 def _regex(value: str) -> None:
@@ -41,24 +41,15 @@ def _regex(value: str) -> None:
         raise ValidationError(f"not a valid regular expression: {exc}") from exc
 
 
-def _per_locale(inner: fields.Field) -> fields.Dict:
-    return fields.Dict(
-        keys=fields.String(validate=validate.OneOf(LOCALES)),
-        values=inner,
-        required=True,
-        validate=validate.Length(equal=len(LOCALES)),
-    )
-
-
 class _LengthCheckSchema(Schema):
-    salutation = _per_locale(fields.String(validate=validate.Length(min=1)))
-    reason = _per_locale(fields.String(validate=validate.Length(min=1)))
+    salutation = per_locale(fields.String(validate=validate.Length(min=1)))
+    reason = per_locale(fields.String(validate=validate.Length(min=1)))
 
 
 class _WordingSchema(Schema):
-    banned_phrases = _per_locale(fields.List(fields.String(validate=validate.Length(min=1))))
+    banned_phrases = per_locale(fields.List(fields.String(validate=validate.Length(min=1))))
     banned_patterns = fields.List(fields.String(validate=_regex), required=True)
-    max_pitch_chars = _per_locale(fields.Integer(validate=validate.Range(min=1)))
+    max_pitch_chars = per_locale(fields.Integer(validate=validate.Range(min=1)))
     length_check = fields.Nested(_LengthCheckSchema, required=True)
 
 
@@ -72,8 +63,8 @@ def wording_from_dict(raw: Any, source: str = "rules.yaml") -> WordingRules:
         banned_phrases={k: tuple(v) for k, v in data["banned_phrases"].items()},
         banned_patterns=tuple(re.compile(p, re.IGNORECASE) for p in data["banned_patterns"]),
         max_pitch_chars=dict(data["max_pitch_chars"]),
-        sample_salutation=dict(data["length_check"]["salutation"]),
-        sample_reason=dict(data["length_check"]["reason"]),
+        sample_salutation=Text(data["length_check"]["salutation"]),
+        sample_reason=Text(data["length_check"]["reason"]),
     )
 
 
@@ -121,7 +112,7 @@ def template_placeholders(template: str) -> list[str]:
 def render_sample(template: str, product_name: str, locale: str, rules: WordingRules) -> str:
     """The template filled with the longest plausible salutation and reason, to check its length."""
     return template.format(
-        salutation=rules.sample_salutation[locale],
+        salutation=rules.sample_salutation.in_locale(locale),
         product=product_name,
-        reason=rules.sample_reason[locale],
+        reason=rules.sample_reason.in_locale(locale),
     )

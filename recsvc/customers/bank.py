@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from recsvc.locales import Text
+
 
 class BankConfigError(ValueError):
     """bank.yaml is malformed; the message names the entry and field."""
@@ -18,8 +20,7 @@ class BankConfigError(ValueError):
 @dataclass(frozen=True)
 class Tier:
     code: str
-    name_zh: str
-    name_en: str
+    names: Text
     min_aum: float
     manager_level: int
 
@@ -52,7 +53,8 @@ class _TierSchema(Schema):
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Tier:
-        return Tier(**data)
+        names = Text({"zh-CN": data.pop("name_zh"), "en": data.pop("name_en")})
+        return Tier(names=names, **data)
 
 
 class _ValueClassSchema(Schema):

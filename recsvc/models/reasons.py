@@ -18,9 +18,9 @@ import numpy as np
 import yaml
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from recsvc.catalog.product import LOCALES, pick
 from recsvc.catalog.schema import flatten_messages
 from recsvc.config import PACKAGE_DATA
+from recsvc.locales import Text, per_locale, text_field
 from recsvc.strict import Strict
 
 DEFAULT_REASONS_PATH = PACKAGE_DATA / "reasons.yaml"
@@ -44,20 +44,18 @@ class Reason:
     """One reason, in both languages; contribution is the feature's push on the raw score."""
 
     code: str
-    text_zh: str
-    text_en: str
-    short_zh: str
-    short_en: str
+    texts: Text
+    shorts: Text
     feature: str | None  # None for the fallback
     contribution: float
 
     def text(self, locale: str) -> str:
         """What a client manager reads."""
-        return pick(locale, self.text_zh, self.text_en)
+        return self.texts.in_locale(locale)
 
     def short(self, locale: str) -> str:
         """A clause for a pitch's {reason} placeholder."""
-        return pick(locale, self.short_zh, self.short_en)
+        return self.shorts.in_locale(locale)
 
 
 @dataclass(frozen=True)
@@ -67,10 +65,8 @@ class ReasonRule:
     code: str
     op: str
     threshold: float  # after the transform, in the feature's own units
-    text_zh: str
-    text_en: str
-    short_zh: str
-    short_en: str
+    texts: Text
+    shorts: Text
 
     def holds(self, value: float, dtype: np.dtype[Any]) -> bool:
         """Compare at the row's precision, so ln(1 + 50000) in float32 still meets its threshold."""
@@ -82,15 +78,7 @@ class ReasonRule:
         return _OPS[self.op](value, threshold)
 
     def reason(self, feature: str | None, contribution: float) -> Reason:
-        return Reason(
-            self.code,
-            self.text_zh,
-            self.text_en,
-            self.short_zh,
-            self.short_en,
-            feature,
-            contribution,
-        )
+        return Reason(self.code, self.texts, self.shorts, feature, contribution)
 
 
 class ReasonExplainer:
@@ -171,19 +159,8 @@ def _rule(entry: dict[str, Any]) -> ReasonRule:
         code=entry["code"],
         op=entry.get("op", "=="),
         threshold=threshold,
-        text_zh=entry["text"]["zh-CN"],
-        text_en=entry["text"]["en"],
-        short_zh=entry["short"]["zh-CN"],
-        short_en=entry["short"]["en"],
-    )
-
-
-def _per_locale() -> fields.Dict:
-    return fields.Dict(
-        keys=fields.String(validate=validate.OneOf(LOCALES)),
-        values=fields.String(validate=validate.Length(min=1)),
-        required=True,
-        validate=validate.Length(equal=len(LOCALES)),
+        texts=Text(entry["text"]),
+        shorts=Text(entry["short"]),
     )
 
 
@@ -192,8 +169,8 @@ _CODE = validate.Regexp(r"^[A-Z][A-Z0-9_]*$")
 
 class _FallbackSchema(Strict):
     code = fields.String(required=True, validate=_CODE)
-    text = _per_locale()
-    short = _per_locale()
+    text = text_field()
+    short = text_field()
 
 
 class _RuleSchema(_FallbackSchema):
@@ -210,12 +187,7 @@ class _RuleSchema(_FallbackSchema):
 
 
 class _ReasonsSchema(Strict):
-    max_short_chars = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(LOCALES)),
-        values=fields.Integer(validate=validate.Range(min=1)),
-        required=True,
-        validate=validate.Length(equal=len(LOCALES)),
-    )
+    max_short_chars = per_locale(fields.Integer(validate=validate.Range(min=1)))
     fallback = fields.Nested(_FallbackSchema, required=True)
     rules = fields.List(fields.Nested(_RuleSchema), required=True)
 

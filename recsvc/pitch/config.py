@@ -11,10 +11,10 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from recsvc.catalog.product import LOCALES
 from recsvc.catalog.schema import flatten_messages
 from recsvc.config import PACKAGE_DATA
 from recsvc.customers.profile import CHANNELS_USED, GENDERS, TRANSACTION_TYPES
+from recsvc.locales import Text, per_locale
 from recsvc.strict import Strict
 
 DEFAULT_PITCH_PATH = PACKAGE_DATA / "pitch.yaml"
@@ -36,8 +36,7 @@ class TriggerRule:
     products: tuple[str, ...]
     weight_first: float
     weight_rest: float
-    text_zh: str
-    text_en: str
+    texts: Text
 
 
 @dataclass(frozen=True)
@@ -45,20 +44,11 @@ class PitchConfig:
     """Salutation words and transaction triggers; read-only once loaded."""
 
     honorifics: Mapping[str, Mapping[str, str]]  # locale -> gender -> honorific
-    fallback_salutation: Mapping[str, str]  # locale -> greeting without a name
+    fallback_salutation: Text  # the greeting without a name
     compound_surnames: frozenset[str]
     romanised_surnames: Mapping[str, str]  # surname -> its reading as a family name
     max_reason_chars: Mapping[str, int]
     triggers: tuple[TriggerRule, ...]
-
-
-def _per_locale(values: fields.Field) -> fields.Dict:
-    return fields.Dict(
-        keys=fields.String(validate=validate.OneOf(LOCALES)),
-        values=values,
-        required=True,
-        validate=validate.Length(equal=len(LOCALES)),
-    )
 
 
 _TEXT = fields.String(validate=validate.Length(min=1))
@@ -66,14 +56,14 @@ _AMOUNT = validate.Range(min=0)
 
 
 class _SalutationSchema(Strict):
-    honorifics = _per_locale(
+    honorifics = per_locale(
         fields.Dict(
             keys=fields.String(validate=validate.OneOf(GENDERS)),
             values=_TEXT,
             validate=validate.Length(equal=len(GENDERS)),
         )
     )
-    fallback = _per_locale(_TEXT)
+    fallback = per_locale(_TEXT)
     compound_surnames = fields.List(fields.String(validate=validate.Length(equal=2)), required=True)
     romanised_surnames = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=2)),
@@ -107,7 +97,7 @@ class _TriggerSchema(Strict):
         validate=validate.Length(min=1),
     )
     weight = fields.Nested(_WeightSchema, required=True)
-    text = _per_locale(_TEXT)
+    text = per_locale(_TEXT)
 
     @validates_schema
     def _amounts_in_order(self, data: dict[str, Any], **_: Any) -> None:
@@ -120,7 +110,7 @@ class _TriggerSchema(Strict):
 
 class _PitchSchema(Strict):
     salutation = fields.Nested(_SalutationSchema, required=True)
-    max_reason_chars = _per_locale(fields.Integer(validate=validate.Range(min=1)))
+    max_reason_chars = per_locale(fields.Integer(validate=validate.Range(min=1)))
     triggers = fields.List(fields.Nested(_TriggerSchema), required=True)
 
 
@@ -178,8 +168,7 @@ def _build(data: dict[str, Any]) -> PitchConfig:
             products=tuple(t["products"]),
             weight_first=t["weight"]["first"],
             weight_rest=t["weight"]["rest"],
-            text_zh=t["text"]["zh-CN"],
-            text_en=t["text"]["en"],
+            texts=Text(t["text"]),
         )
         for t in data["triggers"]
     )
@@ -187,7 +176,7 @@ def _build(data: dict[str, Any]) -> PitchConfig:
         honorifics=MappingProxyType(
             {loc: MappingProxyType(dict(g)) for loc, g in words["honorifics"].items()}
         ),
-        fallback_salutation=MappingProxyType(dict(words["fallback"])),
+        fallback_salutation=Text(words["fallback"]),
         compound_surnames=frozenset(words["compound_surnames"]),
         romanised_surnames=MappingProxyType(dict(words["romanised_surnames"])),
         max_reason_chars=MappingProxyType(dict(data["max_reason_chars"])),

@@ -39,11 +39,15 @@ def salutation(customer: Customer, locale: str, config: PitchConfig) -> str:
     surname = _surname(customer.name, config)
     honorific = config.honorifics[locale].get(customer.gender)
     if surname is None or honorific is None:
-        return config.fallback_salutation[locale]
+        return config.fallback_salutation.in_locale(locale)
     if locale == "zh-CN":
         return f"{surname}{honorific}"
     reading = config.romanised_surnames.get(surname)
-    return config.fallback_salutation[locale] if reading is None else f"{honorific} {reading}"
+    return (
+        config.fallback_salutation.in_locale(locale)
+        if reading is None
+        else f"{honorific} {reading}"
+    )
 
 
 def surname_of(name: str | None, config: PitchConfig) -> str | None:
@@ -82,7 +86,7 @@ def render_pitch(
     text = product.pitch_templates[locale][index].format(
         salutation=greeting, product=product.name(locale), reason=reason or ""
     )
-    text = _drop_double_greeting(text, greeting, config.fallback_salutation[locale])
+    text = _drop_double_greeting(text, greeting, config.fallback_salutation.in_locale(locale))
     _check_wording(text, product, locale, index, wording or default_wording_rules())
     return PitchText(text=text, risk_notice=_risk_notice(product, locale), template_index=index)
 
@@ -167,7 +171,7 @@ def _risk_notice(product: Product, locale: str) -> str | None:
     )
     if not needs:
         return None
-    notice = (product.risk_notice or {}).get(locale)
+    notice = product.risk_notice.in_locale(locale) if product.risk_notice else None
     if not notice:
         raise PitchWordingError(
             f"product {product.product_id!r}: no {locale} risk notice; it may not be pitched",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recsvc.catalog.product import pick
 from recsvc.customers.profile import Transaction
+from recsvc.locales import Text
 from recsvc.pitch.config import PitchConfig, TriggerRule
 
 
@@ -16,12 +16,11 @@ class Trigger:
     product_id: str
     weight: float
     code: str
-    text_zh: str
-    text_en: str
+    texts: Text
 
     def text(self, locale: str) -> str:
         """The reason in the teller's language, short enough for a pitch's {reason}."""
-        return pick(locale, self.text_zh, self.text_en)
+        return self.texts.in_locale(locale)
 
 
 def transaction_triggers(transaction: Transaction, config: PitchConfig) -> list[Trigger]:
@@ -36,7 +35,7 @@ def transaction_triggers(transaction: Transaction, config: PitchConfig) -> list[
                 continue
             seen.add(product_id)
             weight = rule.weight_first if rank == 0 else rule.weight_rest
-            found.append(Trigger(product_id, weight, rule.code, rule.text_zh, rule.text_en))
+            found.append(Trigger(product_id, weight, rule.code, rule.texts))
     return found
 
 

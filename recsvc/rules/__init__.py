@@ -2,7 +2,7 @@
 
 from recsvc.rules.codes import NEXT_ACTION_CODES, REASON_CODES
 from recsvc.rules.config import ElderlyLimit, RulesConfig, RulesConfigError, load_rules_config
-from recsvc.rules.suitability import CustomerFacts, check_product, customer_facts, evaluate
+from recsvc.rules.suitability import CustomerFacts, customer_facts, evaluate
 from recsvc.rules.verdict import Exclusion, NextAction, Verdict
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "RulesConfig",
     "RulesConfigError",
     "Verdict",
-    "check_product",
     "customer_facts",
     "evaluate",
     "load_rules_config",

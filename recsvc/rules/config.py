@@ -15,6 +15,7 @@ from marshmallow import ValidationError, fields, validate
 from recsvc.catalog.product import CATEGORIES
 from recsvc.catalog.schema import ProductRiskField, flatten_messages
 from recsvc.catalog.wording import WordingConfigError, WordingRules, wording_from_dict
+from recsvc.locales import Text
 from recsvc.rules.codes import NEXT_ACTION_CODES, REASON_CODES
 from recsvc.strict import Strict
 
@@ -33,7 +34,7 @@ class ElderlyLimit:
 
 @dataclass(frozen=True)
 class RulesConfig:
-    """Business numbers the suitability rules read; texts are (zh-CN, en) pairs per code."""
+    """Business numbers the suitability rules read; a text per reason and next-action code."""
 
     assessment_validity_days: int
     assessment_expiring_days: int
@@ -43,8 +44,8 @@ class RulesConfig:
     minor_excluded_rated_categories: frozenset[str]
     elderly: tuple[ElderlyLimit, ...]  # ascending from_age
     declined_fatigue_days: int
-    reasons: Mapping[str, tuple[str, str]]
-    next_actions: Mapping[str, tuple[str, str]]
+    reasons: Mapping[str, Text]
+    next_actions: Mapping[str, Text]
     wording: WordingRules
     opening_days: int = 30
 
@@ -135,8 +136,8 @@ def load_rules_config(path: Path) -> RulesConfig:
         elderly=elderly,
         declined_fatigue_days=data["fatigue"]["declined_days"],
         opening_days=data["fatigue"]["opening_days"],
-        reasons=_pairs(data["reasons"]),
-        next_actions=_pairs(data["next_actions"]),
+        reasons=_texts_of(data["reasons"]),
+        next_actions=_texts_of(data["next_actions"]),
         wording=wording,
     )
 
@@ -158,5 +159,7 @@ def _elderly(source: str, rows: list[dict[str, int]]) -> tuple[ElderlyLimit, ...
     return limits
 
 
-def _pairs(texts: dict[str, dict[str, str]]) -> Mapping[str, tuple[str, str]]:
-    return MappingProxyType({code: (t["zh_cn"], t["en"]) for code, t in texts.items()})
+def _texts_of(texts: dict[str, dict[str, str]]) -> Mapping[str, Text]:
+    return MappingProxyType(
+        {code: Text({"zh-CN": t["zh_cn"], "en": t["en"]}) for code, t in texts.items()}
+    )

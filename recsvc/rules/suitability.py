@@ -137,7 +137,7 @@ def _exclusions(
     accepted = recent_acceptances.get(product.product_id)
     if accepted is not None and _being_opened(customer, product.product_id, accepted, as_of, rules):
         found.append(codes.BEING_OPENED)
-    return [Exclusion(product.product_id, code, *rules.reasons[code]) for code in found]
+    return [Exclusion(product.product_id, code, rules.reasons[code]) for code in found]
 
 
 def _being_opened(
@@ -149,32 +149,6 @@ def _being_opened(
     return not any(
         h.product_id == product_id and h.open_date is not None and h.open_date >= accepted
         for h in customer.holdings
-    )
-
-
-def check_product(
-    customer: Customer,
-    product: Product,
-    *,
-    channel: str,
-    as_of: date,
-    rules: RulesConfig,
-    bank: BankConfig,
-    recent_declines: Mapping[str, date] = NO_DECLINES,
-    recent_acceptances: Mapping[str, date] = NO_DECLINES,
-) -> list[Exclusion]:
-    """All reasons one product may not be offered, primary first; [] if it may."""
-    _check_channel(channel)
-    facts = customer_facts(customer, as_of=as_of, rules=rules, bank=bank)
-    return _exclusions(
-        facts,
-        customer,
-        product,
-        channel=channel,
-        as_of=as_of,
-        rules=rules,
-        recent_declines=recent_declines,
-        recent_acceptances=recent_acceptances,
     )
 
 
@@ -225,8 +199,8 @@ def _next_actions(
         return ()
     if facts.assessment != VALID and blocked_by_assessment and not facts.minor:
         code = codes.REDO_RISK_ASSESSMENT
-        return (NextAction(code, *rules.next_actions[code]),)
+        return (NextAction(code, rules.next_actions[code]),)
     if facts.days_to_expiry is not None and facts.days_to_expiry <= rules.assessment_expiring_days:
         code = codes.ASSESSMENT_EXPIRING
-        return (NextAction(code, *rules.next_actions[code]),)
+        return (NextAction(code, rules.next_actions[code]),)
     return ()

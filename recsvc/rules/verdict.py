@@ -4,32 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recsvc.catalog.product import Product, pick
+from recsvc.catalog.product import Product
+from recsvc.locales import Text
+
+
+class _Said:
+    """A rule's code with its message in every locale (rules.yaml)."""
+
+    code: str
+    messages: Text
+
+    def message(self, locale: str) -> str:
+        return self.messages.in_locale(locale)
 
 
 @dataclass(frozen=True)
-class Exclusion:
+class Exclusion(_Said):
     """One reason a product may not be offered; staff and customers may ask why."""
 
     product_id: str
     code: str
-    message_zh: str
-    message_en: str
-
-    def message(self, locale: str) -> str:
-        return pick(locale, self.message_zh, self.message_en)
+    messages: Text
 
 
 @dataclass(frozen=True)
-class NextAction:
+class NextAction(_Said):
     """Something staff should do for the customer that is not a product pitch."""
 
     code: str
-    message_zh: str
-    message_en: str
-
-    def message(self, locale: str) -> str:
-        return pick(locale, self.message_zh, self.message_en)
+    messages: Text
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,6 +71,10 @@ def create_key(
     return f"{KEY_PREFIX}{key_id}_{secret}"
 
 
+def _principal(row: ApiKeyRow) -> Principal:
+    return Principal(**{f.name: getattr(row, f.name) for f in fields(Principal)})
+
+
 def authenticate(session: Session, bearer: str) -> Principal | None:
     """The principal of a valid, unrevoked key; None for anything else (no reason given)."""
     parsed = parse_key(bearer)
@@ -82,13 +86,7 @@ def authenticate(session: Session, bearer: str) -> Principal | None:
         return None
     if not hmac.compare_digest(row.key_hash, hash_secret(secret)):
         return None
-    return Principal(
-        key_id=row.key_id,
-        role=row.role,
-        staff_id=row.staff_id,
-        branch_id=row.branch_id,
-        manager_id=row.manager_id,
-    )
+    return _principal(row)
 
 
 def active_principal(session: Session, key_id: str) -> Principal | None:
@@ -96,13 +94,7 @@ def active_principal(session: Session, key_id: str) -> Principal | None:
     row = session.get(ApiKeyRow, key_id)
     if row is None or row.revoked_at is not None:
         return None
-    return Principal(
-        key_id=row.key_id,
-        role=row.role,
-        staff_id=row.staff_id,
-        branch_id=row.branch_id,
-        manager_id=row.manager_id,
-    )
+    return _principal(row)
 
 
 def revoke_key(session: Session, key_id: str) -> bool:

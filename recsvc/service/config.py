@@ -11,6 +11,7 @@ import yaml
 from marshmallow import ValidationError, fields, validate
 
 from recsvc.catalog.product import PITCH_CHANNELS
+from recsvc.locales import Text
 from recsvc.security import ROLES
 from recsvc.strict import Strict
 
@@ -46,7 +47,7 @@ class ServiceConfig:
     product_weights: dict[str, float]
     degraded_propensity: float
     max_products_per_day: int
-    policy_texts: dict[str, dict[str, str]]
+    policy_texts: dict[str, Text]
     default_limit: int
     max_limit: int
     reasons_per_product: int
@@ -131,9 +132,11 @@ def load_service_config(path: Path) -> ServiceConfig:
         raise ServiceConfigError(f"{path}: key 'timezone': unknown zone") from exc
     texts = data["contact_policy"]["texts"]
     for code in (DAILY_PITCH_LIMIT, FAMILY_LIMIT):
-        if code not in texts or set(texts[code]) != {"zh-CN", "en"}:
+        try:
+            texts[code] = Text(texts.get(code, {}))
+        except ValueError:
             key = f"contact_policy.texts.{code}"
-            raise ServiceConfigError(f"{path}: key {key!r} needs zh-CN and en")
+            raise ServiceConfigError(f"{path}: key {key!r} needs zh-CN and en") from None
     arb, rec = data["arbitration"], data["recommendations"]
     return ServiceConfig(
         timezone=zone,

@@ -18,7 +18,6 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from recsvc.catalog.product import LOCALES
 from recsvc.config import PACKAGE_DATA, Settings
 from recsvc.customers.profile import Customer
 from recsvc.customers.segments import tier_of, value_class_of
@@ -29,7 +28,6 @@ from recsvc.service.contact_triggers import (
     HIGH_PROPENSITY,
     REASSIGN,
     SUGGESTION,
-    TRIGGER_CODES,
     ContactPlanConfig,
     Found,
     load_contact_plan_config,
@@ -259,7 +257,7 @@ class ContactPlanner(UsesServices):
             found.append(Found(HIGH_PROPENSITY, top.product.product_id))
         if not found:
             return None
-        found.sort(key=lambda f: TRIGGER_CODES.index(f.code))
+        found.sort(key=lambda f: self.config.codes.index(f.code))
         priority = best_value + sum(self.config.trigger_weights[f.code] for f in found)
         if value_class_of(customer, self.bank, as_of) == "BZC":
             priority *= self.config.bzc_factor
@@ -289,9 +287,9 @@ class ContactPlanner(UsesServices):
     def _text(self, code: str, product_id: str | None, days: int | None) -> dict[str, str]:
         product = self.catalogue.get(product_id) if product_id else None
         out = {"code": code}
-        for locale in LOCALES:
+        for locale, text in self.config.texts[code].items():
             name = product.name(locale) if product is not None else ""
-            out[locale] = self.config.texts[code][locale].format(product=name, days=days)
+            out[locale] = text.format(product=name, days=days)
         return out
 
     def _reassign(self, entry: PlanEntry) -> PlanEntry:

@@ -113,11 +113,12 @@ def plan_page(
     channel: str | None = None,
     page: int = 1,
     page_size: int = PAGE_SIZE,
+    triggers: Sequence[str] = TRIGGER_CODES,
 ) -> PlanPage:
     """The week's entries (as served: checked again, see CrossSellService.contact_plan) with this
     trigger and channel (None: any), best first, one page."""
-    if trigger is not None and trigger not in TRIGGER_CODES:
-        raise Invalid("trigger", f"must be one of {', '.join(TRIGGER_CODES)}")
+    if trigger is not None and trigger not in triggers:
+        raise Invalid("trigger", f"must be one of {', '.join(triggers)}")
     if channel is not None and channel not in PLAN_CHANNELS:
         raise Invalid("channel", f"must be one of {', '.join(PLAN_CHANNELS)}")
     entries = [

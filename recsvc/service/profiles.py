@@ -45,7 +45,7 @@ def profile_view(customer: Customer, *, bank: BankConfig, as_of: dt.date) -> dic
         "branch_id": customer.branch_id,
         "manager_id": customer.manager_id,
         "tier": tier.code,
-        "tier_name": {"zh-CN": tier.name_zh, "en": tier.name_en},
+        "tier_name": dict(tier.names),
         "value_class": value_class_of(customer, bank, as_of),
         "aum": customer.aum,
         "monthly_income": customer.monthly_income,

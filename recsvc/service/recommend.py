@@ -394,7 +394,7 @@ class CrossSellService(UsesServices):
 
     def _family_limited(self, dropped: list[Ranked], locale: str) -> list[ExcludedOut]:
         """Suitable, but a better product of the same family is offered instead."""
-        text = self.config.policy_texts[FAMILY_LIMIT][locale]
+        text = self.config.policy_texts[FAMILY_LIMIT].in_locale(locale)
         codes = [FAMILY_LIMIT]
         return [ExcludedOut(r.product.product_id, FAMILY_LIMIT, text, codes) for r in dropped]
 
@@ -406,7 +406,7 @@ class CrossSellService(UsesServices):
         same family never hides them); the others are excluded, not suggested."""
         if len(already) < self.config.max_products_per_day:
             return eligible, []
-        text = self.config.policy_texts[DAILY_PITCH_LIMIT][locale]
+        text = self.config.policy_texts[DAILY_PITCH_LIMIT].in_locale(locale)
         kept = [p for p in eligible if p.product_id in already]
         capped = [
             ExcludedOut(p.product_id, DAILY_PITCH_LIMIT, text, [DAILY_PITCH_LIMIT])

@@ -21,6 +21,7 @@ from recsvc.models.runtime import ModelRuntime
 from recsvc.pitch import PitchConfig, load_pitch_config
 from recsvc.rules import RulesConfig, load_rules_config
 from recsvc.service.config import ServiceConfig, load_service_config
+from recsvc.service.contact_triggers import ContactPlanConfig, load_contact_plan_config
 from recsvc.store import make_engine
 
 
@@ -39,6 +40,7 @@ class Services:
     runtime: ModelRuntime
     explainer: ReasonExplainer
     challenger: ModelRuntime  # the experiment's challenger arm (issue 12), loaded like the champion
+    contact_plan: ContactPlanConfig  # the weekly plan's triggers (the console's labels, filters)
     order: dict[str, int] = field(init=False)  # product id -> catalogue position
 
     def __post_init__(self) -> None:
@@ -66,6 +68,7 @@ def build_services(
         runtime=ModelRuntime(settings.registry_dir, featurizer=featurizer, on_serving=on_serving),
         explainer=ReasonExplainer.from_file(settings.reasons_config_path, featurizer.names),
         challenger=ModelRuntime(settings.registry_dir, featurizer=featurizer, alias="challenger"),
+        contact_plan=load_contact_plan_config(settings.contact_plan_config_path),
     )
 
 

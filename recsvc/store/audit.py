@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from recsvc.store.feedback import as_utc
+from recsvc.store.feedback import as_utc, record_of
 from recsvc.store.prepared import PreparedSet, insert_into
 from recsvc.store.tables import AuditLogRow, Base
 
@@ -64,16 +64,4 @@ def get_audit(session: Session, request_id: str) -> AuditRecord | None:
     row = session.get(AuditLogRow, request_id)
     if row is None:
         return None
-    return AuditRecord(
-        request_id=row.request_id,
-        caller_role=row.caller_role,
-        payload=row.payload,
-        staff_id=row.staff_id,
-        customer_id=row.customer_id,
-        model_version=row.model_version,
-        model_hash=row.model_hash,
-        degraded=row.degraded,
-        created_at=as_utc(row.created_at),
-        experiment_id=row.experiment_id,
-        arm=row.arm,
-    )
+    return record_of(AuditRecord, row, utc=("created_at",))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import fields
+from typing import TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -10,12 +12,20 @@ from sqlalchemy.orm import Session
 from recsvc.store.constants import PITCH_OUTCOMES
 from recsvc.store.tables import FeedbackRow
 
+R = TypeVar("R")
+
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """Aware UTC; naive datetimes (as SQLite returns them) are taken to be UTC already."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)
+
+
+def record_of(cls: type[R], row: object, *, utc: tuple[str, ...] = ()) -> R:
+    """The dataclass `cls` from a row's columns of the same names; the `utc` ones as_utc."""
+    values = {f.name: getattr(row, f.name) for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**values | {name: as_utc(values[name]) for name in utc})
 
 
 def day_start(day: dt.date, tz: dt.tzinfo) -> dt.datetime:

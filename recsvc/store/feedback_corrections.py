@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from recsvc.store.feedback import as_utc
+from recsvc.store.feedback import as_utc, record_of
 from recsvc.store.tables import FeedbackCorrectionRow, FeedbackRow
 
 
@@ -27,15 +27,7 @@ class StoredFeedback:
 
 
 def _stored(row: FeedbackRow) -> StoredFeedback:
-    return StoredFeedback(
-        id=row.id,
-        request_id=row.request_id,
-        product_id=row.product_id,
-        outcome=row.outcome,
-        staff_id=row.staff_id,
-        customer_id=row.customer_id,
-        recorded_at=as_utc(row.recorded_at),
-    )
+    return record_of(StoredFeedback, row, utc=("recorded_at",))
 
 
 def lock_feedback(session: Session, request_id: str, product_id: str) -> StoredFeedback | None:

@@ -5,6 +5,7 @@ map or unit of work on the request path."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import BindParameter, Connection, bindparam, select
@@ -127,21 +128,31 @@ def get_request_context(
     )
 
 
+def _latest(days: Iterable[tuple[str, dt.date]]) -> dict[str, dt.date]:
+    """Product id -> the latest of its days."""
+    latest: dict[str, dt.date] = {}
+    for product_id, day in days:
+        if product_id not in latest or day > latest[product_id]:
+            latest[product_id] = day
+    return latest
+
+
+def _feedback_days(
+    connection: Connection, statement: str, customer_id: str, since: dt.date, tz: dt.tzinfo
+) -> list[tuple[str, dt.date]]:
+    """(product id, day in tz) of the customer's feedback the statement selects, since `since`."""
+    key = {"customer_id": customer_id, "since_at": day_start(since, tz)}
+    return [
+        (p, as_utc(at).astimezone(tz).date())
+        for p, at in _STATEMENTS.rows(connection, statement, key)
+    ]
+
+
 def _accepted(
     connection: Connection, customer_id: str, since: dt.date, tz: dt.tzinfo
 ) -> dict[str, dt.date]:
     """Product id -> latest day (in tz) the customer accepted it through the API, since `since`."""
-    rows = _STATEMENTS.rows(
-        connection,
-        "feedback_accepted",
-        {"customer_id": customer_id, "since_at": day_start(since, tz)},
-    )
-    latest: dict[str, dt.date] = {}
-    for product_id, at in rows:
-        day = as_utc(at).astimezone(tz).date()
-        if product_id not in latest or day > latest[product_id]:
-            latest[product_id] = day
-    return latest
+    return _latest(_feedback_days(connection, "feedback_accepted", customer_id, since, tz))
 
 
 def _customer(connection: Connection, customer_id: str) -> Customer | None:
@@ -158,21 +169,11 @@ def _declines(
     connection: Connection, customer_id: str, since: dt.date, tz: dt.tzinfo
 ) -> dict[str, dt.date]:
     """Product id -> latest day declined (feedback through the API, then the bank's history)."""
-    feedback = _STATEMENTS.rows(
-        connection,
-        "feedback_declines",
-        {"customer_id": customer_id, "since_at": day_start(since, tz)},
-    )
-    days = [(p, as_utc(at).astimezone(tz).date()) for p, at in feedback]
+    days = _feedback_days(connection, "feedback_declines", customer_id, since, tz)
     history = _STATEMENTS.rows(
         connection, "history_declines", {"customer_id": customer_id, "since": since}
     )
-    days.extend((p, d) for p, d in history)
-    latest: dict[str, dt.date] = {}
-    for product_id, when in days:
-        if product_id not in latest or when > latest[product_id]:
-            latest[product_id] = when
-    return latest
+    return _latest([*days, *((p, d) for p, d in history)])
 
 
 def _pitched(connection: Connection, customer_id: str, day: dt.date) -> list[str]:

@@ -41,7 +41,7 @@ def test_catalogue_has_the_fixed_ids_in_order(catalogue: Catalogue) -> None:
 
 def test_get_and_contains(catalogue: Catalogue) -> None:
     product = catalogue.get("wealth_r3")
-    assert product is not None and product.name_zh and product.risk_level == 3
+    assert product is not None and product.names["zh-CN"] and product.risk_level == 3
     assert catalogue.get("no_such_product") is None
     assert "gov_bond" in catalogue and "no_such_product" not in catalogue
 

@@ -1,13 +1,15 @@
-"""One unknown-locale policy: every `_zh`/`_en` text refuses a locale it does not have
-(it used to fall back to English in some places and raise in others)."""
+"""One shape and one unknown-locale policy for localised text: every text is a `Text` over all of
+LOCALES and refuses a locale it does not have (it used to fall back to English in some places and
+raise in others)."""
 
 from __future__ import annotations
 
 import pytest
 
 from recsvc.catalog import load_catalogue
-from recsvc.catalog.product import LOCALES, check_locale, pick
+from recsvc.catalog.product import LOCALES, check_locale
 from recsvc.config import Settings
+from recsvc.locales import Text
 from recsvc.models.reasons import Reason
 from recsvc.pitch.triggers import Trigger
 from recsvc.rules.verdict import NextAction
@@ -15,9 +17,10 @@ from recsvc.rules.verdict import NextAction
 
 def texts() -> list[object]:
     product = load_catalogue(Settings().catalogue_path).products[0]
-    reason = Reason("R", "中", "en", "短", "short", None, 0.0)
-    trigger = Trigger("p", 1.0, "T", "中", "en")
-    action = NextAction("A", "中", "en")
+    both = Text({"zh-CN": "中", "en": "en"})
+    reason = Reason("R", both, Text({"zh-CN": "短", "en": "short"}), None, 0.0)
+    trigger = Trigger("p", 1.0, "T", both)
+    action = NextAction("A", both)
     return [product.name, reason.text, reason.short, trigger.text, action.message]
 
 
@@ -31,6 +34,15 @@ def test_an_unknown_locale_is_an_error_everywhere(locale: str) -> None:
 
 
 def test_each_known_locale_picks_its_own_text() -> None:
-    assert [pick(locale, "中", "en") for locale in LOCALES] == ["中", "en"]
+    assert [Text({"zh-CN": "中", "en": "en"}).in_locale(locale) for locale in LOCALES] == [
+        "中",
+        "en",
+    ]
     for text in texts():
         assert text("zh-CN") != text("en")  # type: ignore[operator]
+
+
+def test_a_text_needs_every_locale_and_no_other() -> None:
+    for partial in ({"zh-CN": "中"}, {"zh-CN": "中", "en": "en", "fr": "fr"}):
+        with pytest.raises(ValueError, match="needs exactly the locales zh-CN, en"):
+            Text(partial)

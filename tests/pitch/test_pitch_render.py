@@ -16,8 +16,10 @@ from recsvc.catalog import (
     load_catalogue,
 )
 from recsvc.config import Settings
+from recsvc.customers import Customer
 from recsvc.pitch import (
     PitchConfig,
+    PitchText,
     PitchWordingError,
     choose_template,
     first_clean_pitch,
@@ -35,6 +37,14 @@ def _get(catalogue: Catalogue, product_id: str) -> Product:
     product = catalogue.get(product_id)
     assert product is not None, product_id
     return product
+
+
+def _credit_card(
+    catalogue: Catalogue, config: PitchConfig, customer: Customer, locale: str, reason: str | None
+) -> PitchText:
+    """The credit card's pitch, variant 0 (the product several tests put words to)."""
+    product = _get(catalogue, "credit_card")
+    return render_pitch(product, customer, locale=locale, reason=reason, config=config)
 
 
 def _with_templates(product: Product, locale: str, templates: tuple[str, ...]) -> Product:
@@ -84,13 +94,7 @@ def test_pitch_zh_limit_is_60_with_compound_surname(
 ) -> None:
     assert wording.max_pitch_chars["zh-CN"] == 60
     customer = make_customer(name="欧阳娜娜", gender="F")
-    pitch = render_pitch(
-        _get(catalogue, "credit_card"),
-        customer,
-        locale="zh-CN",
-        reason=None,
-        config=pitch_config,
-    )
+    pitch = _credit_card(catalogue, pitch_config, customer, "zh-CN", None)
     assert pitch.text.startswith("欧阳女士，")
     assert "娜" not in pitch.text
 
@@ -156,13 +160,7 @@ def test_pitch_banned_wording_raises_naming_product_and_template(
 
 def test_pitch_banned_reason_is_caught(catalogue: Catalogue, pitch_config: PitchConfig) -> None:
     with pytest.raises(PitchWordingError, match="credit_card"):
-        render_pitch(
-            _get(catalogue, "credit_card"),
-            make_customer(),
-            locale="zh-CN",
-            reason="稳赚不赔",
-            config=pitch_config,
-        )
+        _credit_card(catalogue, pitch_config, make_customer(), "zh-CN", "稳赚不赔")
 
 
 def test_pitch_too_long_raises(catalogue: Catalogue, pitch_config: PitchConfig) -> None:
@@ -208,23 +206,11 @@ def test_pitch_only_reason_templates_cannot_pitch_without_reason(
 
 
 def test_pitch_no_name_greets_once(catalogue: Catalogue, pitch_config: PitchConfig) -> None:
-    pitch = render_pitch(
-        _get(catalogue, "credit_card"),
-        make_customer(name=None),
-        locale="zh-CN",
-        reason=None,
-        config=pitch_config,
-    )
+    pitch = _credit_card(catalogue, pitch_config, make_customer(name=None), "zh-CN", None)
     assert pitch.text.startswith("您好！")
     assert pitch.text.count("您好") == 1
 
 
 def test_pitch_unknown_locale_is_refused(catalogue: Catalogue, pitch_config: PitchConfig) -> None:
     with pytest.raises(ValueError, match="fr"):
-        render_pitch(
-            _get(catalogue, "credit_card"),
-            make_customer(),
-            locale="fr",
-            reason=None,
-            config=pitch_config,
-        )
+        _credit_card(catalogue, pitch_config, make_customer(), "fr", None)

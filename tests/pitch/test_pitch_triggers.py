@@ -51,8 +51,8 @@ def test_pitch_trigger_products_in_priority_order(
     assert [t.product_id for t in found] == products
     assert {t.code for t in found} == {code}
     assert [t.weight for t in found] == [3.0] + [2.0] * (len(products) - 1)
-    assert all(t.text("zh-CN") == t.text_zh and t.text("en") == t.text_en for t in found)
-    assert all(t.text_zh and t.text_en.isascii() for t in found)
+    assert all(t.text("zh-CN") == t.texts["zh-CN"] and t.text("en") == t.texts["en"] for t in found)
+    assert all(t.texts["zh-CN"] and t.texts["en"].isascii() for t in found)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from rules_factories import AS_OF, Run, born_aged, make_customer
 
 from recsvc.catalog import Catalogue
 from recsvc.customers import BankConfig, Holding
-from recsvc.rules import REASON_CODES, RulesConfig, Verdict, check_product, evaluate
+from recsvc.rules import REASON_CODES, RulesConfig, Verdict, evaluate
 
 
 def codes_of(verdict: Verdict, product_id: str) -> list[str]:
@@ -236,9 +236,6 @@ def test_unknown_channel_is_named(
     kwargs = {"channel": channel, "as_of": AS_OF, "rules": rules_config, "bank": bank}
     with pytest.raises(ValueError, match=repr(channel)):
         evaluate(make_customer(), catalogue, **kwargs)
-    product = catalogue.products[0]
-    with pytest.raises(ValueError, match=repr(channel)):
-        check_product(make_customer(), product, **kwargs)
 
 
 def test_all_codes_reported_primary_first(run: Run) -> None:
@@ -260,24 +257,12 @@ def test_all_codes_reported_primary_first(run: Run) -> None:
         assert verdict.primary_reason(product_id) == found[0]
 
 
-def test_check_product_agrees_with_evaluate(
-    run: Run, rules_config: RulesConfig, catalogue: Catalogue, bank: BankConfig
-) -> None:
-    customer = make_customer(birth_date=born_aged(70), risk_level=3, aum=60_000)
-    verdict = run(customer, channel="teller")
-    for product in catalogue:
-        alone = check_product(
-            customer, product, channel="teller", as_of=AS_OF, rules=rules_config, bank=bank
-        )
-        assert tuple(alone) == verdict.reasons_for(product.product_id)
-
-
 def test_messages_come_from_rules_yaml(run: Run, rules_config: RulesConfig) -> None:
     verdict = run(make_customer(risk_level=None, assessment_date=None))
     exclusion = verdict.reasons_for("wealth_r3")[0]
-    assert exclusion.message("zh-CN") == rules_config.reasons["ASSESSMENT_MISSING"][0]
-    assert exclusion.message("en") == rules_config.reasons["ASSESSMENT_MISSING"][1]
+    assert exclusion.message("zh-CN") == rules_config.reasons["ASSESSMENT_MISSING"]["zh-CN"]
+    assert exclusion.message("en") == rules_config.reasons["ASSESSMENT_MISSING"]["en"]
     action = verdict.next_actions[0]
-    assert action.message("en") == rules_config.next_actions["REDO_RISK_ASSESSMENT"][1]
+    assert action.message("en") == rules_config.next_actions["REDO_RISK_ASSESSMENT"]["en"]
     with pytest.raises(ValueError, match="'de'"):
         exclusion.message("de")

@@ -147,7 +147,7 @@ def test_every_product_once_with_known_codes_and_deterministic(
     assert excluded == [i for i in CATALOGUE.ids if i in excluded]
     for exclusion in verdict.excluded:
         assert exclusion.code in REASON_CODES
-        assert exclusion.message_zh and exclusion.message_en
+        assert all(exclusion.messages.values())
     for product_id in excluded:
         codes = [e.code for e in verdict.reasons_for(product_id)]
         assert len(codes) == len(set(codes))

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from runtime_support import FakeClock
+from runtime_support import FakeClock, Polled
 
 from recsvc.config import Settings
 from recsvc.features.customer import CustomerFeaturizer
 from recsvc.models.ranker import BINARY, MULTICLASS, ProductRanker
 from recsvc.models.registry import Registry
-from recsvc.models.runtime import ModelRuntime
+from recsvc.models.runtime import LoadedModel, ModelRuntime
 
 CUSTOMERS = 1500
 
@@ -110,6 +110,27 @@ def make_runtime(
         return ModelRuntime(registry.root, **options)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture
+def polled(
+    registry: Registry,
+    published: tuple[str, str],
+    clock: FakeClock,
+    make_runtime: Callable[..., ModelRuntime],
+) -> Polled:
+    return Polled(registry, published, clock, make_runtime)
+
+
+@pytest.fixture
+def serving(
+    make_runtime: Callable[..., ModelRuntime], published: tuple[str, str]
+) -> tuple[ModelRuntime, LoadedModel]:
+    """A runtime that has loaded the champion (the first published), and what it loaded."""
+    runtime = make_runtime()
+    loaded = runtime.current()
+    assert loaded is not None and loaded.version == published[0]
+    return runtime, loaded
 
 
 @pytest.fixture

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from recsvc.models.registry import Registry
+from recsvc.models.runtime import ModelRuntime
+
 
 class FakeClock:
     """A monotonic clock tests move by hand, so polling never depends on real time."""
@@ -14,3 +20,21 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@dataclass(frozen=True)
+class Polled:
+    """What the polling tests share: two published versions (the first champion, the second
+    challenger) in `registry`, the clock the runtimes from `make` poll by."""
+
+    registry: Registry
+    versions: tuple[str, str]
+    clock: FakeClock
+    make: Callable[..., ModelRuntime]
+
+    def serving(self, **options: object) -> ModelRuntime:
+        """A runtime made with these options that has loaded the champion (the first version)."""
+        runtime = self.make(**options)
+        loaded = runtime.current()
+        assert loaded is not None and loaded.version == self.versions[0]
+        return runtime

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from runtime_support import FakeClock
+from runtime_support import Polled
 
 from recsvc.models.ranker import ProductRanker
-from recsvc.models.registry import Registry
 from recsvc.models.runtime import ModelRuntime
 
 WAIT_S = 10.0
@@ -26,13 +25,9 @@ def background_runtime(make_runtime: Callable[..., ModelRuntime]) -> ModelRuntim
 
 
 def test_requests_keep_the_current_model_while_a_promoted_one_loads(
-    background_runtime: ModelRuntime,
-    registry: Registry,
-    published: tuple[str, str],
-    clock: FakeClock,
-    monkeypatch: pytest.MonkeyPatch,
+    polled: Polled, background_runtime: ModelRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    champion, challenger = published
+    champion, challenger = polled.versions
     runtime = background_runtime
     first = runtime.current()  # nothing loaded yet: this one loads in the caller
     assert first is not None and first.version == champion
@@ -45,8 +40,8 @@ def test_requests_keep_the_current_model_while_a_promoted_one_loads(
         return original(cls, directory, **kw)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(ProductRanker, "load", classmethod(slow_load))
-    registry.promote(challenger)
-    clock.advance(2.0)
+    polled.registry.promote(challenger)
+    polled.clock.advance(2.0)
 
     started = time.monotonic()
     during = runtime.current()  # the poll finds the promote; the load must not run here
@@ -61,13 +56,9 @@ def test_requests_keep_the_current_model_while_a_promoted_one_loads(
 
 
 def test_a_failed_background_reload_keeps_the_current_model(
-    background_runtime: ModelRuntime,
-    registry: Registry,
-    published: tuple[str, str],
-    clock: FakeClock,
-    monkeypatch: pytest.MonkeyPatch,
+    polled: Polled, background_runtime: ModelRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    champion, challenger = published
+    champion, challenger = polled.versions
     runtime = background_runtime
     first = runtime.current()
     assert first is not None
@@ -76,8 +67,8 @@ def test_a_failed_background_reload_keeps_the_current_model(
         raise OSError("disk gone")
 
     monkeypatch.setattr(ProductRanker, "load", classmethod(broken))
-    registry.promote(challenger)
-    clock.advance(2.0)
+    polled.registry.promote(challenger)
+    polled.clock.advance(2.0)
     assert runtime.current() is first
     deadline = time.monotonic() + WAIT_S
     while runtime.status()["last_error"] is None and time.monotonic() < deadline:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from runtime_support import FakeClock
+from runtime_support import Polled
 
 from recsvc.features.tabular import schema_fingerprint
 from recsvc.models.registry import Registry
@@ -32,19 +32,14 @@ def _edit_json(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
 
 
 def test_tampered_new_version_is_refused_and_the_old_one_serves(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
-    clock: FakeClock,
-    caplog: pytest.LogCaptureFixture,
+    polled: Polled, caplog: pytest.LogCaptureFixture
 ) -> None:
-    first, second = published
-    runtime = make_runtime()
-    assert runtime.current().version == first  # type: ignore[union-attr]
-    registry.promote(second)
-    _tamper(registry, second)
+    first, second = polled.versions
+    runtime = polled.serving()
+    polled.registry.promote(second)
+    _tamper(polled.registry, second)
 
-    clock.advance(1.0)
+    polled.clock.advance(1.0)
     with caplog.at_level(logging.WARNING, logger="recsvc.models.runtime"):
         loaded = runtime.current()
 
@@ -61,47 +56,39 @@ Edit = Callable[[dict[str, Any]], None]
 
 @pytest.fixture
 def promote_edited(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
+    polled: Polled,
+    model_dirs: tuple[Path, Path],
     copy_model: Callable[[Path, str], Path],
-    clock: FakeClock,
-) -> Callable[[Path, str, str, Edit], ModelRuntime]:
-    """A runtime serving the champion, after a promote of a copy of a model dir with one JSON
-    file edited, and one poll."""
+) -> Callable[[int, str, str, Edit], str]:
+    """Promote a copy of model dir 0 or 1 with one JSON file edited, poll once, check that the
+    runtime still serves the champion, and name the error that refused the copy."""
 
-    def promote(source: Path, name: str, file: str, edit: Edit) -> ModelRuntime:
-        runtime = make_runtime()
+    def promote(which: int, name: str, file: str, edit: Edit) -> str:
+        runtime = polled.make()
         runtime.current()
-        edited = copy_model(source, name)
+        edited = copy_model(model_dirs[which], name)
         _edit_json(edited / file, edit)
-        registry.promote(registry.publish(edited))
-        clock.advance(1.0)
-        return runtime
+        polled.registry.promote(polled.registry.publish(edited))
+        polled.clock.advance(1.0)
+        assert runtime.current().version == polled.versions[0]  # type: ignore[union-attr]
+        return str(runtime.status()["last_error"]["type"])
 
     return promote
 
 
-def test_schema_mismatch_is_refused(
-    promote_edited: Callable[[Path, str, str, Edit], ModelRuntime],
-    published: tuple[str, str],
-    model_dirs: tuple[Path, Path],
-) -> None:
+def test_schema_mismatch_is_refused(promote_edited: Callable[[int, str, str, Edit], str]) -> None:
     def rename_first_feature(descriptor: dict[str, Any]) -> None:
         names = ["renamed", *descriptor["feature_schema"]["names"][1:]]
         fingerprint = schema_fingerprint(names=names, categorical={})
         schema = {"names": names, "categorical": {}, "fingerprint": fingerprint}
         descriptor["feature_schema"] = schema
 
-    runtime = promote_edited(model_dirs[1], "other_schema", "model.json", rename_first_feature)
-
-    assert runtime.current().version == published[0]  # type: ignore[union-attr]
-    assert runtime.status()["last_error"]["type"] == "SchemaMismatch"
+    refused = promote_edited(1, "other_schema", "model.json", rename_first_feature)
+    assert refused == "SchemaMismatch"
 
 
 def test_model_failing_the_sample_check_is_refused(
-    promote_edited: Callable[[Path, str, str, Edit], ModelRuntime],
-    published: tuple[str, str],
-    model_dirs: tuple[Path, Path],
+    promote_edited: Callable[[int, str, str, Edit], str],
 ) -> None:
     def beyond_one(calibration: dict[str, Any]) -> None:
         for product in calibration["products"]:
@@ -111,25 +98,18 @@ def test_model_failing_the_sample_check_is_refused(
                 "y": [1.5, 2.0],
             }
 
-    runtime = promote_edited(model_dirs[0], "out_of_range", "calibration.json", beyond_one)
-
-    assert runtime.current().version == published[0]  # type: ignore[union-attr]
-    assert runtime.status()["last_error"]["type"] == "ModelCheckFailed"
+    refused = promote_edited(0, "out_of_range", "calibration.json", beyond_one)
+    assert refused == "ModelCheckFailed"
 
 
 def test_failed_version_is_retried_only_after_backoff_or_alias_change(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
-    model_dirs: tuple[Path, Path],
-    clock: FakeClock,
-    monkeypatch: pytest.MonkeyPatch,
+    polled: Polled, model_dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    second = published[1]
-    runtime = make_runtime(poll_seconds=1.0, retry_seconds=30.0)
+    second = polled.versions[1]
+    runtime = polled.make(poll_seconds=1.0, retry_seconds=30.0)
     runtime.current()
-    registry.promote(second)
-    _tamper(registry, second)
+    polled.registry.promote(second)
+    _tamper(polled.registry, second)
     attempts: list[str] = []
     original = Registry.load_verified
 
@@ -140,17 +120,17 @@ def test_failed_version_is_retried_only_after_backoff_or_alias_change(
     monkeypatch.setattr(Registry, "load_verified", counting)
 
     for _ in range(10):
-        clock.advance(1.0)
+        polled.clock.advance(1.0)
         runtime.current()
     assert attempts == [second]
 
-    clock.advance(30.0)
+    polled.clock.advance(30.0)
     runtime.current()
     assert attempts == [second, second]
 
-    third = registry.publish(model_dirs[1])
-    registry.promote(third)
-    clock.advance(1.0)
+    third = polled.registry.publish(model_dirs[1])
+    polled.registry.promote(third)
+    polled.clock.advance(1.0)
     loaded = runtime.current()
     assert attempts == [second, second, third]
     assert loaded is not None and loaded.version == third
@@ -158,9 +138,7 @@ def test_failed_version_is_retried_only_after_backoff_or_alias_change(
 
 
 def test_fresh_worker_falls_back_to_the_previous_champion(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
+    make_runtime: Callable[..., ModelRuntime], registry: Registry, published: tuple[str, str]
 ) -> None:
     first, second = published
     registry.promote(second)
@@ -174,9 +152,7 @@ def test_fresh_worker_falls_back_to_the_previous_champion(
 
 
 def test_nothing_verifies_means_no_model(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
+    make_runtime: Callable[..., ModelRuntime], registry: Registry, published: tuple[str, str]
 ) -> None:
     registry.promote(published[1])
     for version in published:

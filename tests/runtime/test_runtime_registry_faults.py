@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from runtime_support import FakeClock
+from runtime_support import Polled
 
 from recsvc.models.registry import Registry, RegistryUnavailable
 from recsvc.models.runtime import ModelRuntime
@@ -23,20 +23,15 @@ def _hide(registry: Registry) -> Path:
 
 
 def test_missing_registry_keeps_the_loaded_model_and_says_so(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
-    clock: FakeClock,
-    caplog: pytest.LogCaptureFixture,
+    polled: Polled, caplog: pytest.LogCaptureFixture
 ) -> None:
-    first, _ = published
-    runtime = make_runtime()
-    assert runtime.current().version == first  # type: ignore[union-attr]
-    away = _hide(registry)
+    first, _ = polled.versions
+    runtime = polled.serving()
+    away = _hide(polled.registry)
 
     with caplog.at_level(logging.WARNING, logger="recsvc.models.runtime"):
         for _ in range(30):  # 30 polls: as long as the outage
-            clock.advance(1.0)
+            polled.clock.advance(1.0)
             loaded = runtime.current()
             assert loaded is not None and loaded.version == first
     _name, ok, detail = runtime.readiness()
@@ -46,29 +41,23 @@ def test_missing_registry_keeps_the_loaded_model_and_says_so(
     assert len(logged) == 1, "logged once when it appears, not on every poll"
     assert logged[0].levelno == logging.ERROR
 
-    os.rename(away, registry.root)
-    clock.advance(1.0)
+    os.rename(away, polled.registry.root)
+    polled.clock.advance(1.0)
     assert runtime.current().version == first  # type: ignore[union-attr]
     assert runtime.readiness() == ("model", True, runtime.readiness()[2])
     assert "registry" not in runtime.readiness()[2]
     assert runtime.status()["registry_error"] is None
 
 
-def test_a_valid_new_champion_is_taken_after_the_registry_returns(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
-    clock: FakeClock,
-) -> None:
-    first, second = published
-    runtime = make_runtime()
+def test_a_valid_new_champion_is_taken_after_the_registry_returns(polled: Polled) -> None:
+    first, second = polled.versions
+    runtime = polled.serving()
+    away = _hide(polled.registry)
+    polled.clock.advance(1.0)
     assert runtime.current().version == first  # type: ignore[union-attr]
-    away = _hide(registry)
-    clock.advance(1.0)
-    assert runtime.current().version == first  # type: ignore[union-attr]
-    os.rename(away, registry.root)
-    registry.promote(second)
-    clock.advance(1.0)
+    os.rename(away, polled.registry.root)
+    polled.registry.promote(second)
+    polled.clock.advance(1.0)
     assert runtime.current().version == second  # type: ignore[union-attr]
 
 
@@ -84,18 +73,11 @@ def test_fresh_worker_with_a_missing_registry_is_not_ready(
 
 
 @pytest.mark.parametrize("text", ["{not json", "[]", '{"champion": 7}', "", '{"revision": "x"}'])
-def test_corrupt_aliases_keep_the_loaded_model(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
-    clock: FakeClock,
-    text: str,
-) -> None:
-    first, _ = published
-    runtime = make_runtime()
-    assert runtime.current().version == first  # type: ignore[union-attr]
-    registry.aliases_path.write_text(text)
-    clock.advance(1.0)
+def test_corrupt_aliases_keep_the_loaded_model(polled: Polled, text: str) -> None:
+    first, _ = polled.versions
+    runtime = polled.serving()
+    polled.registry.aliases_path.write_text(text)
+    polled.clock.advance(1.0)
     assert runtime.current().version == first  # type: ignore[union-attr]
     assert runtime.readiness()[1] is True
     assert "aliases.json is corrupt" in runtime.readiness()[2]
@@ -111,10 +93,7 @@ def test_aliases_gone_while_versions_are_published_is_not_no_champion(
 
 @pytest.mark.parametrize("operation", ["promote", "rollback", "publish"])
 def test_writers_refuse_a_corrupt_registry_instead_of_resetting_it(
-    registry: Registry,
-    published: tuple[str, str],
-    model_dirs: tuple[Path, Path],
-    operation: str,
+    registry: Registry, published: tuple[str, str], model_dirs: tuple[Path, Path], operation: str
 ) -> None:
     registry.aliases_path.write_text("{not json")
     call = {

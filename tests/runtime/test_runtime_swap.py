@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from runtime_support import FakeClock
+from runtime_support import Polled
 
 from recsvc.models.ranker import ProductRanker
 from recsvc.models.registry import Registry
-from recsvc.models.runtime import ModelRuntime, model_hash
+from recsvc.models.runtime import LoadedModel, ModelRuntime, model_hash
 
 
 def test_importing_the_runtime_starts_no_lightgbm() -> None:
@@ -70,58 +70,44 @@ def test_empty_registry_serves_no_model(
     assert runtime.readiness(require_model=True)[1] is False
 
 
-def test_promote_reaches_the_runtime_after_one_poll(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
-    clock: FakeClock,
-) -> None:
-    first, second = published
-    runtime = make_runtime(poll_seconds=1.0)
-    assert runtime.current().version == first  # type: ignore[union-attr]
+def test_promote_reaches_the_runtime_after_one_poll(polled: Polled) -> None:
+    first, second = polled.versions
+    runtime = polled.serving(poll_seconds=1.0)
 
-    registry.promote(second)
-    clock.advance(0.5)
+    polled.registry.promote(second)
+    polled.clock.advance(0.5)
     assert runtime.current().version == first  # type: ignore[union-attr]
-    clock.advance(0.5)
+    polled.clock.advance(0.5)
     loaded = runtime.current()
 
     assert loaded is not None and loaded.version == second
-    assert runtime.status()["alias_revision_seen"] == registry.alias_state().revision
+    assert runtime.status()["alias_revision_seen"] == polled.registry.alias_state().revision
     assert runtime.status()["last_error"] is None
 
 
-def test_rollback_goes_back(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
-    clock: FakeClock,
-) -> None:
-    first, second = published
-    runtime = make_runtime()
-    registry.promote(second)
+def test_rollback_goes_back(polled: Polled) -> None:
+    first, second = polled.versions
+    runtime = polled.make()
+    polled.registry.promote(second)
     runtime.current()
-    first_hash = model_hash(registry.manifest(first))
+    first_hash = model_hash(polled.registry.manifest(first))
 
-    registry.rollback()
-    clock.advance(1.0)
+    polled.registry.rollback()
+    polled.clock.advance(1.0)
     loaded = runtime.current()
 
     assert loaded is not None and loaded.version == first
     assert loaded.model_hash == first_hash
 
 
-def test_challenger_runtime_follows_the_challenger(
-    make_runtime: Callable[..., ModelRuntime],
-    registry: Registry,
-    published: tuple[str, str],
-    clock: FakeClock,
-) -> None:
-    runtime = make_runtime(alias="challenger")
-    assert runtime.current().version == published[1]  # type: ignore[union-attr]
+def test_challenger_runtime_follows_the_challenger(polled: Polled) -> None:
+    runtime = polled.make(alias="challenger")
+    assert runtime.current().version == polled.versions[1]  # type: ignore[union-attr]
 
-    registry.promote(published[1])  # the challenger becomes champion: no challenger left
-    clock.advance(1.0)
+    polled.registry.promote(
+        polled.versions[1]
+    )  # the challenger becomes champion: no challenger left
+    polled.clock.advance(1.0)
 
     assert runtime.current() is None
 
@@ -139,12 +125,9 @@ def test_model_hash_is_stable_for_the_same_files(
 
 
 def test_status_names_what_is_served(
-    make_runtime: Callable[..., ModelRuntime], registry: Registry, published: tuple[str, str]
+    serving: tuple[ModelRuntime, LoadedModel], registry: Registry, published: tuple[str, str]
 ) -> None:
-    runtime = make_runtime()
-    loaded = runtime.current()
-    assert loaded is not None
-
+    runtime, loaded = serving
     status = runtime.status()
 
     assert status["version"] == published[0]
@@ -156,12 +139,9 @@ def test_status_names_what_is_served(
 
 
 def test_score_and_contributions_have_the_model_shapes(
-    make_runtime: Callable[..., ModelRuntime], published: tuple[str, str], rows: np.ndarray
+    serving: tuple[ModelRuntime, LoadedModel], rows: np.ndarray
 ) -> None:
-    runtime = make_runtime()
-    loaded = runtime.current()
-    assert loaded is not None
-
+    runtime, loaded = serving
     scores = runtime.score(loaded, rows)
     contrib = runtime.contributions(loaded, rows[:1], loaded.products[2])
 
@@ -173,25 +153,18 @@ def test_score_and_contributions_have_the_model_shapes(
 
 @pytest.mark.parametrize("bad", ["wrong_width", "one_dimensional"])
 def test_score_refuses_rows_of_another_schema(
-    make_runtime: Callable[..., ModelRuntime],
-    published: tuple[str, str],
-    rows: np.ndarray,
-    bad: str,
+    serving: tuple[ModelRuntime, LoadedModel], rows: np.ndarray, bad: str
 ) -> None:
-    loaded = make_runtime().current()
-    assert loaded is not None
+    runtime, loaded = serving
     X = rows[:, :-1] if bad == "wrong_width" else rows[0]
 
     with pytest.raises(ValueError, match="expects"):
-        make_runtime().score(loaded, X)
+        runtime.score(loaded, X)
 
 
 def test_contributions_refuse_an_unknown_product(
-    make_runtime: Callable[..., ModelRuntime], published: tuple[str, str], rows: np.ndarray
+    serving: tuple[ModelRuntime, LoadedModel], rows: np.ndarray
 ) -> None:
-    runtime = make_runtime()
-    loaded = runtime.current()
-    assert loaded is not None
-
+    runtime, loaded = serving
     with pytest.raises(ValueError, match="no_such_product"):
         runtime.contributions(loaded, rows[:1], "no_such_product")

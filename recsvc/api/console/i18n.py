@@ -1,294 +1,39 @@
-"""Console labels in Chinese (default) and English; one table, looked up by key."""
+"""Console labels in Chinese (default) and English: one table (recsvc/data/console.yaml) of
+texts in every locale, looked up by key. A contact-plan trigger's label comes with the trigger
+(contact_plan.yaml), through `trigger_label`."""
 
 from __future__ import annotations
 
-LANGS = ("zh-CN", "en")
-DEFAULT_LANG = "zh-CN"
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
 
-# key: (zh-CN, en)
-LABELS: dict[str, tuple[str, str]] = {
-    "app": ("网点营销工作台", "Branch console"),
-    "experiment": ("实验", "Experiment"),
-    "experiment_none": (
-        "未设置实验：所有客户使用主模型。",
-        "No experiment set: every customer is champion.",
-    ),
-    "experiment_report": ("实验报告", "Experiment report"),
-    "experiment_no_report": (
-        "暂无实验报告（RECSVC_EXPERIMENT_REPORT）。",
-        "No experiment report yet (RECSVC_EXPERIMENT_REPORT).",
-    ),
-    "arm": ("组别", "Arm"),
-    "customers": ("客户数", "Customers"),
-    "pitches": ("推荐次数", "Pitches"),
-    "accepted": ("接受", "Accepted"),
-    "adoption_rate": ("开通率", "Adoption rate"),
-    "value_per_customer": ("每客户价值", "Value per customer"),
-    "vs_holdout": ("对比留存组", "vs holdout"),
-    "vs_rules": ("对比规则组", "vs rules"),
-    "report_method": ("方法", "Method"),
-    "chart_vs_holdout": (
-        "相对留存组的开通率差（95% 任意时刻有效区间）",
-        "Adoption vs holdout over time (anytime-valid 95% band)",
-    ),
-    "switch_lang": ("English", "中文"),
-    "sign_in": ("登录", "Sign in"),
-    "sign_out": ("退出", "Sign out"),
-    "api_key": ("API 密钥", "API key"),
-    "api_key_help": (
-        "粘贴您的 API 密钥；密钥只用于本次验证，不会保存在浏览器中。",
-        "Paste your API key; it is only checked now and never kept in the browser.",
-    ),
-    "session_revoked": (
-        "您的会话已结束（密钥已吊销）。请重新登录，已输入的内容会保留。",
-        "Your session has ended (the key was revoked). Sign in again; what you typed is kept.",
-    ),
-    "session_expired": (
-        "您的会话已结束（超时或已退出）。请重新登录，已输入的内容会保留。",
-        "Your session has ended (timed out or signed out). Sign in again; what you typed is kept.",
-    ),
-    "bad_key": ("密钥无效或已吊销。", "The key is invalid or revoked."),
-    "signed_in_as": ("当前用户", "Signed in as"),
-    "role_teller": ("柜员", "Teller"),
-    "role_manager": ("客户经理", "Client manager"),
-    "role_data_scientist": ("数据科学家", "Data scientist"),
-    "role_compliance": ("合规", "Compliance"),
-    "role_admin": ("管理员", "Administrator"),
-    "nav_teller": ("柜面营销", "Counter pitch"),
-    "nav_plan": ("本周联系计划", "This week's contact plan"),
-    "nav_models": ("模型管理", "Models"),
-    # teller
-    "customer_id": ("客户号", "Customer ID"),
-    "txn_type": ("交易类型", "Transaction"),
-    "amount": ("金额（元）", "Amount (yuan)"),
-    "get_pitch": ("获取一句话营销", "Get the pitch"),
-    "txn_none": ("（无）", "(none)"),
-    "txn_cash_withdrawal": ("取现", "Cash withdrawal"),
-    "txn_cash_deposit": ("存现", "Cash deposit"),
-    "txn_transfer": ("转账", "Transfer"),
-    "txn_credit_card_repayment": ("信用卡还款", "Credit card repayment"),
-    "txn_account_opening": ("开户", "Account opening"),
-    "txn_wealth_purchase": ("购买理财", "Wealth purchase"),
-    "txn_bill_payment": ("缴费", "Bill payment"),
-    "say_this": ("请对客户说", "Say to the customer"),
-    "no_pitch": ("本次无需营销，请专心办理业务。", "Nothing to pitch: just serve the customer."),
-    "reasons": ("推荐理由", "Why"),
-    "risk_notice": ("风险提示", "Risk notice"),
-    "dual_recording": (
-        "须双录：销售此产品须全程录音录像（介绍、风险揭示、客户确认）。",
-        "Dual recording required: record audio and video of the pitch, "
-        "the risk disclosure and the customer's confirmation.",
-    ),
-    "next_action": ("下一步", "Next step"),
-    "customer_answer": ("客户反馈", "Customer's answer"),
-    "outcome_accepted": ("接受", "Accepted"),
-    "outcome_declined": ("拒绝", "Declined"),
-    "outcome_not_interested": ("不感兴趣", "Not interested"),
-    "outcome_no_answer": ("未回应", "No answer"),
-    "feedback_saved": ("已记录客户反馈：", "Answer recorded: "),
-    "feedback_repeat": ("该反馈此前已记录：", "This answer was already recorded: "),
-    "feedback_corrected": ("已更正客户反馈（原为{was}）：", "Answer corrected (was {was}): "),
-    "recorded_as": ("已记录：", "Recorded: "),
-    "correct_hint": (
-        "点错了？{minutes} 分钟内可由您本人更正，原记录会保留。",
-        "Mis-click? You can correct it within {minutes} minutes; the original is kept.",
-    ),
-    "correct_not_yours": (
-        "只有记录该反馈的员工本人可以更正。",
-        "Only the staff member who recorded the answer may correct it.",
-    ),
-    "correct_too_late": (
-        "已超过 {minutes} 分钟，反馈不能再更正。",
-        "More than {minutes} minutes have passed; the answer can no longer be corrected.",
-    ),
-    "why_declined_today": ("客户今天已拒绝。", "Declined today."),
-    "why_offered_today": ("今天已向客户推荐过。", "Already offered today."),
-    "why_no_consent": ("客户未同意营销。", "No marketing consent."),
-    "why_open_complaint": ("客户有未结投诉。", "Open complaint."),
-    "why_nothing_suitable": ("没有合适的产品。", "Nothing suitable."),
-    "err_customer_id": (
-        "客户号格式不对：只能包含字母、数字、点、横线和下划线。",
-        "Not a customer ID: letters, digits, dots, dashes and underscores only.",
-    ),
-    "err_no_customer": ("没有这个客户号的客户。", "No customer with this ID."),
-    "err_txn_type": ("请选择列表中的交易类型。", "Choose a transaction from the list."),
-    "err_amount": (
-        "金额须为 0 到 1 万亿之间的数字。",
-        "The amount must be a number from 0 to one trillion.",
-    ),
-    "degraded": (
-        "模型暂不可用，以下为规则推荐。",
-        "The model is unavailable; this suggestion comes from the rules.",
-    ),
-    # manager
-    "week": ("周", "Week"),
-    "rank": ("序号", "Rank"),
-    "customer": ("客户", "Customer"),
-    "triggers": ("触发事件", "Triggers"),
-    "products": ("建议产品", "Suggested products"),
-    "priority": ("优先级", "Priority"),
-    "channel": ("联系方式", "Channel"),
-    "talking_points": ("沟通要点", "Talking points"),
-    "sort_hint": ("点击表头排序", "Click a column header to sort"),
-    "plan_blocked": ("暂停联系", "Do not contact"),
-    "plan_withdrawn": ("已撤下", "Withdrawn"),
-    "empty_plan": ("本周没有联系计划。", "No contact plan this week."),
-    "flag_REASSIGN": ("需转更高级客户经理", "Reassign to a senior manager"),
-    "trig_MATURING": ("产品到期", "Product maturing"),
-    "trig_VALUE_SWING": ("净值大幅波动", "Large value swing"),
-    "trig_KEY_DATE": ("生日/纪念日", "Birthday / anniversary"),
-    "trig_ASSESSMENT_EXPIRING": ("风险评估将到期", "Risk assessment expiring"),
-    "trig_HIGH_PROPENSITY": ("高购买意向", "High propensity"),
-    "trig_FOLLOW_UP": ("购买后回访", "Follow-up after purchase"),
-    "chan_app_message": ("App 消息", "App message"),
-    "chan_phone": ("电话", "Phone"),
-    "chan_branch_visit": ("约见到访", "Branch visit"),
-    "prev_week": ("上一周", "Previous week"),
-    "next_week": ("下一周", "Next week"),
-    "any": ("全部", "Any"),
-    "filter": ("筛选", "Filter"),
-    "plan_count": ("共 {n} 位客户", "{n} customers"),
-    "contact": ("联系结果", "Contact"),
-    "record_contact": ("已联系，记录结果", "Contacted: record"),
-    "contact_saved": ("已记录联系 {customer}：", "Contact recorded for {customer}: "),
-    "pages": ("分页", "Pages"),
-    "prev_page": ("上一页", "Previous page"),
-    "next_page": ("下一页", "Next page"),
-    "page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
-    "matured": ("已到期", "matured"),
-    "assessment_expired": ("风险评估已过期", "Risk assessment expired"),
-    "reveal_phone": ("显示完整号码以拨打（将记入审计）", "Show the full number to call (audited)"),
-    "phone_revealed": ("已记入审计，稍后自动隐藏", "audited; hidden again shortly"),
-    "profile": ("客户概况", "Profile"),
-    "name": ("姓名", "Name"),
-    "phone": ("电话", "Phone"),
-    "id_number": ("证件号", "ID number"),
-    "age": ("年龄", "Age"),
-    "tier": ("客户等级", "Tier"),
-    "value_class": ("价值分类", "Value class"),
-    "aum": ("管理资产（元）", "AUM (yuan)"),
-    "monthly_income": ("月收入（元）", "Monthly income (yuan)"),
-    "salary_via_bank": ("代发工资", "Salary via the bank"),
-    "risk_level": ("风险等级", "Risk level"),
-    "assessment_date": ("评估日期", "Assessment date"),
-    "consent_marketing": ("同意营销联系", "Consents to marketing"),
-    "open_complaint": ("未结投诉", "Open complaint"),
-    "yes": ("是", "yes"),
-    "no": ("否", "no"),
-    "holdings": ("持有产品", "Holdings"),
-    "product": ("产品", "Product"),
-    "open_date": ("购买日", "Opened"),
-    "maturity_date": ("到期日", "Matures"),
-    "value_change": ("净值变动", "Value change"),
-    "maturity_timeline": ("到期时间轴", "Maturity timeline"),
-    "no_maturities": ("没有带到期日的持有产品。", "No holding with a maturity date."),
-    "today": ("今天", "today"),
-    "suggestions": ("推荐产品（按优先顺序）", "Suggestions, best first"),
-    "no_suggestions": ("没有合适的产品。", "No suitable product."),
-    "excluded": ("已排除的产品及规则", "Excluded, with the rule"),
-    "rule": ("规则", "Rule"),
-    "back_to_plan": ("返回联系计划", "Back to the plan"),
-    # data scientist
-    "champion": ("冠军模型", "Champion"),
-    "challenger": ("挑战者模型", "Challenger"),
-    "version": ("版本", "Version"),
-    "created_at": ("发布时间", "Published"),
-    "note": ("备注", "Note"),
-    "metric": ("指标", "Metric"),
-    "model": ("模型", "Model"),
-    "model_card": ("模型卡", "Model card"),
-    "serving": ("当前进程服务版本", "Served by this worker"),
-    "promote": ("设为冠军", "Promote to champion"),
-    "rollback": ("回滚冠军", "Roll back the champion"),
-    "confirm": ("确认", "Confirm"),
-    "cancel": ("取消", "Cancel"),
-    "confirm_promote": (
-        "确认将版本 {version} 设为冠军模型？所有进程将在数秒内切换。",
-        "Make {version} the champion? Every worker follows within seconds.",
-    ),
-    "confirm_rollback": (
-        "确认回滚？版本 {version} 将重新成为冠军模型，替换当前冠军 {champion}。",
-        "Roll back? {version} serves again as champion, replacing the current champion {champion}.",
-    ),
-    "no_rollback": (
-        "没有可回滚的上一个冠军模型。",
-        "There is no earlier champion to roll back to.",
-    ),
-    "will_serve": ("将服务的版本", "Will serve"),
-    "current_champion": ("当前冠军", "Current champion"),
-    "difference": ("差值", "Difference"),
-    "holdout_rows": ("留出集行数", "Hold-out rows"),
-    "workers": ("各进程实际服务的版本", "What each worker serves"),
-    "worker": ("进程", "Worker"),
-    "rules_only": ("仅规则（无模型）", "rules only (no model)"),
-    "stale": ("尚未切换", "not switched yet"),
-    "promoted": ("已设为冠军：", "Champion is now "),
-    "rolled_back": ("已回滚，冠军：", "Rolled back; champion is "),
-    "no_versions": ("尚未发布任何模型版本。", "No model version is published."),
-    # the what-if (issue 13)
-    "nav_whatif": ("变更预演", "What-if"),
-    "whatif_help": (
-        "上传一份 YAML 变更（service.yaml 权重、rules.yaml 限额、产品准入、联系策略），"
-        "在抽样的存量客户上比较柜员推荐在变更前后的差异。只读：不推荐、不记录。",
-        "Upload a YAML overlay (service.yaml weights, rules.yaml limits, product eligibility,"
-        " the contact policy) to compare the teller's pitches before and after it on a sample"
-        " of stored customers. Read-only: nothing is pitched or logged.",
-    ),
-    "overlay_file": ("变更文件（YAML）", "Overlay (YAML)"),
-    "whatif_sample": ("抽样客户数", "Customers in the sample"),
-    "whatif_seed": ("随机种子", "Seed"),
-    "run_whatif": ("预演", "Run the what-if"),
-    "err_whatif_range": (
-        "请输入 {low} 到 {high} 之间的整数。",
-        "Enter a whole number from {low} to {high}.",
-    ),
-    "err_overlay_missing": ("请选择一个 YAML 文件。", "Choose a YAML file."),
-    "err_overlay_size": ("文件不得超过 {limit} KB。", "The file may be at most {limit} KB."),
-    "err_overlay_encoding": ("文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text."),
-    "err_overlay_fields": ("变更文件有误：", "The overlay has errors:"),
-    "overlay_refused": (
-        "变更被拒绝：放宽了法规规定的适当性规则",
-        "Refused: the overlay loosens a suitability rule the law sets",
-    ),
-    "whatif_result": ("预演结果", "Result"),
-    "whatif_line": (
-        "{customers} 位存量客户（抽样 {asked}，种子 {seed}），"
-        "按柜员在 {as_of} 的推荐；模型 {models}。",
-        "{customers} stored customers (sample {asked}, seed {seed}), as a teller would be"
-        " answered on {as_of}; model {models}.",
-    ),
-    "before": ("变更前", "Before"),
-    "after": ("变更后", "After"),
-    "change": ("变化", "Change"),
-    "pitch_rate": ("推荐率", "Pitch rate"),
-    "ev_per_customer": ("每客户期望价值", "Expected value per customer"),
-    "ev_total": ("期望价值合计", "Expected value, total"),
-    "predicted_acceptances": ("模型预测接受数", "Predicted acceptances"),
-    "product_mix": ("推荐产品构成", "Product mix of pitches"),
-    "exclusions_by_code": ("各排除原因次数", "Exclusions by reason code"),
-    "pitches_changed": (
-        "推荐发生变化的客户：{n}（{share}）",
-        "Customers whose pitch changed: {n} ({share})",
-    ),
-    "examples": ("示例", "Examples"),
-    "why": ("原因", "Why"),
-    "whatif_no_pitch": ("无推荐", "no pitch"),
-    # errors
-    "error": ("出错了", "Something went wrong"),
-    "forbidden": ("您的角色无权访问此页面。", "Your role may not open this page."),
-    "csrf": (
-        "表单已过期或来源不明，请刷新页面后重试。",
-        "The form expired or did not come from this console; reload and try again.",
-    ),
-    "not_found": ("未找到。", "Not found."),
-    "invalid": ("输入有误，请检查。", "Some input is invalid; please check it."),
-    "unavailable": ("服务暂不可用，请稍后重试。", "The service is unavailable; try again shortly."),
-}
+import yaml
+
+from recsvc.config import PACKAGE_DATA
+from recsvc.locales import LOCALES, Text
+
+LANGS = LOCALES
+DEFAULT_LANG = LOCALES[0]
+LABELS_PATH = PACKAGE_DATA / "console.yaml"
+
+
+def load_labels(path: Path = LABELS_PATH) -> Mapping[str, Text]:
+    """key -> its text; a label without every locale refuses to load (ValueError naming it)."""
+    out = {}
+    for key, texts in yaml.safe_load(path.read_text("utf-8")).items():
+        try:
+            out[str(key)] = Text(texts)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path.name}: label {key!r}: {exc}") from exc
+    return MappingProxyType(out)
+
+
+LABELS = load_labels()
 
 
 def label(key: str, lang: str) -> str:
-    """The label in this language; the key itself if it has none (visible, never a crash)."""
-    pair = LABELS.get(key)
-    if pair is None:
-        return key
-    return pair[1] if lang == "en" else pair[0]
+    """The label in this language; the key itself if it has none (visible, never a crash); an
+    unknown language is an error (the session only keeps one of LANGS)."""
+    text = LABELS.get(key)
+    return key if text is None else text.in_locale(lang)

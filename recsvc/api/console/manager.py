@@ -23,7 +23,7 @@ from recsvc.api.console.session import caller, lang, page, signed_in, t
 from recsvc.api.context import request_id
 from recsvc.api.extensions import extensions
 from recsvc.service.answers import RecommendRequest
-from recsvc.service.contact_triggers import TRIGGER_CODES
+from recsvc.service.contact_triggers import trigger_label
 from recsvc.service.desk import (
     PLAN_CHANNELS,
     assessment_expired,
@@ -71,15 +71,16 @@ def _page_number() -> int:
 @page("manager")
 def plan() -> str:
     week = _week_arg(request.args.get("week"))
-    trigger = _choice("trigger", TRIGGER_CODES)
+    ext = extensions()
+    config = ext.services.contact_plan
+    trigger = _choice("trigger", config.codes)
     channel = _choice("channel", PLAN_CHANNELS)
     principal = signed_in()
     assert principal is not None
-    ext = extensions()
     svc = ext.service
     shown = plan_page(
         ext.engine, svc.contact_plan(caller(), principal.manager_id or "", week), week,
-        trigger=trigger, channel=channel, page=_page_number(),
+        trigger=trigger, channel=channel, page=_page_number(), triggers=config.codes,
     )  # fmt: skip
     filters = {"trigger": trigger or "", "channel": channel or ""}
     return render_template(
@@ -88,7 +89,8 @@ def plan() -> str:
         plan=shown,
         entries=shown.entries,
         filters=filters,
-        triggers=TRIGGER_CODES,
+        triggers=config.codes,
+        trigger_label=lambda code: trigger_label(config, code, lang()),
         channels=PLAN_CHANNELS,
         outcomes=PITCH_OUTCOMES,
         product_name=product_name,

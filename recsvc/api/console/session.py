@@ -8,12 +8,13 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, g, redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from recsvc.api.console.blueprint import bp
 from recsvc.api.console.i18n import DEFAULT_LANG, LANGS, label
+from recsvc.api.context import once_per_request
 from recsvc.api.extensions import extensions
 from recsvc.security import ROLES, Principal, active_principal
 from recsvc.service.answers import Caller
@@ -56,10 +57,7 @@ def sign_out() -> None:
 
 def signed_in() -> Principal | None:
     """The session's principal if its key is still active (a revoked key ends the session)."""
-    if "console_principal" not in g:
-        g.console_principal = _load_principal()
-    principal: Principal | None = g.console_principal
-    return principal
+    return once_per_request("console_principal", _load_principal)
 
 
 def _load_principal() -> Principal | None:

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from recsvc.store.migration_ops import cascading, create_index, drop_index
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -82,7 +84,7 @@ def upgrade() -> None:
         sa.Column("customer_since", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customers")),
     )
-    op.create_index(op.f("ix_customers_manager_id"), "customers", ["manager_id"], unique=False)
+    create_index("customers", "manager_id")
 
     op.create_table(
         "feedback",
@@ -98,12 +100,7 @@ def upgrade() -> None:
             "request_id", "product_id", name=op.f("uq_feedback_request_id_product_id")
         ),
     )
-    op.create_index(
-        op.f("ix_feedback_customer_id_recorded_at"),
-        "feedback",
-        ["customer_id", "recorded_at"],
-        unique=False,
-    )
+    create_index("feedback", "customer_id", "recorded_at")
 
     op.create_table(
         "holdings",
@@ -113,12 +110,7 @@ def upgrade() -> None:
         sa.Column("open_date", sa.Date(), nullable=True),
         sa.Column("maturity_date", sa.Date(), nullable=True),
         sa.Column("value_change_pct", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.customer_id"],
-            name=op.f("fk_holdings_customer_id_customers"),
-            ondelete="CASCADE",
-        ),
+        cascading("holdings", "customer_id", "customers.customer_id"),
         sa.PrimaryKeyConstraint("customer_id", "product_id", name=op.f("pk_holdings")),
     )
     op.create_table(
@@ -130,20 +122,10 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("outcome", sa.String(length=32), nullable=False),
         sa.Column("staff_id", sa.String(length=32), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.customer_id"],
-            name=op.f("fk_pitch_history_customer_id_customers"),
-            ondelete="CASCADE",
-        ),
+        cascading("pitch_history", "customer_id", "customers.customer_id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pitch_history")),
     )
-    op.create_index(
-        op.f("ix_pitch_history_customer_id_date"),
-        "pitch_history",
-        ["customer_id", "date"],
-        unique=False,
-    )
+    create_index("pitch_history", "customer_id", "date")
 
     op.create_table(
         "transactions",
@@ -153,34 +135,24 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("amount", sa.Float(), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.customer_id"],
-            name=op.f("fk_transactions_customer_id_customers"),
-            ondelete="CASCADE",
-        ),
+        cascading("transactions", "customer_id", "customers.customer_id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transactions")),
     )
-    op.create_index(
-        op.f("ix_transactions_customer_id_date"),
-        "transactions",
-        ["customer_id", "date"],
-        unique=False,
-    )
+    create_index("transactions", "customer_id", "date")
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_transactions_customer_id_date"), table_name="transactions")
+    drop_index("transactions", "customer_id", "date")
 
     op.drop_table("transactions")
-    op.drop_index(op.f("ix_pitch_history_customer_id_date"), table_name="pitch_history")
+    drop_index("pitch_history", "customer_id", "date")
 
     op.drop_table("pitch_history")
     op.drop_table("holdings")
-    op.drop_index(op.f("ix_feedback_customer_id_recorded_at"), table_name="feedback")
+    drop_index("feedback", "customer_id", "recorded_at")
 
     op.drop_table("feedback")
-    op.drop_index(op.f("ix_customers_manager_id"), table_name="customers")
+    drop_index("customers", "manager_id")
 
     op.drop_table("customers")
     op.drop_table("client_managers")

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from recsvc.store.migration_ops import create_index, drop_index
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -27,11 +29,9 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pitch_log")),
     )
-    op.create_index(
-        op.f("ix_pitch_log_customer_id_day"), "pitch_log", ["customer_id", "day"], unique=False
-    )
+    create_index("pitch_log", "customer_id", "day")
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_pitch_log_customer_id_day"), table_name="pitch_log")
+    drop_index("pitch_log", "customer_id", "day")
     op.drop_table("pitch_log")

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from recsvc.store.migration_ops import create_index, drop_index
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -36,14 +38,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("week", "customer_id", name=op.f("pk_contact_plan")),
     )
-    op.create_index(
-        op.f("ix_contact_plan_week_manager_id"),
-        "contact_plan",
-        ["week", "manager_id"],
-        unique=False,
-    )
+    create_index("contact_plan", "week", "manager_id")
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_contact_plan_week_manager_id"), table_name="contact_plan")
+    drop_index("contact_plan", "week", "manager_id")
     op.drop_table("contact_plan")

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from recsvc.store.migration_ops import cascading, create_index, drop_index
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -26,22 +28,12 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.String(length=32), nullable=False),
         sa.Column("audit_request_id", sa.String(length=64), nullable=False),
         sa.Column("corrected_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["feedback_id"],
-            ["feedback.id"],
-            name=op.f("fk_feedback_corrections_feedback_id_feedback"),
-            ondelete="CASCADE",
-        ),
+        cascading("feedback_corrections", "feedback_id", "feedback.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback_corrections")),
     )
-    op.create_index(
-        op.f("ix_feedback_corrections_feedback_id"),
-        "feedback_corrections",
-        ["feedback_id"],
-        unique=False,
-    )
+    create_index("feedback_corrections", "feedback_id")
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_feedback_corrections_feedback_id"), table_name="feedback_corrections")
+    drop_index("feedback_corrections", "feedback_id")
     op.drop_table("feedback_corrections")

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from recsvc.store.migration_ops import create_index, drop_index
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -30,7 +32,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("experiment_id", name=op.f("pk_experiments")),
     )
-    op.create_index(op.f("ix_experiments_created_at"), "experiments", ["created_at"], unique=False)
+    create_index("experiments", "created_at")
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("experiment_id", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("arm", sa.String(length=32), nullable=True))
@@ -50,5 +52,5 @@ def downgrade() -> None:
         batch.drop_index("ix_audit_log_experiment_id_arm")
         batch.drop_column("arm")
         batch.drop_column("experiment_id")
-    op.drop_index(op.f("ix_experiments_created_at"), table_name="experiments")
+    drop_index("experiments", "created_at")
     op.drop_table("experiments")
