@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,12 +18,13 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from recsvc.catalog.product import LOCALES
+from recsvc.catalog.product import LOCALES, Product
 from recsvc.config import PACKAGE_DATA, Settings
 from recsvc.customers.profile import Customer
 from recsvc.customers.segments import tier_of, value_class_of
+from recsvc.features.customer import CustomerFeaturizer
 from recsvc.models.runtime import LoadedModel
-from recsvc.rules import customer_facts, evaluate
+from recsvc.rules.batch import evaluate_batch
 from recsvc.service.arbitration import Ranked, arbitrate
 from recsvc.service.contact_triggers import (
     HIGH_PROPENSITY,
@@ -48,11 +49,12 @@ from recsvc.service.plan_rows import (
 from recsvc.service.weeks import week_start
 from recsvc.service.wiring import Services, UsesServices, build_services
 from recsvc.store.contact_plan import (
+    ContactableChunk,
     acceptances_of,
     contacted_between,
     count_customers,
     declines_of,
-    iter_contactable,
+    iter_contactable_chunks,
     manager_levels,
     replace_week,
 )
@@ -122,26 +124,33 @@ class ContactPlanner(UsesServices):
         self.experiment = _current_experiment(self.engine)
         self.experiment_id = self.experiment.experiment_id if self.experiment else None
         summary.customers = count_customers(self.engine)
-        for chunk in iter_contactable(self.engine, chunk_size):
+        for chunk in self._chunks(chunk_size):
             for entry in self.plan_chunk(chunk, week, as_of, managers, loaded, summary):
                 books.add(entry)
             if progress is not None:
-                progress(len(chunk))
+                progress(len(chunk.customers))
         entries = books.final()
         self._write(entries, summary, loaded)
         return summary
 
+    def _chunks(self, chunk_size: int) -> Iterator[ContactableChunk]:
+        return iter_contactable_chunks(self.engine, chunk_size)
+
     def plan_chunk(
         self,
-        chunk: Sequence[Customer],
+        chunk: ContactableChunk,
         week: str,
         as_of: dt.date,
         managers: dict[str, tuple[int, int]],
         loaded: LoadedModel | None,
         summary: PlanSummary,
     ) -> Iterable[PlanEntry]:
-        """Entries for one chunk: contact policy first, one score() call, rules per candidate."""
-        open_ = [c for c in chunk if c.manager_id and c.consent_marketing and not c.open_complaint]
+        """Entries for one chunk: contact policy first, the features and the rules on whole
+        columns, one score() call per arm, then entries for the customers with a trigger."""
+        open_ = [
+            c for c in chunk.customers
+            if c.manager_id and c.consent_marketing and not c.open_complaint
+        ]  # fmt: skip
         if not open_:
             return []
         ids = [c.customer_id for c in open_]
@@ -159,21 +168,33 @@ class ContactPlanner(UsesServices):
             accepted = acceptances_of(session, ids, opened_since, tz=tz)
         candidates = [c for c in open_ if c.customer_id not in contacted]
         summary.candidates += len(candidates)
+        features = _Features(self.featurizer, chunk, as_of)
         out = []
         for arm, group in self._by_arm(candidates):
             model = self._model_of(arm, loaded)
-            probs = self._score(group, as_of, model)
+            probs = None if model is None else self.runtime.score(model, features.of(group))
             bounds = self._value_bounds(probs, model, len(group))
+            verdicts = evaluate_batch(
+                group, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
+                bank=self.bank, recent_declines=declines, recent_acceptances=accepted,
+            )  # fmt: skip
             for i, customer in enumerate(group):
+                expiry = verdicts.days_to_expiry[i]
+                found = profile_triggers(
+                    customer, as_of=as_of, config=self.config,
+                    days_to_expiry=None if np.isnan(expiry) else int(expiry),
+                )  # fmt: skip
+                if not found and bounds[i] < self.config.high_propensity_value:
+                    continue
                 propensities = None
                 if model is not None and probs is not None:
                     row = probs[i]
                     propensities = {p: float(row[j]) for p, j in model.product_index.items()}
-                entry = self._entry(
-                    customer, as_of, propensities, declines.get(customer.customer_id),
-                    value_bound=float(bounds[i]), accepted=accepted.get(customer.customer_id),
-                    holdout=arm == HOLDOUT,
-                )  # fmt: skip
+                eligible = [
+                    self.catalogue.products[j] for j in np.flatnonzero(verdicts.eligible[i])
+                ]
+                entry = self._entry_of(customer, as_of, found, eligible, propensities,
+                                       holdout=arm == HOLDOUT)  # fmt: skip
                 if entry is not None:
                     level = managers.get(str(customer.manager_id), (0, 0))[0]
                     if tier_of(customer.aum, self.bank).manager_level > level:
@@ -202,14 +223,6 @@ class ContactPlanner(UsesServices):
             return self.challenger.current()
         return None
 
-    def _score(
-        self, customers: Sequence[Customer], as_of: dt.date, loaded: LoadedModel | None
-    ) -> np.ndarray | None:
-        if loaded is None or not customers:
-            return None
-        x = np.vstack([self.featurizer.transform_one(c, as_of) for c in customers])
-        return self.runtime.score(loaded, x)
-
     def _value_bounds(
         self, probs: np.ndarray | None, loaded: LoadedModel | None, n: int
     ) -> np.ndarray:
@@ -222,30 +235,19 @@ class ContactPlanner(UsesServices):
         columns = [loaded.product_index[p.product_id] for p in self.catalogue.products]
         return np.asarray((probs[:, columns] * values[None, :]).max(axis=1, initial=0.0))
 
-    def _entry(
+    def _entry_of(
         self,
         customer: Customer,
         as_of: dt.date,
+        found: list[Found],
+        eligible: Sequence[Product],
         propensities: dict[str, float] | None,
-        declines: dict[str, dt.date] | None,
         *,
-        value_bound: float = float("inf"),
-        accepted: dict[str, dt.date] | None = None,
-        holdout: bool = False,
+        holdout: bool,
     ) -> PlanEntry | None:
-        """The plan entry of one customer who may be contacted, or None without a trigger."""
-        facts = customer_facts(customer, as_of=as_of, rules=self.rules, bank=self.bank)
-        found = profile_triggers(
-            customer, as_of=as_of, days_to_expiry=facts.days_to_expiry, config=self.config
-        )
-        if not found and value_bound < self.config.high_propensity_value:
-            return None
-        verdict = evaluate(
-            customer, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
-            bank=self.bank, recent_declines=declines or {}, recent_acceptances=accepted or {},
-        )  # fmt: skip
+        """The entry from the triggers found and the products the rules allow."""
         ranked, _ = arbitrate(
-            verdict.eligible, propensities=propensities, transaction_weights={},
+            eligible, propensities=propensities, transaction_weights={},
             config=self.service_config, order=self.order,
         )  # fmt: skip
         best_value = max((r.expected_value for r in ranked), default=0.0)
@@ -316,6 +318,26 @@ class ContactPlanner(UsesServices):
             replace_week(session, summary.week, rows, audits)
             session.commit()
         summary.entries = len(rows)
+
+
+class _Features:
+    """The model's features of a chunk, computed once on its frames (transform_frames) the
+    first time an arm with a model asks, then picked by customer."""
+
+    def __init__(self, featurizer: CustomerFeaturizer, chunk: ContactableChunk, as_of: dt.date):
+        self.featurizer, self.chunk, self.as_of = featurizer, chunk, as_of
+        self.x: np.ndarray | None = None
+        self.row: dict[str, int] = {}
+
+    def of(self, customers: Sequence[Customer]) -> np.ndarray:
+        if self.x is None:
+            chunk = self.chunk
+            self.x = self.featurizer.transform_frames(
+                chunk.customer_frame, chunk.holding_frame, chunk.transaction_frame, self.as_of
+            )
+            ids = chunk.customer_frame["customer_id"]
+            self.row = {cid: i for i, cid in enumerate(ids)}
+        return self.x[[self.row[c.customer_id] for c in customers]]
 
 
 def _current_experiment(engine: Engine) -> Experiment | None:
