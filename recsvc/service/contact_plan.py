@@ -49,14 +49,16 @@ from recsvc.service.plan_rows import (
 from recsvc.service.weeks import week_start
 from recsvc.service.wiring import Services, UsesServices, build_services
 from recsvc.store.contact_plan import (
+    ALL_MANAGERS,
     ContactableChunk,
+    ManagerSpan,
     acceptances_of,
     contacted_between,
     count_customers,
     declines_of,
     iter_contactable_chunks,
     manager_levels,
-    replace_week,
+    replace_managers,
 )
 
 DEFAULT_CONFIG = PACKAGE_DATA / "contact_plan.yaml"
@@ -115,26 +117,60 @@ class ContactPlanner(UsesServices):
     ) -> PlanSummary:
         """Plan the week (triggers counted from as_of, default its Monday) and replace it."""
         monday = week_start(week)
-        as_of = as_of or monday
-        summary = PlanSummary(week, as_of, uuid.uuid4().hex[:8])
+        summary = PlanSummary(week, as_of or monday, uuid.uuid4().hex[:8])
+        self._use(current_experiment(self.engine))
+        summary.customers = count_customers(self.engine)
+        entries = self._book(summary, chunk_size, progress, ALL_MANAGERS)
+        self._write(entries, summary, ALL_MANAGERS)
+        return summary
+
+    def plan_span(
+        self,
+        week: str,
+        *,
+        as_of: dt.date,
+        run_id: str,
+        span: ManagerSpan,
+        experiment: Experiment | None,
+        chunk_size: int = 2000,
+    ) -> PlanSummary:
+        """One partition of a run (recsvc.service.plan_dask): the books of the managers in
+        `span`, planned as plan_week plans them and written in place of the week's rows of
+        those managers. run_id and the experiment are the driver's, so a retried partition
+        writes the same request ids and the same arms (summary.customers is left 0)."""
+        summary = PlanSummary(week, as_of, run_id)
+        self._use(experiment)
+        entries = self._book(summary, chunk_size, None, span)
+        self._write(entries, summary, span)
+        return summary
+
+    def _use(self, experiment: Experiment | None) -> None:
+        self.experiment = experiment
+        self.experiment_id = experiment.experiment_id if experiment else None
+
+    def _book(
+        self,
+        summary: PlanSummary,
+        chunk_size: int,
+        progress: Callable[[int], None] | None,
+        span: ManagerSpan,
+    ) -> list[PlanEntry]:
+        """Every contactable customer of the span's managers scored; each manager's best."""
         with Session(self.engine) as session:
             managers = manager_levels(session)
         books = _Books(lambda m: managers.get(m, (0, self.config.default_book_cap))[1])
         loaded = self.runtime.current()
-        self.experiment = _current_experiment(self.engine)
-        self.experiment_id = self.experiment.experiment_id if self.experiment else None
-        summary.customers = count_customers(self.engine)
-        for chunk in self._chunks(chunk_size):
-            for entry in self.plan_chunk(chunk, week, as_of, managers, loaded, summary):
+        for chunk in self._chunks(chunk_size, span):
+            for entry in self.plan_chunk(
+                chunk, summary.week, summary.as_of, managers, loaded, summary
+            ):
                 books.add(entry)
             if progress is not None:
                 progress(len(chunk.customers))
-        entries = books.final()
-        self._write(entries, summary, loaded)
-        return summary
+        return books.final()
 
-    def _chunks(self, chunk_size: int) -> Iterator[ContactableChunk]:
-        return iter_contactable_chunks(self.engine, chunk_size)
+    def _chunks(self, chunk_size: int, span: ManagerSpan) -> Iterator[ContactableChunk]:
+        return iter_contactable_chunks(self.engine, chunk_size, managers=span)
 
     def plan_chunk(
         self,
@@ -300,10 +336,9 @@ class ContactPlanner(UsesServices):
         flag = HOLDOUT_FLAG if entry.flag == HOLDOUT_FLAG else REASSIGN
         return PlanEntry(**{**entry.__dict__, "flag": flag, "talking_points": points})
 
-    def _write(
-        self, entries: list[PlanEntry], summary: PlanSummary, loaded: LoadedModel | None
-    ) -> None:
-        """The week's plan and one audit record per entry, in one transaction."""
+    def _write(self, entries: list[PlanEntry], summary: PlanSummary, span: ManagerSpan) -> None:
+        """The span's plan (the whole week's for ALL_MANAGERS) and one audit record per entry,
+        in one transaction; run again with the same run id, it leaves the same rows."""
         now = dt.datetime.now(dt.UTC)
         rows, audits = [], []
         ranks: dict[str, int] = {}
@@ -315,7 +350,7 @@ class ContactPlanner(UsesServices):
             summary.per_manager[entry.manager_id] = rank
             summary.reassign += entry.flag == REASSIGN
         with Session(self.engine) as session:
-            replace_week(session, summary.week, rows, audits)
+            replace_managers(session, summary.week, span, rows, audits)
             session.commit()
         summary.entries = len(rows)
 
@@ -340,7 +375,7 @@ class _Features:
         return self.x[[self.row[c.customer_id] for c in customers]]
 
 
-def _current_experiment(engine: Engine) -> Experiment | None:
+def current_experiment(engine: Engine) -> Experiment | None:
     """The design in force in the store (the API reads the same one)."""
     from recsvc.service.experiments import ExperimentSource
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from recsvc.customers.profile import Customer
@@ -101,25 +101,46 @@ class ContactableChunk:
     transaction_frame: pd.DataFrame
 
 
-def _contactable(after: str, managers: tuple[str, str] | None) -> Any:
+@dataclass(frozen=True)
+class ManagerSpan:
+    """The client managers whose id is in [first, before): None is open on that side. Spans
+    cut at manager ids partition every book (a customer without a manager is in none)."""
+
+    first: str | None = None
+    before: str | None = None
+
+    def where(self, column: Any) -> list[Any]:
+        out = []
+        if self.first is not None:
+            out.append(column >= self.first)
+        if self.before is not None:
+            out.append(column < self.before)
+        return out
+
+
+ALL_MANAGERS = ManagerSpan()
+
+
+def _contactable(after: str, span: ManagerSpan) -> Any:
     customers = CustomerRow.__table__
-    query = select(customers).where(
-        customers.c.customer_id > after,
-        customers.c.manager_id.is_not(None),
-        customers.c.consent_marketing.is_(True),
-        customers.c.open_complaint.is_(False),
+    return (
+        select(customers)
+        .where(
+            customers.c.customer_id > after,
+            customers.c.manager_id.is_not(None),
+            customers.c.consent_marketing.is_(True),
+            customers.c.open_complaint.is_(False),
+            *span.where(customers.c.manager_id),
+        )
+        .order_by(customers.c.customer_id)
     )
-    if managers is not None:
-        first, last = managers
-        query = query.where(customers.c.manager_id >= first, customers.c.manager_id <= last)
-    return query.order_by(customers.c.customer_id)
 
 
 def iter_contactable_chunks(
-    engine: Engine, chunk_size: int = 2000, *, managers: tuple[str, str] | None = None
+    engine: Engine, chunk_size: int = 2000, *, managers: ManagerSpan = ALL_MANAGERS
 ) -> Iterator[ContactableChunk]:
-    """iter_contactable's customers (the same chunks, id order) as ContactableChunk; with
-    `managers` (first, last), only the books of the managers in that id range."""
+    """iter_contactable's customers (the same chunks, id order) as ContactableChunk; only the
+    books of the managers in the span."""
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")
     after = ""
@@ -253,19 +274,50 @@ def acceptances_of(
     return dict(out)
 
 
-def replace_week(
+def book_sizes(engine: Engine) -> list[tuple[str, int]]:
+    """(manager_id, customers in the book) for every manager with a book, by manager id."""
+    customers = CustomerRow.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(customers.c.manager_id, func.count())
+            .where(customers.c.manager_id.is_not(None))
+            .group_by(customers.c.manager_id)
+            .order_by(customers.c.manager_id)
+        )
+        return [(str(m), int(n)) for m, n in rows]
+
+
+def replace_managers(
     session: Session,
     week: str,
+    span: ManagerSpan,
     rows: Sequence[dict[str, Any]],
     audits: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Swap the week's plan for these rows and add their audit rows, in the caller's
-    transaction (readers see the old plan or the new one, never a mix)."""
-    session.execute(delete(ContactPlanRow).where(ContactPlanRow.week == week))
+    """Swap the week's plan of the span's managers for these rows and write their audit rows,
+    in the caller's transaction. Idempotent: the same rows again (a retried partition) leave
+    one copy; plan rows and audit rows are upserted on their keys (week and customer, request
+    id), so even two attempts racing leave no duplicate, the database enforcing it."""
+    plan = ContactPlanRow.__table__
+    session.execute(
+        delete(ContactPlanRow).where(
+            ContactPlanRow.week == week, *span.where(ContactPlanRow.manager_id)
+        )
+    )
     if audits:
-        session.execute(insert(AuditLogRow), list(audits))
+        session.execute(_upsert(session, AuditLogRow.__table__, ("request_id",)), list(audits))
     if rows:
-        session.execute(insert(ContactPlanRow), list(rows))
+        session.execute(_upsert(session, plan, ("week", "customer_id")), list(rows))
+
+
+def _upsert(session: Session, table: Any, key: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement: Any = postgresql.insert(table) if postgres else sqlite.insert(table)
+    columns = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
+    return statement.on_conflict_do_update(index_elements=list(key), set_=columns)
 
 
 def plan_of(session: Session, week: str, manager_id: str) -> list[dict[str, Any]]:
