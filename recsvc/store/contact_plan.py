@@ -7,14 +7,21 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from recsvc.customers.profile import Customer
-from recsvc.store.constants import ACCEPTED, DECLINE_OUTCOMES, MAX_CHUNK_SIZE
+from recsvc.customers.profile import ChannelHabits, Customer, Holding
+from recsvc.store.constants import (
+    ACCEPTED,
+    CHANNEL_HABIT_COLUMNS,
+    CUSTOMER_COLUMNS,
+    DECLINE_OUTCOMES,
+    MAX_CHUNK_SIZE,
+)
 from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc
 from recsvc.store.tables import (
@@ -148,32 +155,55 @@ def iter_contactable_chunks(
         with engine.connect() as conn:
             result = conn.execute(_contactable(after, managers).limit(chunk_size))
             columns = list(result.keys())
-            rows = result.all()
+            # plain tuples from here on: attribute reads on Row objects and pandas probing
+            # them one by one cost more than the queries
+            rows = [tuple(r) for r in result]
             if not rows:
                 return
-            ids = [r.customer_id for r in rows]
-            held = conn.execute(
-                select(HoldingRow.__table__).where(HoldingRow.customer_id.in_(ids))
+            ids = [r[columns.index("customer_id")] for r in rows]
+            holding_rows = [tuple(r) for r in conn.execute(
+                select(*(HoldingRow.__table__.c[c] for c in _HOLDING))
+                .where(HoldingRow.customer_id.in_(ids))
                 .order_by(HoldingRow.customer_id, HoldingRow.product_id)
-            )  # fmt: skip
-            holding_columns = list(held.keys())
-            holding_rows = held.all()
+            )]  # fmt: skip
             txns = conn.execute(
                 select(TransactionRow.customer_id, TransactionRow.type, TransactionRow.amount,
                        TransactionRow.date, TransactionRow.channel)
                 .where(TransactionRow.customer_id.in_(ids))
             )  # fmt: skip
-            # plain tuples: pandas probes Row objects attribute by attribute (7x slower)
-            transaction_frame = pd.DataFrame(map(tuple, txns.all()), columns=list(txns.keys()))
-        holdings = _by_customer(holding_rows)
-        build: Any = customer_from_row
+            transaction_frame = pd.DataFrame(map(tuple, txns), columns=list(txns.keys()))
         yield ContactableChunk(
-            customers=[build(r, holdings[r.customer_id], ()) for r in rows],
-            customer_frame=pd.DataFrame(map(tuple, rows), columns=columns),
-            holding_frame=pd.DataFrame(map(tuple, holding_rows), columns=holding_columns),
+            customers=_customers(columns, rows, holding_rows),
+            customer_frame=pd.DataFrame(rows, columns=columns),
+            holding_frame=pd.DataFrame(holding_rows, columns=_HOLDING),
             transaction_frame=transaction_frame,
         )
-        after = rows[-1].customer_id
+        after = rows[-1][columns.index("customer_id")]
+
+
+# a holding's customer, then Holding's fields in order
+_HOLDING = ("customer_id", "product_id", "amount", "open_date", "maturity_date", "value_change_pct")
+_PLAIN = tuple(c for c in CUSTOMER_COLUMNS if c not in CHANNEL_HABIT_COLUMNS)
+
+
+def _customers(
+    columns: list[str], rows: list[tuple[Any, ...]], holding_rows: list[tuple[Any, ...]]
+) -> list[Customer]:
+    """customer_from_row's Customers (holdings, no transactions) built from plain tuples."""
+    held: dict[str, list[Holding]] = defaultdict(list)
+    for h in holding_rows:
+        held[h[0]].append(Holding(*h[1:]))
+    plain = itemgetter(*(columns.index(c) for c in _PLAIN))
+    habits = itemgetter(*(columns.index(c) for c in CHANNEL_HABIT_COLUMNS))
+    at = columns.index("customer_id")
+    return [
+        Customer(
+            **dict(zip(_PLAIN, plain(r), strict=True)),
+            channel_habits=ChannelHabits(*habits(r)),
+            holdings=tuple(held.get(r[at], ())),
+        )
+        for r in rows
+    ]
 
 
 def count_customers(engine: Engine) -> int:
