@@ -35,6 +35,7 @@ from recsvc.service.contact_triggers import (
     TRIGGER_CODES,
     ContactPlanConfig,
     Found,
+    days_to_next,
     load_contact_plan_config,
     preferred_channel,
     profile_triggers,
@@ -169,7 +170,7 @@ class ContactPlanner(UsesServices):
                 ):
                     books.add(entry)
                 if progress is not None:
-                    progress(len(chunk.customers))
+                    progress(len(chunk))
         return books.final()
 
     def _chunks(self, chunk_size: int, span: ManagerSpan) -> Iterator[ContactableChunk]:
@@ -184,15 +185,17 @@ class ContactPlanner(UsesServices):
         loaded: LoadedModel | None,
         summary: PlanSummary,
     ) -> Iterable[PlanEntry]:
-        """Entries for one chunk: contact policy first, the features and the rules on whole
-        columns, one score() call per arm, then entries for the customers with a trigger."""
-        open_ = [
-            c for c in chunk.customers
-            if c.manager_id and c.consent_marketing and not c.open_complaint
-        ]  # fmt: skip
+        """Entries for one chunk: contact policy first, the features on whole columns and one
+        score() call per arm; then only for the customers a trigger may fire for (a superset,
+        _may_trigger) or whose best propensity x value may reach HIGH_PROPENSITY: Customer
+        objects, the triggers, the rules on whole columns, the entries."""
+        manager, consent, complaint = (
+            chunk.column(c) for c in ("manager_id", "consent_marketing", "open_complaint")
+        )
+        open_ = [i for i in range(len(chunk)) if manager[i] and consent[i] and not complaint[i]]
         if not open_:
             return []
-        ids = [c.customer_id for c in open_]
+        ids = [chunk.ids[i] for i in open_]
         monday = week_start(week)
         tz = self.service_config.timezone
         start = dt.datetime.combine(monday, dt.time(), tzinfo=tz)
@@ -205,14 +208,21 @@ class ContactPlanner(UsesServices):
             declines = declines_of(session, ids, since, tz=tz)
             opened_since = as_of - dt.timedelta(days=self.rules.opening_days)
             accepted = acceptances_of(session, ids, opened_since, tz=tz)
-        candidates = [c for c in open_ if c.customer_id not in contacted]
+        candidates = [i for i in open_ if chunk.ids[i] not in contacted]
         summary.candidates += len(candidates)
         features = _Features(self.featurizer, chunk, as_of)
+        may_trigger = self._may_trigger(chunk, as_of)
         out = []
-        for arm, group in self._by_arm(candidates):
+        for arm, positions in self._by_arm(chunk.ids, candidates):
+            if not positions:
+                continue
             model = self._model_of(arm, loaded)
-            probs = None if model is None else self.runtime.score(model, features.of(group))
-            bounds = self._value_bounds(probs, model, len(group))
+            probs = None if model is None else self.runtime.score(model, features.at(positions))
+            bounds = self._value_bounds(probs, model, len(positions))
+            keep = np.flatnonzero(
+                may_trigger[positions] | (bounds >= self.config.high_propensity_value)
+            )
+            group = chunk.build(positions[k] for k in keep)
             verdicts = evaluate_batch(
                 group, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
                 bank=self.bank, recent_declines=declines, recent_acceptances=accepted,
@@ -223,11 +233,11 @@ class ContactPlanner(UsesServices):
                     customer, as_of=as_of, config=self.config,
                     days_to_expiry=None if np.isnan(expiry) else int(expiry),
                 )  # fmt: skip
-                if not found and bounds[i] < self.config.high_propensity_value:
+                if not found and bounds[keep[i]] < self.config.high_propensity_value:
                     continue
                 propensities = None
                 if model is not None and probs is not None:
-                    row = probs[i]
+                    row = probs[keep[i]]
                     propensities = {p: float(row[j]) for p, j in model.product_index.items()}
                 eligible = [
                     self.catalogue.products[j] for j in np.flatnonzero(verdicts.eligible[i])
@@ -244,13 +254,45 @@ class ContactPlanner(UsesServices):
                     ))  # fmt: skip
         return out
 
-    def _by_arm(self, customers: Sequence[Customer]) -> list[tuple[str, list[Customer]]]:
-        """The customers per experiment arm (the API's salted hash); all champion if none."""
+    def _may_trigger(self, chunk: ContactableChunk, as_of: dt.date) -> np.ndarray:
+        """Per customer of the chunk: may a profile trigger fire? A superset of
+        profile_triggers (every window it checks, matured holdings included), read from the
+        plain rows without building a Customer; profile_triggers decides for those kept."""
+        cfg, today = self.config, as_of.toordinal()
+        validity = self.rules.assessment_validity_days
+        may = np.zeros(len(chunk), dtype=bool)
+        at = {cid: i for i, cid in enumerate(chunk.ids)}
+        for customer_id, _, _, opened, matures, change in chunk.holding_rows:
+            if matures is not None:
+                ahead = matures.toordinal() - today
+                if -cfg.matured_days <= ahead <= cfg.maturing_days:
+                    may[at[customer_id]] = True
+            if change is not None and abs(change) >= cfg.value_swing_pct:
+                may[at[customer_id]] = True
+            if opened is not None and 0 <= today - opened.toordinal() <= cfg.follow_up_days:
+                may[at[customer_id]] = True
+        born, since = chunk.column("birth_date"), chunk.column("customer_since")
+        risk, assessed = chunk.column("risk_level"), chunk.column("assessment_date")
+        for i in range(len(chunk)):
+            if may[i]:
+                continue
+            key = days_to_next(born[i], as_of)
+            if since[i] is not None and since[i] < as_of:
+                key = min(key, days_to_next(since[i], as_of))
+            if key <= cfg.key_date_days:
+                may[i] = True
+            elif risk[i] is not None and assessed[i] is not None:
+                age = today - assessed[i].toordinal()
+                may[i] = 0 <= age <= validity and validity - age <= cfg.assessment_expiring_days
+        return may
+
+    def _by_arm(self, ids: Sequence[str], positions: list[int]) -> list[tuple[str, list[int]]]:
+        """The positions per experiment arm (the API's salted hash); all champion if none."""
         if self.experiment is None:
-            return [(CHAMPION, list(customers))]
-        groups: dict[str, list[Customer]] = {}
-        for c in customers:
-            groups.setdefault(assign(self.experiment, c.customer_id), []).append(c)
+            return [(CHAMPION, positions)]
+        groups: dict[str, list[int]] = {}
+        for i in positions:
+            groups.setdefault(assign(self.experiment, ids[i]), []).append(i)
         return sorted(groups.items())
 
     def _model_of(self, arm: str, champion: LoadedModel | None) -> LoadedModel | None:
@@ -360,22 +402,19 @@ class ContactPlanner(UsesServices):
 
 class _Features:
     """The model's features of a chunk, computed once on its frames (transform_frames) the
-    first time an arm with a model asks, then picked by customer."""
+    first time an arm with a model asks, then picked by position."""
 
     def __init__(self, featurizer: CustomerFeaturizer, chunk: ContactableChunk, as_of: dt.date):
         self.featurizer, self.chunk, self.as_of = featurizer, chunk, as_of
         self.x: np.ndarray | None = None
-        self.row: dict[str, int] = {}
 
-    def of(self, customers: Sequence[Customer]) -> np.ndarray:
+    def at(self, positions: list[int]) -> np.ndarray:
         if self.x is None:
             chunk = self.chunk
             self.x = self.featurizer.transform_frames(
                 chunk.customer_frame, chunk.holding_frame, chunk.transaction_frame, self.as_of
             )
-            ids = chunk.customer_frame["customer_id"]
-            self.row = {cid: i for i, cid in enumerate(ids)}
-        return self.x[[self.row[c.customer_id] for c in customers]]
+        return self.x[positions]
 
 
 @contextmanager

@@ -96,16 +96,55 @@ def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Cu
         after = rows[-1].customer_id
 
 
-@dataclass(frozen=True)
 class ContactableChunk:
-    """A chunk of contactable customers, as the batch path reads them: Customer objects with
-    their holdings (what the triggers and the rules read) and, for the model's features, the
-    same customers, holdings and transactions as DataFrames (no Transaction objects built)."""
+    """A chunk of contactable customers, as the batch path reads them: plain tuples, the
+    same as DataFrames for the model's features (no Transaction objects built), and Customer
+    objects with their holdings built only for the customers asked for (the triggers and the
+    rules read them)."""
 
-    customers: list[Customer]
-    customer_frame: pd.DataFrame
-    holding_frame: pd.DataFrame
-    transaction_frame: pd.DataFrame
+    def __init__(
+        self,
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+        holding_rows: list[tuple[Any, ...]],
+        transaction_frame: pd.DataFrame,
+    ) -> None:
+        self.columns, self.rows, self.holding_rows = columns, rows, holding_rows
+        self.customer_frame = pd.DataFrame(rows, columns=columns)
+        self.holding_frame = pd.DataFrame(holding_rows, columns=_HOLDING)
+        self.transaction_frame = transaction_frame
+        at = columns.index("customer_id")
+        self.ids: list[str] = [r[at] for r in rows]
+        self._held: dict[str, list[Holding]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> list[Any]:
+        at = self.columns.index(name)
+        return [r[at] for r in self.rows]
+
+    @property
+    def customers(self) -> list[Customer]:
+        return self.build(range(len(self.rows)))
+
+    def build(self, positions: Iterable[int]) -> list[Customer]:
+        """customer_from_row's Customers (holdings, no transactions) at these positions."""
+        if self._held is None:
+            self._held = defaultdict(list)
+            for h in self.holding_rows:
+                self._held[h[0]].append(Holding(*h[1:]))
+        held, columns = self._held, self.columns
+        plain = itemgetter(*(columns.index(c) for c in _PLAIN))
+        habits = itemgetter(*(columns.index(c) for c in CHANNEL_HABIT_COLUMNS))
+        return [
+            Customer(
+                **dict(zip(_PLAIN, plain(self.rows[i]), strict=True)),
+                channel_habits=ChannelHabits(*habits(self.rows[i])),
+                holdings=tuple(held.get(self.ids[i], ())),
+            )
+            for i in positions
+        ]
 
 
 @dataclass(frozen=True)
@@ -172,38 +211,13 @@ def iter_contactable_chunks(
                 .where(TransactionRow.customer_id.in_(ids))
             )  # fmt: skip
             transaction_frame = pd.DataFrame(map(tuple, txns), columns=list(txns.keys()))
-        yield ContactableChunk(
-            customers=_customers(columns, rows, holding_rows),
-            customer_frame=pd.DataFrame(rows, columns=columns),
-            holding_frame=pd.DataFrame(holding_rows, columns=_HOLDING),
-            transaction_frame=transaction_frame,
-        )
+        yield ContactableChunk(columns, rows, holding_rows, transaction_frame)
         after = rows[-1][columns.index("customer_id")]
 
 
 # a holding's customer, then Holding's fields in order
 _HOLDING = ("customer_id", "product_id", "amount", "open_date", "maturity_date", "value_change_pct")
 _PLAIN = tuple(c for c in CUSTOMER_COLUMNS if c not in CHANNEL_HABIT_COLUMNS)
-
-
-def _customers(
-    columns: list[str], rows: list[tuple[Any, ...]], holding_rows: list[tuple[Any, ...]]
-) -> list[Customer]:
-    """customer_from_row's Customers (holdings, no transactions) built from plain tuples."""
-    held: dict[str, list[Holding]] = defaultdict(list)
-    for h in holding_rows:
-        held[h[0]].append(Holding(*h[1:]))
-    plain = itemgetter(*(columns.index(c) for c in _PLAIN))
-    habits = itemgetter(*(columns.index(c) for c in CHANNEL_HABIT_COLUMNS))
-    at = columns.index("customer_id")
-    return [
-        Customer(
-            **dict(zip(_PLAIN, plain(r), strict=True)),
-            channel_habits=ChannelHabits(*habits(r)),
-            holdings=tuple(held.get(r[at], ())),
-        )
-        for r in rows
-    ]
 
 
 def count_customers(engine: Engine) -> int:

@@ -22,7 +22,7 @@ from recsvc.rules import customer_facts, evaluate
 from recsvc.service.answers import Caller
 from recsvc.service.contact_plan import ContactPlanner, build_planner
 from recsvc.service.contact_triggers import profile_triggers
-from recsvc.service.experiment import HOLDOUT
+from recsvc.service.experiment import CHAMPION, HOLDOUT, assign
 from recsvc.service.experiments import ExperimentSource
 from recsvc.service.plan_read import CHANNEL
 from recsvc.service.plan_rows import PlanEntry, PlanSummary
@@ -73,7 +73,7 @@ class OldPlanner(ContactPlanner):
         candidates = [c for c in open_ if c.customer_id not in contacted]
         summary.candidates += len(candidates)
         out = []
-        for arm, group in self._by_arm(candidates):
+        for arm, group in self._old_by_arm(candidates):
             model = self._model_of(arm, loaded)
             probs = None
             if model is not None and group:
@@ -99,6 +99,14 @@ class OldPlanner(ContactPlanner):
                         model_hash=model.model_hash if model else None,
                     ))  # fmt: skip
         return out
+
+    def _old_by_arm(self, customers: list[Customer]) -> list[tuple[str, list[Customer]]]:
+        if self.experiment is None:
+            return [(CHAMPION, list(customers))]
+        groups: dict[str, list[Customer]] = {}
+        for c in customers:
+            groups.setdefault(assign(self.experiment, c.customer_id), []).append(c)
+        return sorted(groups.items())
 
     def _old_entry(
         self,
