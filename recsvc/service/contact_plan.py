@@ -123,8 +123,9 @@ class ContactPlanner(UsesServices):
         summary = PlanSummary(week, as_of or monday, uuid.uuid4().hex[:8])
         self._use(current_experiment(self.engine))
         summary.customers = count_customers(self.engine)
-        entries = self._book(summary, chunk_size, progress, ALL_MANAGERS)
-        self._write(entries, summary, ALL_MANAGERS)
+        with _few_collections():
+            entries = self._book(summary, chunk_size, progress, ALL_MANAGERS)
+            self._write(entries, summary, ALL_MANAGERS)
         return summary
 
     def plan_span(
@@ -143,8 +144,9 @@ class ContactPlanner(UsesServices):
         writes the same request ids and the same arms (summary.customers is left 0)."""
         summary = PlanSummary(week, as_of, run_id)
         self._use(experiment)
-        entries = self._book(summary, chunk_size, None, span)
-        self._write(entries, summary, span)
+        with _few_collections():
+            entries = self._book(summary, chunk_size, None, span)
+            self._write(entries, summary, span)
         return summary
 
     def _use(self, experiment: Experiment | None) -> None:
@@ -163,14 +165,13 @@ class ContactPlanner(UsesServices):
             managers = manager_levels(session)
         books = _Books(lambda m: managers.get(m, (0, self.config.default_book_cap))[1])
         loaded = self.runtime.current()
-        with _few_collections():
-            for chunk in self._chunks(chunk_size, span):
-                for entry in self.plan_chunk(
-                    chunk, summary.week, summary.as_of, managers, loaded, summary
-                ):
-                    books.add(entry)
-                if progress is not None:
-                    progress(len(chunk))
+        for chunk in self._chunks(chunk_size, span):
+            for entry in self.plan_chunk(
+                chunk, summary.week, summary.as_of, managers, loaded, summary
+            ):
+                books.add(entry)
+            if progress is not None:
+                progress(len(chunk))
         return books.final()
 
     def _chunks(self, chunk_size: int, span: ManagerSpan) -> Iterator[ContactableChunk]:
