@@ -2,7 +2,8 @@
 
 The books are cut into partitions at client-manager ids (ManagerSpan): the per-manager cap
 makes a manager's book the natural unit, and a customer without a manager is in no book. The
-driver fixes the run id and the experiment before submitting; each task plans its managers as
+driver fixes the run id, the experiment and the models (the registry's champion and challenger
+versions) before submitting; each task plans its managers as
 the single-process plan does and writes their rows and audit rows in one transaction
 (replace_managers: delete the span's rows of the week, upsert on the keys). A task run twice
 (a worker killed after it committed, Dask rescheduling it) writes the same request ids over
@@ -28,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from recsvc.cluster import dask_client, parse_address
 from recsvc.config import Settings
+from recsvc.models.registry import Registry
 from recsvc.service.contact_plan import (
     DEFAULT_CONFIG,
     ContactPlanner,
@@ -59,6 +61,8 @@ class PartitionJob:
     experiment: Experiment | None
     chunk_size: int
     config_path: Path = DEFAULT_CONFIG
+    # (champion, challenger) versions the registry named when the run started; None: unread
+    models: tuple[str | None, str | None] | None = None
 
 
 def public_url(database_url: str) -> str:
@@ -93,12 +97,33 @@ def plan_partition(job: PartitionJob) -> PlanSummary:
         )
     key = (settings.database_url, str(job.config_path))
     planner = _PLANNERS.get(key)
-    if planner is None:
+    if planner is None or (job.models is not None and _served(planner) != job.models):
+        # a new worker, or one whose runtime has not yet seen the run's models: load afresh
         planner = _PLANNERS[key] = build_planner(settings, config_path=job.config_path)
+    if job.models is not None and _served(planner) != job.models:
+        raise PlanClusterError(
+            f"this worker serves (champion, challenger) {_served(planner)}, the run started"
+            f" with {job.models}: a promote during the run? plan the week again"
+        )
     return planner.plan_span(
         job.week, as_of=job.as_of, run_id=job.run_id, span=job.span,
         experiment=job.experiment, chunk_size=job.chunk_size,
     )  # fmt: skip
+
+
+def _served(planner: ContactPlanner) -> tuple[str | None, str | None]:
+    champion, challenger = planner.runtime.current(), planner.challenger.current()
+    return (champion.version if champion else None, challenger.version if challenger else None)
+
+
+def _registered(settings: Settings) -> tuple[str | None, str | None] | None:
+    """The versions the registry's aliases name now (every partition must plan with these, as
+    one process plans with the models it loaded once); None if the registry cannot be read."""
+    try:
+        state = Registry(settings.registry_dir).alias_state()
+    except Exception:  # the planner then serves what it can, as the single process does
+        return None
+    return state.champion, state.challenger
 
 
 def plan_week_on_cluster(
@@ -127,13 +152,14 @@ def plan_week_on_cluster(
     finally:
         engine.dispose()
     summary = PlanSummary(week, as_of, uuid.uuid4().hex[:8], customers=customers)
+    models = _registered(settings)
     with dask_client(address) as client:
         c: Any = client
         workers = max(len(c.scheduler_info()["workers"]), 1)
         parts = spans(sizes, partitions or PARTITIONS_PER_WORKER * workers)
         jobs = [
             PartitionJob(public_url(settings.database_url), week, as_of, summary.run_id, span,
-                         experiment, chunk_size, config_path)
+                         experiment, chunk_size, config_path, models)
             for span in parts
         ]  # fmt: skip
         futures = [

@@ -27,6 +27,7 @@ from recsvc.service.plan_dask import (
     PlanClusterError,
     plan_partition,
     plan_week_on_cluster,
+    public_url,
     spans,
 )
 from recsvc.service.plan_rows import PlanSummary
@@ -136,3 +137,26 @@ def test_a_scheduler_address_with_sqlite_is_refused(tmp_path: Path) -> None:
     settings = dataclasses.replace(Settings(), database_url=f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(PlanClusterError, match="needs PostgreSQL"):
         plan_week_on_cluster(settings, "tcp://127.0.0.1:1", WEEK, as_of=AS_OF)
+
+
+def _job(settings: Settings, **overrides: Any) -> PartitionJob:
+    values: dict[str, Any] = {
+        "database": public_url(settings.database_url), "week": WEEK, "as_of": AS_OF,
+        "run_id": "r1", "span": ManagerSpan(), "experiment": None, "chunk_size": 100,
+        "models": (None, None),
+    }  # fmt: skip
+    return PartitionJob(**{**values, **overrides})
+
+
+def test_a_partition_refuses_other_models_or_another_database(
+    store_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A promote during the run would plan some managers with another model; a worker whose
+    DATABASE_URL differs from the driver's would write elsewhere. Both refuse."""
+    monkeypatch.setenv("DATABASE_URL", store_settings.database_url)
+    monkeypatch.setenv("RECSVC_REGISTRY_DIR", str(store_settings.registry_dir))
+    assert plan_partition(_job(store_settings)).entries == 0  # an empty book, no model: fine
+    with pytest.raises(PlanClusterError, match="promote during the run"):
+        plan_partition(_job(store_settings, models=("20261201T000000Z-abcdef12", None)))
+    with pytest.raises(PlanClusterError, match="DATABASE_URL"):
+        plan_partition(_job(store_settings, database=f"sqlite:///{tmp_path / 'other.db'}"))
