@@ -5,6 +5,7 @@ assessment's expiry), or the plan silently loses entries."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -81,3 +82,18 @@ def test_may_trigger_keeps_every_customer_a_profile_trigger_fires_for(
                 kept += bool(may[i])
                 assert may[i] or not found, (customer.customer_id, found)
     assert 0 < fired <= kept < 2 * 1500  # the edges are reached, and most are left out
+
+
+def test_a_trigger_the_pre_filter_does_not_know_keeps_every_customer(
+    planner: ContactPlanner,
+) -> None:
+    """A trigger added in contact_plan.yaml with its detector (issue 15: two touches) is not in
+    the pre-filter's windows: the pre-filter must then keep everyone, not drop whom it fires for."""
+    store_book(planner.engine, _edge_book(planner, 300, seed=7), {"M1": (3, 10)})
+    shipped = planner.config.triggers
+    added = dataclasses.replace(shipped[FOLLOW_UP], code="LARGE_BALANCE")
+    planner.config = dataclasses.replace(
+        planner.config, triggers={**shipped, "LARGE_BALANCE": added}
+    )
+    for chunk in iter_contactable_chunks(planner.engine, 500):
+        assert planner._may_trigger(chunk, MONDAY).all()
