@@ -175,3 +175,21 @@ def test_cli_names_a_bad_address(tmp_path: Path, bank: Path, capsys: Any) -> Non
     assert main([*argv, "--partitions", "4"]) == 2
     assert "--partitions needs --dask" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_the_card_says_which_samples_were_used(two_workers: Path, tmp_path: Path) -> None:
+    from training.report import write_report
+
+    html = write_report(two_workers, tmp_path / "card.html").read_text(encoding="utf-8")
+    assert "evaluation sample (Dask)" in html and "calibration sample (Dask)" in html
+    desc = json.loads((two_workers / "model.json").read_text(encoding="utf-8"))
+    assert "keyed samples" in desc["distributed"]["evaluation"]
+
+
+def test_two_local_clusters_run_side_by_side() -> None:
+    """Two trainings (or a training and a score-book) on one machine: each LocalCluster's
+    scheduler takes any free HTTP port instead of failing on 8787."""
+    from recsvc.cluster import dask_client
+
+    with dask_client("local:1") as first, dask_client("local:1") as second:
+        assert first.submit(sum, [1, 2]).result() == second.submit(sum, [3]).result()  # type: ignore[attr-defined]
