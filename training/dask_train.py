@@ -365,6 +365,7 @@ class DaskRankerFit:
         self.bins = bins
         self.client = client
         self.parts = parts
+        self.home = {k: min(v) for k, v in client.who_has(parts).items()}
         self.ranker = ranker
         self.progress = progress
 
@@ -402,6 +403,7 @@ class DaskRankerFit:
                     j,
                     product,
                     rate,
+                    workers=[self.home[p.key]],
                     pure=False,
                 )
                 for p in self.parts
@@ -464,7 +466,8 @@ class DaskRankerFit:
         where = self.client.who_has(picked)
         for f, n in zip(picked, sizes, strict=True):
             if n:
-                holders.setdefault(next(iter(where[f.key])), []).append(f)
+                holders.setdefault(min(where[f.key]), []).append(f)
+        holders = dict(sorted(holders.items()))
         ports = self.client.run(free_port, workers=list(holders))
         machines = ",".join(f"{urlparse(w).hostname}:{ports[w]}" for w in holders)
         network = {"machines": machines, "num_machines": len(holders), "time_out": 120}
@@ -623,7 +626,7 @@ def load_partitions(
         )
         for pieces in zip(*files, strict=True)
     ]
-    parts = client.compute(graph)
+    parts = place(client, client.compute(graph))
     sizes = client.gather([client.submit(part_sizes, p) for p in parts])
     return DaskTraining(
         client=client,
@@ -631,6 +634,32 @@ def load_partitions(
         customers=sum(n for n, _ in sizes),
         holdout=sum(t for _, t in sizes),
     )
+
+
+def _same(part: Part) -> Part:
+    return part
+
+
+def place(client: Any, parts: list[Any]) -> list[Any]:
+    """Partition i on worker i mod W (workers sorted by address), moving the ones the
+    scheduler put elsewhere: which rows each LightGBM machine holds then depends only on the
+    number of workers, so a rerun on the same cluster size gives the same trees."""
+    from distributed import wait
+
+    wait(parts)
+    workers = sorted(client.scheduler_info()["workers"])
+    where = client.who_has(parts)
+    placed = []
+    for i, part in enumerate(parts):
+        target = workers[i % len(workers)]
+        if target in where[part.key]:
+            placed.append(part)
+        else:
+            placed.append(
+                client.submit(_same, part, workers=[target], allow_other_workers=False, pure=False)
+            )
+    wait(placed)
+    return placed
 
 
 def sample(
