@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -28,7 +29,7 @@ from recsvc.models.ranker import ProductRanker
 from recsvc.models.registry import Registry
 from training.dask_train import DaskTrainingError, build_part, check_supported
 from training.datasets import DatasetSpec, load_spec, parse_spec
-from training.pipeline import evaluate, train
+from training.pipeline import evaluate, read_training_customers, train
 from training.synth.generate import generate_bank
 from training.synthetic import featurizer_for
 
@@ -61,7 +62,14 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def scored(model_dir: Path, spec: DatasetSpec, bank: Path) -> dict[str, Any]:
     """The model graded by `training evaluate` on the bank's hold-out customers."""
     report = evaluate(model_dir, spec, bank, n_boot=10)
-    return {"auc": report["model"]["auc"], "map@7": report["model"]["map@7"], "n": report["n_test"]}
+    desc = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    return {
+        "auc": report["model"]["auc"],
+        "map@7": report["model"]["map@7"],
+        "n": report["n_test"],
+        "trained_on": read_training_customers(model_dir),
+        "counted": {k: desc["metrics"][k] for k in ("n_train", "n_test")},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +96,9 @@ def test_one_worker_gives_the_single_process_trees(
     out = dask_model(bank, tmp_path / "dask1", "local:1", spec)
     got = scored(out, spec, bank)
     assert got["n"] == single["n"]
+    # no customer lost or doubled: the same training customers, the same counts on both sides
+    assert np.array_equal(got["trained_on"], single["trained_on"])
+    assert got["counted"] == single["counted"]
     gaps = auc_gaps(single, got)
     assert max(gaps.values()) <= 1e-12, gaps
     assert abs(got["map@7"] - single["map@7"]) <= 1e-12
@@ -103,6 +114,8 @@ def test_two_workers_stay_close_to_the_single_process_model(
 ) -> None:
     got = scored(two_workers, parity_spec(), bank)
     assert got["n"] == single["n"]
+    assert np.array_equal(got["trained_on"], single["trained_on"])
+    assert got["counted"] == single["counted"]
     gaps = auc_gaps(single, got)
     assert max(gaps.values()) <= TWO_WORKER_AUC, gaps
     assert abs(got["map@7"] - single["map@7"]) <= MAP_TOLERANCE, (got, single)
