@@ -357,6 +357,7 @@ class DaskRankerFit:
         self,
         client: Any,
         parts: list[Any],
+        homes: list[str],
         ranker: ProductRanker,
         *,
         progress: bool,
@@ -365,7 +366,7 @@ class DaskRankerFit:
         self.bins = bins
         self.client = client
         self.parts = parts
-        self.home = {k: min(v) for k, v in client.who_has(parts).items()}
+        self.home = {p.key: w for p, w in zip(parts, homes, strict=True)}
         self.ranker = ranker
         self.progress = progress
 
@@ -462,11 +463,12 @@ class DaskRankerFit:
             reference_rows, picked, sample_cnt, int(params["seed"]), pure=False
         )
         sizes = self.client.gather([self.client.submit(_length, f) for f in picked])
+        # Each piece was computed on its partition's home (pinned); grouping by that home, not
+        # by who_has (a partition copied to a second worker would send every piece to one).
         holders: dict[str, list[Any]] = {}
-        where = self.client.who_has(picked)
-        for f, n in zip(picked, sizes, strict=True):
+        for f, p, n in zip(picked, self.parts, sizes, strict=True):
             if n:
-                holders.setdefault(min(where[f.key]), []).append(f)
+                holders.setdefault(self.home[p.key], []).append(f)
         holders = dict(sorted(holders.items()))
         ports = self.client.run(free_port, workers=list(holders))
         machines = ",".join(f"{urlparse(w).hostname}:{ports[w]}" for w in holders)
@@ -591,6 +593,8 @@ class DaskTraining:
 
     client: Any
     parts: list[Any]
+    homes: list[str]
+    """The worker each partition was placed on (a copy may also sit elsewhere)."""
     customers: int
     holdout: int
 
@@ -626,11 +630,12 @@ def load_partitions(
         )
         for pieces in zip(*files, strict=True)
     ]
-    parts = place(client, client.compute(graph))
+    parts, homes = place(client, client.compute(graph))
     sizes = client.gather([client.submit(part_sizes, p) for p in parts])
     return DaskTraining(
         client=client,
         parts=parts,
+        homes=homes,
         customers=sum(n for n, _ in sizes),
         holdout=sum(t for _, t in sizes),
     )
@@ -640,7 +645,7 @@ def _same(part: Part) -> Part:
     return part
 
 
-def place(client: Any, parts: list[Any]) -> list[Any]:
+def place(client: Any, parts: list[Any]) -> tuple[list[Any], list[str]]:
     """Partition i on worker i mod W (workers sorted by address), moving the ones the
     scheduler put elsewhere: which rows each LightGBM machine holds then depends only on the
     number of workers, so a rerun on the same cluster size gives the same trees."""
@@ -659,7 +664,7 @@ def place(client: Any, parts: list[Any]) -> list[Any]:
                 client.submit(_same, part, workers=[target], allow_other_workers=False, pure=False)
             )
     wait(placed)
-    return placed
+    return placed, [workers[i % len(workers)] for i in range(len(parts))]
 
 
 def sample(
@@ -755,7 +760,9 @@ def train_dask(
                 if ranker.calibration is None
                 else ranker.calibration_fraction,
             )
-            return DaskRankerFit(client, run.parts, ranker, progress=progress, bins=bins).fit(
+            return DaskRankerFit(
+                client, run.parts, run.homes, ranker, progress=progress, bins=bins
+            ).fit(
                 scope,
                 feature_names=names,
                 products=products,

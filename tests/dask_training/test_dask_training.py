@@ -121,6 +121,8 @@ def test_two_workers_stay_close_to_the_single_process_model(
     assert abs(got["map@7"] - single["map@7"]) <= MAP_TOLERANCE, (got, single)
     desc = json.loads((two_workers / "model.json").read_text(encoding="utf-8"))
     assert desc["distributed"]["workers"] == 2
+    for booster in two_workers.glob("model_*.txt"):  # every booster trained on both workers
+        assert "[num_machines: 2]" in booster.read_text(encoding="utf-8"), booster.name
     assert all(mb > 0 for mb in desc["distributed"]["peak_rss_mb_per_worker"].values())
 
 
