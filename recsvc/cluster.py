@@ -64,7 +64,10 @@ def dask_client(text: str, *, memory_limit: str | None = None) -> Iterator[objec
         "n_workers": address.workers,
         "threads_per_worker": 1,
         "processes": True,
-        "dashboard_address": ":0",  # its HTTP server on a free port: 8787 may be taken
+        # None still binds the scheduler's HTTP routes to 8787; a second cluster on the same
+        # machine (another run, a test) then fails with "Port 8787 is already in use". Any
+        # free port instead.
+        "dashboard_address": ":0",
     }
     if memory_limit is not None:
         options["memory_limit"] = memory_limit
