@@ -55,6 +55,7 @@ from training.card import evaluation_section
 from training.datasets import DatasetFrame, DatasetSpec
 from training.datasets.split import holdout_mask, id_keys, uniform
 from training.synth.reader import SCHEMAS, BankFormatError, BankFrames, _convert
+from training.synthetic import wants_history
 
 EVALUATION_SAMPLE = 200_000
 CALIBRATION_SAMPLE = 1_000_000
@@ -78,6 +79,11 @@ def check_supported(spec: DatasetSpec) -> None:
         raise DaskTrainingError(
             f"spec {spec.name}: --dask reads recsvc-bank directories only (loader "
             f"{spec.loader!r}); train it without --dask"
+        )
+    if wants_history(spec):
+        raise DaskTrainingError(
+            f"spec {spec.name}: key 'features.history' = true: the partitions build the "
+            "customer features only, not the decision history; train it without --dask"
         )
     kind = str(spec.model.get("kind", BINARY))
     if kind != BINARY:

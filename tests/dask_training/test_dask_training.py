@@ -179,6 +179,13 @@ def test_other_loaders_are_refused(name: str) -> None:
         check_supported(load_spec(name))
 
 
+def test_decision_history_features_are_refused_not_skipped() -> None:
+    """synthetic_history's model needs recsvc.features.history's columns; the partitions build
+    the customer features only, so a --dask run would silently train without them."""
+    with pytest.raises(DaskTrainingError, match="history"):
+        check_supported(load_spec("synthetic_history"))
+
+
 def test_a_search_is_refused_not_skipped() -> None:
     raw = load_spec("synthetic").to_dict()
     raw["search"] = {
