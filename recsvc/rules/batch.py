@@ -127,9 +127,9 @@ class BatchVerdicts:
             found = self.codes(i, j)
             if not found:
                 eligible.append(product)
-            excluded += [Exclusion(product.product_id, c, *rules.reasons[c]) for c in found]
+            excluded += [Exclusion(product.product_id, c, rules.reasons[c]) for c in found]
         action = self.next_action[i]
-        actions = () if action is None else (NextAction(action, *rules.next_actions[action]),)
+        actions = () if action is None else (NextAction(action, rules.next_actions[action]),)
         return Verdict(tuple(eligible), tuple(excluded), actions)
 
 
