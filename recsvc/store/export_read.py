@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from recsvc.store.constants import MAX_CHUNK_SIZE
+from recsvc.store.constants import MAX_CHUNK_SIZE, check_chunk_size
 from recsvc.store.tables import (
     AuditLogRow,
     ClientManagerRow,
@@ -62,43 +62,32 @@ def customer_chunks(
 ) -> Iterator[Sequence[Any]]:
     """Customers who were customers on `joined_by` (customer_since empty or not after it), in
     customer_id order, `chunk_size` at a time."""
-    _check_size(chunk_size)
-    after = ""
-    while True:
-        rows = conn.execute(
-            select(_CUSTOMERS)
-            .where(
-                _CUSTOMERS.c.customer_id > after,
-                or_(
-                    _CUSTOMERS.c.customer_since.is_(None), _CUSTOMERS.c.customer_since <= joined_by
-                ),
-            )
-            .order_by(_CUSTOMERS.c.customer_id)
-            .limit(chunk_size)
-        ).all()
-        if not rows:
-            return
-        _checked_order(rows, "customer_id", after)
-        yield rows
-        after = rows[-1].customer_id
+    joined = or_(_CUSTOMERS.c.customer_since.is_(None), _CUSTOMERS.c.customer_since <= joined_by)
+    return _keyset_chunks(conn, _CUSTOMERS, "customer_id", chunk_size, joined)
 
 
 def manager_chunks(conn: Connection, *, chunk_size: int = 5000) -> Iterator[Sequence[Any]]:
     """Every client manager, in manager_id order."""
-    _check_size(chunk_size)
+    return _keyset_chunks(conn, _MANAGERS, "manager_id", chunk_size)
+
+
+def _keyset_chunks(
+    conn: Connection, table: Any, key: str, chunk_size: int, *where: Any
+) -> Iterator[Sequence[Any]]:
+    """The table's rows that meet `where`, in `key` order, `chunk_size` at a time (keyset
+    pagination: one query per chunk)."""
+    check_chunk_size(chunk_size)
+    column = table.c[key]
     after = ""
     while True:
         rows = conn.execute(
-            select(_MANAGERS)
-            .where(_MANAGERS.c.manager_id > after)
-            .order_by(_MANAGERS.c.manager_id)
-            .limit(chunk_size)
+            select(table).where(column > after, *where).order_by(column).limit(chunk_size)
         ).all()
         if not rows:
             return
-        _checked_order(rows, "manager_id", after)
+        _checked_order(rows, key, after)
         yield rows
-        after = rows[-1].manager_id
+        after = getattr(rows[-1], key)
 
 
 @dataclass(frozen=True)
@@ -128,7 +117,7 @@ def chunk_rows(
     (`transactions_after`, `transactions_until`], pitch history up to `history_until`, and every
     pitch-log and feedback row with their corrections and audited requests (what of those was
     known on the date depends on the audit's day and the feedback's time: the caller decides)."""
-    _check_size(len(ids))
+    check_chunk_size(len(ids))
     ids = list(ids)
     holdings = conn.execute(
         select(_HOLDINGS)
@@ -187,8 +176,3 @@ def chunk_rows(
 def _parts(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), MAX_CHUNK_SIZE):
         yield values[start : start + MAX_CHUNK_SIZE]
-
-
-def _check_size(size: int) -> None:
-    if not 1 <= size <= MAX_CHUNK_SIZE:
-        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {size}")
