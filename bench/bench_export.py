@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -136,15 +135,11 @@ def main() -> None:
         build(work, args.customers)
         return
     sys.path.insert(0, str(ROOT / "bench"))
+    from benchwork import build_once
     from machine import machine
 
     print(machine())
-    if not (work / "store.db").exists():
-        start = time.perf_counter()
-        cmd = [sys.executable, __file__, "--build-only", "--work", str(work),
-               "--customers", str(args.customers)]  # fmt: skip
-        subprocess.run(cmd, check=True)
-        print(f"built store of {args.customers} customers in {time.perf_counter() - start:.0f} s")
+    build_once(__file__, work, args.customers)
     if args.replicate > 1:
         start = time.perf_counter()
         total = replicate(work / "store.db", args.replicate)
