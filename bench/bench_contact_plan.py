@@ -12,7 +12,6 @@ planner's. Prints the machine and numbers; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import sys
@@ -23,18 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from benchwork import build_once, build_store_with_champion, store_settings  # noqa: E402
+from benchwork import build_once, build_store_with_champion, store_bench_parser, store_settings  # noqa: E402
 from machine import machine  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--work", type=Path, default=None, help="keep the store here")
-    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser = store_bench_parser(customers=100_000, chunk_size=2000)
     parser.add_argument("--week", default="2026-W48")
     parser.add_argument("--cores", type=int, default=1, help="pin the plan to this many cores")
-    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_contact_plan_"))
     if args.build_only:

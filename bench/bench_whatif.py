@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from benchwork import build_once, build_store_with_champion, store_settings  # noqa: E402
+from benchwork import build_once, build_store_with_champion, store_bench_parser, store_settings  # noqa: E402
 from machine import machine  # noqa: E402
 
 OVERLAY = "service:\n  arbitration:\n    product_weights: {credit_card: 2.0}\n"
@@ -28,17 +28,13 @@ RULES_OVERLAY = "rules:\n  age:\n    elderly: [{from_age: 60, max_risk: R2}]\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--work", type=Path, default=None, help="keep the store here")
-    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser = store_bench_parser(customers=100_000, chunk_size=2000)
     parser.add_argument("--workers", type=int, default=1, help="processes (spawned)")
     parser.add_argument(
         "--rules",
         action="store_true",
         help="also time an overlay that changes a rule (two rule passes)",
     )
-    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_whatif_"))
     if args.build_only:

@@ -4,6 +4,7 @@ that point the service at them."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import subprocess
 import sys
@@ -12,6 +13,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def store_bench_parser(*, customers: int, chunk_size: int) -> argparse.ArgumentParser:
+    """The options of a benchmark over a store built once: --customers, --work, --chunk-size
+    and the child's --build-only."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=customers)
+    parser.add_argument("--work", type=Path, default=None, help="keep the store here")
+    parser.add_argument("--chunk-size", type=int, default=chunk_size)
+    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    return parser
 
 
 def build_store_with_champion(work: Path, customers: int) -> None:
