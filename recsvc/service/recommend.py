@@ -82,8 +82,9 @@ class Scored:
     propensities: dict[str, float] | None
 
 
-class CrossSellService(UsesServices):
-    """Answers recommendation and pitch requests; one instance per worker process."""
+class DecidesPitches(UsesServices):
+    """A use case that decides pitches as the service would today: its clock, the experiment
+    (read through `experiments`), each arm's model, the explainer and the pitch wording."""
 
     def __init__(
         self,
@@ -93,7 +94,6 @@ class CrossSellService(UsesServices):
         experiments: ExperimentSource | None = None,
     ) -> None:
         super().__init__(services)
-        self.config = services.service_config
         self.pitch_config = services.pitch_config
         self.explainer = services.explainer
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -102,7 +102,21 @@ class CrossSellService(UsesServices):
 
     def today(self) -> dt.date:
         """The branches' calendar day."""
-        return self.clock().astimezone(self.config.timezone).date()
+        return self.clock().astimezone(self.service_config.timezone).date()
+
+
+class CrossSellService(DecidesPitches):
+    """Answers recommendation and pitch requests; one instance per worker process."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        experiments: ExperimentSource | None = None,
+    ) -> None:
+        super().__init__(services, clock=clock, experiments=experiments)
+        self.config = services.service_config
 
     # ---- reading customers ---------------------------------------------------------------
 
