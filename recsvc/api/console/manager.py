@@ -22,6 +22,7 @@ from recsvc.api.console.charts import maturity_timeline
 from recsvc.api.console.session import caller, lang, page, signed_in, t
 from recsvc.api.context import request_id
 from recsvc.api.extensions import extensions
+from recsvc.customers import Customer
 from recsvc.service.answers import RecommendRequest
 from recsvc.service.contact_triggers import trigger_label
 from recsvc.service.desk import (
@@ -136,8 +137,7 @@ def plan_contact() -> Response:
 def customer(customer_id: str) -> str:
     ext = extensions()
     svc = ext.service
-    with Session(ext.engine) as db:
-        found = svc.customer(db, caller(), customer_id)
+    found = _book_customer(customer_id)
     today = svc.today()
     profile = profile_view(found, bank=ext.services.bank, as_of=today)
     answer = svc.recommend(
@@ -177,13 +177,17 @@ def customer(customer_id: str) -> str:
 @page("manager")
 def reveal(customer_id: str) -> Response:
     """Show the full number to make a call: an explicit action, audited (without the number)."""
-    ext = extensions()
-    svc = ext.service
-    with Session(ext.engine) as db:
-        found = svc.customer(db, caller(), customer_id)
-    reveal_phone(ext.engine, caller(), found, audit_request_id=request_id())
+    found = _book_customer(customer_id)
+    reveal_phone(extensions().engine, caller(), found, audit_request_id=request_id())
     session["revealed"] = {"customer_id": customer_id, "until": time.time() + REVEAL_SECONDS}
     return redirect(url_for("console.customer", customer_id=customer_id) + "#phone", code=303)
+
+
+def _book_customer(customer_id: str) -> Customer:
+    """The stored customer, who must be in the caller's book (else NotFound: a 404)."""
+    ext = extensions()
+    with Session(ext.engine) as db:
+        return ext.service.customer(db, caller(), customer_id)
 
 
 def _extra(profile: dict[str, Any]) -> dict[str, Any]:
