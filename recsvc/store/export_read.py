@@ -17,26 +17,16 @@ from sqlalchemy import Connection, or_, select
 
 from recsvc.store.constants import MAX_CHUNK_SIZE, check_chunk_size
 from recsvc.store.tables import (
-    AuditLogRow,
-    ClientManagerRow,
-    CustomerRow,
-    FeedbackCorrectionRow,
-    FeedbackRow,
-    HoldingRow,
-    PitchHistoryRow,
-    PitchLogRow,
-    TransactionRow,
+    AUDIT,
+    CORRECTIONS,
+    CUSTOMERS,
+    FEEDBACK,
+    HISTORY,
+    HOLDINGS,
+    MANAGERS,
+    PITCH_LOG,
+    TRANSACTIONS,
 )
-
-_CUSTOMERS = CustomerRow.__table__
-_MANAGERS = ClientManagerRow.__table__
-_HOLDINGS = HoldingRow.__table__
-_TRANSACTIONS = TransactionRow.__table__
-_HISTORY = PitchHistoryRow.__table__
-_PITCH_LOG = PitchLogRow.__table__
-_FEEDBACK = FeedbackRow.__table__
-_CORRECTIONS = FeedbackCorrectionRow.__table__
-_AUDIT = AuditLogRow.__table__
 
 
 class KeyOrderError(RuntimeError):
@@ -62,13 +52,13 @@ def customer_chunks(
 ) -> Iterator[Sequence[Any]]:
     """Customers who were customers on `joined_by` (customer_since empty or not after it), in
     customer_id order, `chunk_size` at a time."""
-    joined = or_(_CUSTOMERS.c.customer_since.is_(None), _CUSTOMERS.c.customer_since <= joined_by)
-    return _keyset_chunks(conn, _CUSTOMERS, "customer_id", chunk_size, joined)
+    joined = or_(CUSTOMERS.c.customer_since.is_(None), CUSTOMERS.c.customer_since <= joined_by)
+    return _keyset_chunks(conn, CUSTOMERS, "customer_id", chunk_size, joined)
 
 
 def manager_chunks(conn: Connection, *, chunk_size: int = 5000) -> Iterator[Sequence[Any]]:
     """Every client manager, in manager_id order."""
-    return _keyset_chunks(conn, _MANAGERS, "manager_id", chunk_size)
+    return _keyset_chunks(conn, MANAGERS, "manager_id", chunk_size)
 
 
 def _keyset_chunks(
@@ -120,37 +110,37 @@ def chunk_rows(
     check_chunk_size(len(ids))
     ids = list(ids)
     holdings = conn.execute(
-        select(_HOLDINGS)
+        select(HOLDINGS)
         .where(
-            _HOLDINGS.c.customer_id.in_(ids),
-            or_(_HOLDINGS.c.open_date.is_(None), _HOLDINGS.c.open_date <= held_by),
+            HOLDINGS.c.customer_id.in_(ids),
+            or_(HOLDINGS.c.open_date.is_(None), HOLDINGS.c.open_date <= held_by),
         )
-        .order_by(_HOLDINGS.c.customer_id, _HOLDINGS.c.product_id)
+        .order_by(HOLDINGS.c.customer_id, HOLDINGS.c.product_id)
     ).all()
     transactions = conn.execute(
-        select(_TRANSACTIONS)
+        select(TRANSACTIONS)
         .where(
-            _TRANSACTIONS.c.customer_id.in_(ids),
-            _TRANSACTIONS.c.date > transactions_after,
-            _TRANSACTIONS.c.date <= transactions_until,
+            TRANSACTIONS.c.customer_id.in_(ids),
+            TRANSACTIONS.c.date > transactions_after,
+            TRANSACTIONS.c.date <= transactions_until,
         )
-        .order_by(_TRANSACTIONS.c.customer_id, _TRANSACTIONS.c.date, _TRANSACTIONS.c.id)
+        .order_by(TRANSACTIONS.c.customer_id, TRANSACTIONS.c.date, TRANSACTIONS.c.id)
     ).all()
     history = conn.execute(
-        select(_HISTORY)
-        .where(_HISTORY.c.customer_id.in_(ids), _HISTORY.c.date <= history_until)
-        .order_by(_HISTORY.c.customer_id, _HISTORY.c.date, _HISTORY.c.id)
+        select(HISTORY)
+        .where(HISTORY.c.customer_id.in_(ids), HISTORY.c.date <= history_until)
+        .order_by(HISTORY.c.customer_id, HISTORY.c.date, HISTORY.c.id)
     ).all()
     pitch_log = conn.execute(
-        select(_PITCH_LOG).where(_PITCH_LOG.c.customer_id.in_(ids)).order_by(_PITCH_LOG.c.id)
+        select(PITCH_LOG).where(PITCH_LOG.c.customer_id.in_(ids)).order_by(PITCH_LOG.c.id)
     ).all()
     feedback = conn.execute(
-        select(_FEEDBACK).where(_FEEDBACK.c.customer_id.in_(ids)).order_by(_FEEDBACK.c.id)
+        select(FEEDBACK).where(FEEDBACK.c.customer_id.in_(ids)).order_by(FEEDBACK.c.id)
     ).all()
     corrections: list[Any] = []
     for part in _parts(sorted({f.id for f in feedback})):
         corrections += conn.execute(
-            select(_CORRECTIONS).where(_CORRECTIONS.c.feedback_id.in_(part))
+            select(CORRECTIONS).where(CORRECTIONS.c.feedback_id.in_(part))
         ).all()
     corrections.sort(key=lambda c: (c.feedback_id, c.corrected_at, c.id))
     request_ids = sorted({p.request_id for p in pitch_log} | {f.request_id for f in feedback})
@@ -158,16 +148,16 @@ def chunk_rows(
     for part in _parts(request_ids):
         audits += conn.execute(
             select(
-                _AUDIT.c.request_id,
-                _AUDIT.c.customer_id,
-                _AUDIT.c.created_at,
-                _AUDIT.c.staff_id,
-                _AUDIT.c.model_version,
-                _AUDIT.c.experiment_id,
-                _AUDIT.c.arm,
-                _AUDIT.c.payload["answer"]["as_of"].as_string().label("as_of"),
-                _AUDIT.c.payload["request"]["channel"].as_string().label("channel"),
-            ).where(_AUDIT.c.request_id.in_(part))
+                AUDIT.c.request_id,
+                AUDIT.c.customer_id,
+                AUDIT.c.created_at,
+                AUDIT.c.staff_id,
+                AUDIT.c.model_version,
+                AUDIT.c.experiment_id,
+                AUDIT.c.arm,
+                AUDIT.c.payload["answer"]["as_of"].as_string().label("as_of"),
+                AUDIT.c.payload["request"]["channel"].as_string().label("channel"),
+            ).where(AUDIT.c.request_id.in_(part))
         ).all()
     audits.sort(key=lambda a: a.request_id)
     return ChunkRows(holdings, transactions, history, pitch_log, feedback, corrections, audits)
