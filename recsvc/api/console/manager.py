@@ -19,11 +19,10 @@ from werkzeug.wrappers import Response
 
 from recsvc.api.console.blueprint import bp
 from recsvc.api.console.charts import maturity_timeline
-from recsvc.api.console.session import caller, lang, page, signed_in, t
+from recsvc.api.console.session import caller, console_request, lang, page, signed_in, t
 from recsvc.api.context import request_id
 from recsvc.api.extensions import extensions
 from recsvc.customers import Customer
-from recsvc.service.answers import RecommendRequest
 from recsvc.service.contact_triggers import trigger_label
 from recsvc.service.desk import (
     PLAN_CHANNELS,
@@ -140,16 +139,7 @@ def customer(customer_id: str) -> str:
     found = _book_customer(customer_id)
     today = svc.today()
     profile = profile_view(found, bank=ext.services.bank, as_of=today)
-    answer = svc.recommend(
-        RecommendRequest(
-            request_id=request_id(),
-            caller=caller(),
-            channel="manager",
-            customer_id=customer_id,
-            limit=SUGGESTIONS,
-            locale=lang(),
-        )
-    )
+    answer = svc.recommend(console_request("manager", customer_id, limit=SUGGESTIONS))
     chart = maturity_timeline(
         profile["holdings"], today=today, name=product_name, today_label=t("today"),
         matured_label=t("matured"),
