@@ -12,52 +12,30 @@ planner's. Prints the machine and numbers; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def build(work: Path, customers: int) -> None:
-    """Synthetic bank in a SQLite store, and a model trained on a small bank, published."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from apptesting import build_bank, build_model, build_store
-
-    from recsvc.models.registry import Registry
-    from training.synth.generate import generate_bank
-
-    generate_bank(work / "bank", customers=customers, seed=3)
-    build_store(work / "bank", work / "store.db")
-    model = build_model(build_bank(work / "train_bank"), work / "model")
-    Registry(work / "registry").publish(model, note="bench champion")
+from benchwork import build_once, build_store_with_champion, store_bench_parser, store_settings  # noqa: E402
+from machine import machine  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--work", type=Path, default=None, help="keep the store here")
-    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser = store_bench_parser(customers=100_000, chunk_size=2000)
     parser.add_argument("--week", default="2026-W48")
     parser.add_argument("--cores", type=int, default=1, help="pin the plan to this many cores")
-    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_contact_plan_"))
     if args.build_only:
-        build(work, args.customers)
+        build_store_with_champion(work, args.customers)
         return
-    if not (work / "store.db").exists():
-        start = time.perf_counter()
-        cmd = [sys.executable, __file__, "--build-only", "--work", str(work),
-               "--customers", str(args.customers)]  # fmt: skip
-        subprocess.run(cmd, check=True)
-        print(f"built store of {args.customers} customers in {time.perf_counter() - start:.1f} s")
+    build_once(__file__, work, args.customers)
     run(work, args.week, args.chunk_size, args.cores)
 
 
@@ -67,23 +45,16 @@ def _cpu() -> float:
 
 
 def run(work: Path, week: str, chunk_size: int, cores: int) -> None:
-    sys.path.insert(0, str(ROOT / "bench"))
-    from machine import machine
-
     pinned = "no (sched_setaffinity unavailable)"
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
         pinned = f"cores {sorted(os.sched_getaffinity(0))}"
-    from recsvc.config import Settings
     from recsvc.service.contact_plan import build_planner
 
     print(f"machine             {machine()}")
     print(f"pinned to           {pinned}")
-    settings = dataclasses.replace(
-        Settings(), database_url=f"sqlite:///{work / 'store.db'}", registry_dir=work / "registry"
-    )
     start = time.perf_counter()
-    planner = build_planner(settings)
+    planner = build_planner(store_settings(work))
     planner.runtime.current()
     ready, cpu_ready = time.perf_counter(), _cpu()
     summary = planner.plan_week(week, chunk_size=chunk_size)

@@ -11,11 +11,9 @@ numbers; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -118,33 +116,25 @@ def build(work: Path, customers: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--work", type=Path, default=None, help="keep the store here")
-    parser.add_argument("--chunk-size", type=int, default=5000)
+    sys.path.insert(0, str(ROOT / "bench"))
+    from benchwork import build_once, store_bench_parser
+    from machine import machine
+
+    parser = store_bench_parser(customers=20_000, chunk_size=5000)
     parser.add_argument(
         "--replicate",
         type=int,
         default=1,
         help="copies of the built store's customers (by SQL), e.g. 5 x 200,000",
     )
-    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_export_"))
     work.mkdir(parents=True, exist_ok=True)
     if args.build_only:
         build(work, args.customers)
         return
-    sys.path.insert(0, str(ROOT / "bench"))
-    from machine import machine
-
     print(machine())
-    if not (work / "store.db").exists():
-        start = time.perf_counter()
-        cmd = [sys.executable, __file__, "--build-only", "--work", str(work),
-               "--customers", str(args.customers)]  # fmt: skip
-        subprocess.run(cmd, check=True)
-        print(f"built store of {args.customers} customers in {time.perf_counter() - start:.0f} s")
+    build_once(__file__, work, args.customers)
     if args.replicate > 1:
         start = time.perf_counter()
         total = replicate(work / "store.db", args.replicate)

@@ -11,9 +11,7 @@ with the credit card's weight doubled), the report built. Prints numbers; assert
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,65 +19,40 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "tests"))
 
+from benchwork import build_once, build_store_with_champion, store_bench_parser, store_settings  # noqa: E402
 from machine import machine  # noqa: E402
 
 OVERLAY = "service:\n  arbitration:\n    product_weights: {credit_card: 2.0}\n"
 RULES_OVERLAY = "rules:\n  age:\n    elderly: [{from_age: 60, max_risk: R2}]\n"
 
 
-def build(work: Path, customers: int) -> None:
-    from apptesting import build_bank, build_model, build_store
-
-    from recsvc.models.registry import Registry
-    from training.synth.generate import generate_bank
-
-    generate_bank(work / "bank", customers=customers, seed=3)
-    build_store(work / "bank", work / "store.db")
-    model = build_model(build_bank(work / "train_bank"), work / "model")
-    Registry(work / "registry").publish(model, note="bench champion")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--work", type=Path, default=None, help="keep the store here")
-    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser = store_bench_parser(customers=100_000, chunk_size=2000)
     parser.add_argument("--workers", type=int, default=1, help="processes (spawned)")
     parser.add_argument(
         "--rules",
         action="store_true",
         help="also time an overlay that changes a rule (two rule passes)",
     )
-    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_whatif_"))
     if args.build_only:
-        build(work, args.customers)
+        build_store_with_champion(work, args.customers)
         return
     print(machine())
-    if not (work / "store.db").exists():
-        start = time.perf_counter()
-        cmd = [sys.executable, __file__, "--build-only", "--work", str(work),
-               "--customers", str(args.customers)]  # fmt: skip
-        subprocess.run(cmd, check=True)
-        print(f"built store of {args.customers:,} customers in {time.perf_counter() - start:.1f} s")
+    build_once(__file__, work, args.customers)
     run(work, args, "credit card weight x2", OVERLAY)
     if args.rules:
         run(work, args, "elderly limit from 60 at R2", RULES_OVERLAY)
 
 
 def run(work: Path, args: argparse.Namespace, label: str, overlay: str) -> None:
-    from recsvc.config import Settings
     from recsvc.service.whatif import WhatIf
     from recsvc.service.wiring import build_services
 
-    settings = dataclasses.replace(
-        Settings(), database_url=f"sqlite:///{work / 'store.db'}", registry_dir=work / "registry"
-    )
     start = time.perf_counter()
-    services = build_services(settings)
+    services = build_services(store_settings(work))
     engine = WhatIf(services)
     services.runtime.current()
     ready = time.perf_counter()

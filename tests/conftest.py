@@ -55,6 +55,24 @@ def env(tmp_path: Path, loaded_store: Path, trained_model: Path, synthetic_bank:
     )
 
 
+@pytest.fixture(scope="module")
+def module_env(
+    tmp_path_factory: pytest.TempPathFactory,
+    loaded_store: Path,
+    trained_model: Path,
+    synthetic_bank: Path,
+) -> Any:
+    """A private store + registry (with a champion) shared by a module's tests."""
+    from apptesting import service_env
+
+    return service_env(
+        tmp_path_factory.mktemp("module"),
+        template_db=loaded_store,
+        model_dir=trained_model,
+        bank=synthetic_bank,
+    )
+
+
 @pytest.fixture
 def service_app(env: Any) -> Any:
     from recsvc import create_app

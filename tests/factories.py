@@ -11,6 +11,22 @@ from recsvc.customers import Customer, CustomerSchema
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 AS_OF = dt.date(2026, 9, 30)
+TELLER_TRANSACTIONS = (  # what each teller saw: different triggers, so they would pitch differently
+    {"type": "cash_deposit", "amount": 300_000},
+    {"type": "cash_withdrawal", "amount": 3_000},
+    {"type": "credit_card_repayment", "amount": 5_000},
+    {"type": "bill_payment", "amount": 200},
+    {"type": "account_opening", "amount": 0},
+    None,
+)
+
+
+def teller_pitch(customer_id: str, teller: int) -> dict[str, Any]:
+    """A /v1/pitch body: the customer as teller `teller` (TELLER_TRANSACTIONS' index) saw them."""
+    body: dict[str, Any] = {"customer_id": customer_id}
+    if TELLER_TRANSACTIONS[teller] is not None:
+        body["transaction"] = TELLER_TRANSACTIONS[teller]
+    return body
 
 
 def customer_payload(**overrides: Any) -> dict[str, Any]:

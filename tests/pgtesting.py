@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -18,6 +19,8 @@ from sqlalchemy.engine import make_url
 from recsvc.store.engine import normalise_url
 
 POSTGRES_ENV = "RECSVC_TEST_POSTGRES_URL"
+# a fixture's params: each test once on SQLite and once on PostgreSQL
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @contextmanager
@@ -38,3 +41,14 @@ def postgres_database(what: str, prefix: str = "recsvc_test") -> Iterator[str]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def empty_database(backend: str, tmp_path: Path, what: str) -> Iterator[str]:
+    """The URL of an empty database that no other test sees: a SQLite file under tmp_path, or
+    (backend "postgresql") a private PostgreSQL database where CI must test `what`."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db' / 'recsvc.db'}"
+        return
+    with postgres_database(what) as url:
+        yield url

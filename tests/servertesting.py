@@ -161,9 +161,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=STOP_TIMEOUT_S)
 
 
-@contextlib.contextmanager
-def serving(env: Mapping[str, str], cwd: Path, *, workers: int = 2) -> Iterator[Server]:
-    """`python -m recsvc serve` on a free loopback port, healthy, stopped on exit."""
+def start_server(env: Mapping[str, str], cwd: Path, *, workers: int) -> Server:
+    """`python -m recsvc serve` started on a free loopback port, its log in cwd (not waited
+    for: see wait_healthy; stop it with stop)."""
     port = free_port()
     log_path = cwd / f"server-{port}.log"
     with log_path.open("wb") as log:
@@ -173,12 +173,18 @@ def serving(env: Mapping[str, str], cwd: Path, *, workers: int = 2) -> Iterator[
             env=dict(env), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-    server = Server(base=f"http://{LOOPBACK}:{port}", process=process, log_path=log_path)
+    return Server(base=f"http://{LOOPBACK}:{port}", process=process, log_path=log_path)
+
+
+@contextlib.contextmanager
+def serving(env: Mapping[str, str], cwd: Path, *, workers: int = 2) -> Iterator[Server]:
+    """`python -m recsvc serve` on a free loopback port, healthy, stopped on exit."""
+    server = start_server(env, cwd, workers=workers)
     try:
         wait_healthy(server, workers=workers)
         yield server
     finally:
-        stop(process)
+        stop(server.process)
 
 
 def metric_values(text: str, name: str) -> dict[frozenset[tuple[str, str]], float]:

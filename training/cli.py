@@ -16,6 +16,7 @@ from pathlib import Path
 
 from training import commands
 from training import whatif as whatif_cli
+from training.argtypes import iso_date, positive, seed
 from training.simulate import cli as simulate_cli
 
 EXIT_ERROR = 2
@@ -34,38 +35,11 @@ class Subcommand:
     run: Callable[[argparse.Namespace], int]
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a YYYY-MM-DD date, got {text!r}") from exc
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from exc
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
-
-
 def add_synth(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--customers", type=_positive, required=True, help="how many customers")
-    parser.add_argument("--seed", type=_seed, required=True, help="same seed and N, same bytes")
+    parser.add_argument("--customers", type=positive, required=True, help="how many customers")
+    parser.add_argument("--seed", type=seed, required=True, help="same seed and N, same bytes")
     parser.add_argument("--out", type=Path, required=True, help="directory to write into")
-    parser.add_argument("--as-of", type=_date, default=dt.date(2026, 9, 30),
+    parser.add_argument("--as-of", type=iso_date, default=dt.date(2026, 9, 30),
                         help="first snapshot date (default 2026-09-30)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -88,7 +62,7 @@ def run_synth(args: argparse.Namespace) -> int:
 def add_export(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--as-of",
-        type=_date,
+        type=iso_date,
         required=True,
         help="everything as it was known at the end of this day (first snapshot)",
     )
@@ -100,13 +74,13 @@ def add_export(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--label-date",
-        type=_date,
+        type=iso_date,
         default=None,
         help="second snapshot, the labels (default: last day of the next month)",
     )
     parser.add_argument(
         "--chunk-size",
-        type=_positive,
+        type=positive,
         default=5000,
         help="customers read per query (at most 10000)",
     )

@@ -32,7 +32,6 @@ multiclass models, and non-customer splits are refused with DaskTrainingError.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import resource
 import socket
@@ -51,7 +50,6 @@ import pandas as pd
 from recsvc.features.customer import CustomerFeaturizer
 from recsvc.models.ranker import BINARY, ProductRanker
 from training import selection
-from training.card import evaluation_section
 from training.datasets import DatasetFrame, DatasetSpec
 from training.datasets.split import holdout_mask, id_keys, uniform
 from training.synth.reader import SCHEMAS, BankFormatError, BankFrames, _convert
@@ -713,9 +711,9 @@ def train_dask(
     from training.pipeline import (
         build_encoder,
         build_ranker,
-        compare_with_scores,
-        file_sha256,
-        write_training_customers,
+        measured,
+        save_trained,
+        shipped_model,
     )
     from training.synthetic import featurizer_for
 
@@ -784,29 +782,14 @@ def train_dask(
         _log(progress, f"fitting on {n_train} customers, holding out {run.holdout}")
         ranker, cal_info = fit(everyone=False)
         _log(progress, "scoring the hold-out sample and baselines")
-        report, scores = compare_with_scores(
-            c_spec, c_train, c_test, encoder=encoder, ranker=ranker, seed=seed
+        report, evaluation, _ = measured(
+            c_spec, c_train, c_test, encoder=encoder, ranker=ranker, seed=seed, progress=progress
         )
-        model_scores = scores.pop("model")
-        evaluation = evaluation_section(
-            train=c_train,
-            test=c_test,
-            X_test=encoder.transform(c_test.features),
-            ranker=ranker,
-            scores=model_scores,
-            baseline_scores=scores,
-            feature_names=names,
-            seed=seed,
-        )
-        shipped = {"fitted_on": "training customers only (no refit)", "customers": n_train}
+        shipped = shipped_model(refit=False, customers=n_train)
         if refit:
             _log(progress, f"refitting on all {run.customers} customers")
             ranker, cal_info = fit(everyone=True)
-            shipped = {
-                "fitted_on": "all customers (training + hold-out), with the settings chosen on "
-                "the training customers; its hold-out figures are those of the evaluation model",
-                "customers": run.customers,
-            }
+            shipped = shipped_model(refit=True, customers=run.customers)
         trained_keys = np.concatenate(list(_iter_keys(run, everyone=refit)))
         rss = client.run(peak_rss_mb)
         distributed = {
@@ -836,22 +819,8 @@ def train_dask(
         f"hold-out: {len(c_test)} of {run.holdout} customers never used for fitting or for any "
         f"choice; model fitted on the other {n_train} (Dask: {distributed['evaluation']})"
     )
-    extra = {
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "dataset": {
-            "name": spec.name,
-            "spec": spec.to_dict(),
-            "data_sha256": file_sha256(data_path),
-            "snapshot": c_test.snapshot,
-            "split_seed": seed,
-        },
-        "selection": chosen.to_dict(),
-        "shipped_model": shipped,
-        "metrics": report,
-        "evaluation": evaluation,
-        "distributed": distributed,
-    }
-    out = ranker.save(out_dir, extra=extra)
-    write_training_customers(out, trained_keys)
-    _log(progress, f"saved {out} (hold-out MAP@7 {report['model']['map@7']:.5f})")
-    return out
+    return save_trained(
+        ranker, out_dir, spec=spec, data_path=data_path, snapshot=c_test.snapshot, seed=seed,
+        chosen=chosen, shipped=shipped, report=report, evaluation=evaluation,
+        trained_keys=trained_keys, progress=progress, more={"distributed": distributed},
+    )  # fmt: skip

@@ -27,14 +27,22 @@ def top_k(scores: np.ndarray, *, k: int, held: np.ndarray | None = None) -> np.n
     return np.where(np.isneginf(ranked_scores), -1, ranked)
 
 
-def average_precision_at_k(
-    scores: np.ndarray, labels: np.ndarray, *, k: int = 7, held: np.ndarray | None = None
-) -> np.ndarray:
-    """Per-customer AP@k, Kaggle style: denominator min(|actual|, k), zero when nothing added."""
+def _hits(
+    scores: np.ndarray, labels: np.ndarray, *, k: int, held: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """top_k's ranking, the labels as booleans, and whether each ranked product was added."""
     _check(scores, labels)
     ranked = top_k(scores, k=k, held=held)
     lab = np.asarray(labels) > 0
     hits = np.where(ranked >= 0, np.take_along_axis(lab, np.maximum(ranked, 0), axis=1), False)
+    return ranked, lab, hits
+
+
+def average_precision_at_k(
+    scores: np.ndarray, labels: np.ndarray, *, k: int = 7, held: np.ndarray | None = None
+) -> np.ndarray:
+    """Per-customer AP@k, Kaggle style: denominator min(|actual|, k), zero when nothing added."""
+    ranked, lab, hits = _hits(scores, labels, k=k, held=held)
     cum = np.cumsum(hits, axis=1)
     prec = cum / np.arange(1, ranked.shape[1] + 1)
     n_actual = lab.sum(axis=1)
@@ -54,10 +62,7 @@ def ndcg_per_customer(
     scores: np.ndarray, labels: np.ndarray, *, k: int = 5, held: np.ndarray | None = None
 ) -> np.ndarray:
     """Per-customer binary NDCG@k; customers with no positive score 0."""
-    _check(scores, labels)
-    ranked = top_k(scores, k=k, held=held)
-    lab = np.asarray(labels) > 0
-    hits = np.where(ranked >= 0, np.take_along_axis(lab, np.maximum(ranked, 0), axis=1), False)
+    ranked, lab, hits = _hits(scores, labels, k=k, held=held)
     disc = 1.0 / np.log2(np.arange(2, ranked.shape[1] + 2))
     dcg = (hits * disc).sum(axis=1)
     n_pos = np.minimum(lab.sum(axis=1), ranked.shape[1])

@@ -308,26 +308,11 @@ def train(
     _log(progress, f"fitting {chosen.chosen.name!r} on {len(c_train)}, holding out {len(c_test)}")
     encoder, ranker = fit_on(c_spec, c_train, seed=seed, num_threads=num_threads, progress=progress)
     _log(progress, "scoring hold-out and baselines")
-    report, scores = compare_with_scores(
-        c_spec, c_train, c_test, encoder=encoder, ranker=ranker, seed=seed
-    )
-    _log(progress, "collecting the model card's evaluation")
-    model_scores = scores.pop("model")
-    evaluation = evaluation_section(
-        train=c_train,
-        test=c_test,
-        X_test=encoder.transform(c_test.features),
-        ranker=ranker,
-        scores=model_scores,
-        baseline_scores=scores,
-        feature_names=list(encoder.feature_names),
-        seed=seed,
+    report, evaluation, model_scores = measured(
+        c_spec, c_train, c_test, encoder=encoder, ranker=ranker, seed=seed, progress=progress
     )
     trained_keys = keys[~test_mask]
-    shipped = {
-        "fitted_on": "training customers only (no refit)",
-        "customers": len(c_train),
-    }
+    shipped = shipped_model(refit=False, customers=len(c_train))
     if refit:
         _log(progress, f"refitting {chosen.chosen.name!r} on all {len(frame)} customers")
         _, c_all = selection.apply(spec, frame, chosen.chosen)
@@ -335,31 +320,95 @@ def train(
             c_spec, c_all, seed=seed, num_threads=num_threads, progress=progress
         )
         trained_keys = keys
-        shipped = {
-            "fitted_on": "all customers (training + hold-out), with the settings chosen on the "
-            "training customers; its hold-out figures are those of the evaluation model",
-            "customers": len(frame),
-        }
+        shipped = shipped_model(refit=True, customers=len(frame))
     report["measured_on"] = (
         f"hold-out: {len(c_test)} customers never used for fitting or for any choice; "
         f"model fitted on the other {len(c_train)}"
     )
+    more = {}
+    if log := decision_log_for(spec, data_path, frame, test=c_test, scores=model_scores):
+        more["decision_log"] = log  # counterfactual risk: what the service pitched, per arm
+    return save_trained(
+        ranker, out_dir, spec=spec, data_path=data_path, snapshot=frame.snapshot, seed=seed,
+        chosen=chosen, shipped=shipped, report=report, evaluation=evaluation,
+        trained_keys=trained_keys, progress=progress, more=more,
+    )  # fmt: skip
+
+
+def measured(
+    spec: DatasetSpec,
+    train: DatasetFrame,
+    test: DatasetFrame,
+    *,
+    encoder: TabularEncoder,
+    ranker: ProductRanker,
+    seed: int,
+    progress: bool,
+) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
+    """The hold-out report (compare_with_scores), the model card's evaluation section and the
+    model's hold-out scores."""
+    report, scores = compare_with_scores(
+        spec, train, test, encoder=encoder, ranker=ranker, seed=seed
+    )
+    _log(progress, "collecting the model card's evaluation")
+    model_scores = scores.pop("model")
+    evaluation = evaluation_section(
+        train=train,
+        test=test,
+        X_test=encoder.transform(test.features),
+        ranker=ranker,
+        scores=model_scores,
+        baseline_scores=scores,
+        feature_names=list(encoder.feature_names),
+        seed=seed,
+    )
+    return report, evaluation, model_scores
+
+
+def shipped_model(*, refit: bool, customers: int) -> dict[str, Any]:
+    """model.json's "shipped_model": what the shipped model was fitted on."""
+    if not refit:
+        return {"fitted_on": "training customers only (no refit)", "customers": customers}
+    return {
+        "fitted_on": "all customers (training + hold-out), with the settings chosen on the "
+        "training customers; its hold-out figures are those of the evaluation model",
+        "customers": customers,
+    }
+
+
+def save_trained(
+    ranker: ProductRanker,
+    out_dir: str | Path,
+    *,
+    spec: DatasetSpec,
+    data_path: Path,
+    snapshot: Any,
+    seed: int,
+    chosen: selection.Selection,
+    shipped: dict[str, Any],
+    report: dict[str, Any],
+    evaluation: dict[str, Any],
+    trained_keys: np.ndarray,
+    progress: bool,
+    more: dict[str, Any],
+) -> Path:
+    """Save the model with its model.json record (data set, selection, what was shipped, the
+    hold-out metrics and evaluation, then `more`) and its training customers' keys."""
     extra = {
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "dataset": {
             "name": spec.name,
             "spec": spec.to_dict(),
             "data_sha256": file_sha256(data_path),
-            "snapshot": frame.snapshot,
+            "snapshot": snapshot,
             "split_seed": seed,
         },
         "selection": chosen.to_dict(),
         "shipped_model": shipped,
         "metrics": report,
         "evaluation": evaluation,
+        **more,
     }
-    if log := decision_log_for(spec, data_path, frame, test=c_test, scores=model_scores):
-        extra["decision_log"] = log  # counterfactual risk: what the service pitched, per arm
     out = ranker.save(out_dir, extra=extra)
     write_training_customers(out, trained_keys)
     _log(progress, f"saved {out} (hold-out MAP@7 {report['model']['map@7']:.5f})")

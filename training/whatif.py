@@ -5,42 +5,22 @@ command line and the HTML page). Read-only: nothing is pitched or logged."""
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import html
 import json
 from pathlib import Path
 from typing import Any
 
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a YYYY-MM-DD date, got {text!r}") from exc
+from training.argtypes import iso_date, positive, seed
 
 
 def add_whatif(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sample",
-        type=_positive,
+        type=positive,
         required=True,
         help="how many stored customers (all of them if the store has fewer)",
     )
-    parser.add_argument("--seed", type=_seed, default=0, help="same seed and store, same sample")
+    parser.add_argument("--seed", type=seed, default=0, help="same seed and store, same sample")
     parser.add_argument(
         "--overlay",
         type=Path,
@@ -51,13 +31,13 @@ def add_whatif(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--html", type=Path, default=None, help="also a readable page")
     parser.add_argument(
         "--as-of",
-        type=_date,
+        type=iso_date,
         default=None,
         help="decide as on this day (default: today in the bank's zone)",
     )
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=positive,
         default=1,
         help="processes deciding parts of the sample (default 1)",
     )

@@ -73,7 +73,9 @@ class _ElderlySchema(Strict):
     max_risk = ProductRiskField(required=True)
 
 
-class _AgeSchema(Strict):
+class AgeSchema(Strict):
+    """The age limits (rules.yaml's and law.yaml's `age`)."""
+
     minor_below = fields.Integer(required=True, validate=validate.Range(min=0, max=150))
     minor_excluded_categories = _CATEGORY_LIST
     minor_excluded_rated_categories = _CATEGORY_LIST
@@ -100,7 +102,7 @@ def _texts(codes: tuple[str, ...]) -> fields.Dict:
 
 class _RulesSchema(Strict):
     assessment = fields.Nested(_AssessmentSchema, required=True)
-    age = fields.Nested(_AgeSchema, required=True)
+    age = fields.Nested(AgeSchema, required=True)
     fatigue = fields.Nested(_FatigueSchema, required=True)
     reasons = _texts(REASON_CODES)
     next_actions = _texts(NEXT_ACTION_CODES)

@@ -204,19 +204,7 @@ class ContactPlanner(UsesServices):
         open_ = [i for i in range(len(chunk)) if manager[i] and consent[i] and not complaint[i]]
         if not open_:
             return []
-        ids = [chunk.ids[i] for i in open_]
-        monday = week_start(week)
-        tz = self.service_config.timezone
-        start = dt.datetime.combine(monday, dt.time(), tzinfo=tz)
-        since = as_of - dt.timedelta(days=self.rules.declined_fatigue_days)
-        with Session(self.engine) as session:
-            contacted = contacted_between(
-                session, ids, start, start + dt.timedelta(days=7), monday,
-                monday + dt.timedelta(days=6),
-            )  # fmt: skip
-            declines = declines_of(session, ids, since, tz=tz)
-            opened_since = as_of - dt.timedelta(days=self.rules.opening_days)
-            accepted = acceptances_of(session, ids, opened_since, tz=tz)
+        contacted, declines, accepted = self._history([chunk.ids[i] for i in open_], week, as_of)
         candidates = [i for i in open_ if chunk.ids[i] not in contacted]
         summary.candidates += len(candidates)
         features = _Features(self.featurizer, chunk, as_of)
@@ -254,14 +242,46 @@ class ContactPlanner(UsesServices):
                 entry = self._entry_of(customer, as_of, found, eligible, propensities,
                                        holdout=arm == HOLDOUT)  # fmt: skip
                 if entry is not None:
-                    level = managers.get(str(customer.manager_id), (0, 0))[0]
-                    if tier_of(customer.aum, self.bank).manager_level > level:
-                        entry = self._reassign(entry)
-                    out.append(replace(
-                        entry, arm=arm, model_version=model.version if model else None,
-                        model_hash=model.model_hash if model else None,
-                    ))  # fmt: skip
+                    out.append(self._placed(entry, customer, arm, model, managers))
         return out
+
+    def _history(
+        self, ids: list[str], week: str, as_of: dt.date
+    ) -> tuple[set[str], dict[str, dict[str, dt.date]], dict[str, dict[str, dt.date]]]:
+        """Of these customers: those already contacted in the week, and per customer the
+        products declined within the fatigue window and accepted within the opening window
+        (days in the bank's time zone)."""
+        monday = week_start(week)
+        tz = self.service_config.timezone
+        start = dt.datetime.combine(monday, dt.time(), tzinfo=tz)
+        since = as_of - dt.timedelta(days=self.rules.declined_fatigue_days)
+        with Session(self.engine) as session:
+            contacted = contacted_between(
+                session, ids, start, start + dt.timedelta(days=7), monday,
+                monday + dt.timedelta(days=6),
+            )  # fmt: skip
+            declines = declines_of(session, ids, since, tz=tz)
+            opened_since = as_of - dt.timedelta(days=self.rules.opening_days)
+            accepted = acceptances_of(session, ids, opened_since, tz=tz)
+        return contacted, declines, accepted
+
+    def _placed(
+        self,
+        entry: PlanEntry,
+        customer: Customer,
+        arm: str,
+        model: LoadedModel | None,
+        managers: dict[str, tuple[int, int]],
+    ) -> PlanEntry:
+        """The entry with its arm and model, handed to a senior manager when the customer's
+        tier needs a higher level than their manager's."""
+        level = managers.get(str(customer.manager_id), (0, 0))[0]
+        if tier_of(customer.aum, self.bank).manager_level > level:
+            entry = self._reassign(entry)
+        return replace(
+            entry, arm=arm, model_version=model.version if model else None,
+            model_hash=model.model_hash if model else None,
+        )  # fmt: skip
 
     def _may_trigger(self, chunk: ContactableChunk, as_of: dt.date) -> np.ndarray:
         """Per customer of the chunk: may a profile trigger fire? A superset of

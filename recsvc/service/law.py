@@ -13,11 +13,11 @@ import yaml
 from marshmallow import ValidationError, fields, validate
 
 from recsvc.catalog import Catalogue
-from recsvc.catalog.product import CATEGORIES
 from recsvc.catalog.schema import ProductRiskField, flatten_messages
 from recsvc.config import PACKAGE_DATA
 from recsvc.rules import ElderlyLimit, RulesConfig
 from recsvc.rules import codes as rule_codes
+from recsvc.rules.config import AgeSchema
 from recsvc.strict import Strict
 
 DEFAULT_LAW = PACKAGE_DATA / "law.yaml"
@@ -42,29 +42,14 @@ class Law:
         return limit
 
 
-class _Elderly(Strict):
-    from_age = fields.Integer(required=True, validate=validate.Range(min=0, max=150))
-    max_risk = ProductRiskField(required=True)
-
-
 class _Assessment(Strict):
     unassessed_max_risk = ProductRiskField(required=True)
     validity_days = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
-_CATEGORIES = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), required=True)
-
-
-class _Age(Strict):
-    minor_below = fields.Integer(required=True, validate=validate.Range(min=0, max=150))
-    minor_excluded_categories = _CATEGORIES
-    minor_excluded_rated_categories = _CATEGORIES
-    elderly = fields.List(fields.Nested(_Elderly), required=True)
-
-
 class _LawSchema(Strict):
     assessment = fields.Nested(_Assessment, required=True)
-    age = fields.Nested(_Age, required=True)
+    age = fields.Nested(AgeSchema, required=True)
 
 
 def load_law(path: Path = DEFAULT_LAW) -> Law:

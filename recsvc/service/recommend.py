@@ -82,8 +82,9 @@ class Scored:
     propensities: dict[str, float] | None
 
 
-class CrossSellService(UsesServices):
-    """Answers recommendation and pitch requests; one instance per worker process."""
+class DecidesPitches(UsesServices):
+    """A use case that decides pitches as the service would today: its clock, the experiment
+    (read through `experiments`), each arm's model, the explainer and the pitch wording."""
 
     def __init__(
         self,
@@ -93,7 +94,6 @@ class CrossSellService(UsesServices):
         experiments: ExperimentSource | None = None,
     ) -> None:
         super().__init__(services)
-        self.config = services.service_config
         self.pitch_config = services.pitch_config
         self.explainer = services.explainer
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -102,7 +102,11 @@ class CrossSellService(UsesServices):
 
     def today(self) -> dt.date:
         """The branches' calendar day."""
-        return self.clock().astimezone(self.config.timezone).date()
+        return self.clock().astimezone(self.service_config.timezone).date()
+
+
+class CrossSellService(DecidesPitches):
+    """Answers recommendation and pitch requests; one instance per worker process."""
 
     # ---- reading customers ---------------------------------------------------------------
 
@@ -125,7 +129,7 @@ class CrossSellService(UsesServices):
         context = get_request_context(
             connection, customer_id,
             since=as_of - dt.timedelta(days=self.rules.declined_fatigue_days), day=as_of,
-            tz=self.config.timezone,
+            tz=self.service_config.timezone,
             accepted_since=as_of - dt.timedelta(days=self.rules.opening_days),
         )  # fmt: skip
         stored = context.customer
@@ -141,7 +145,7 @@ class CrossSellService(UsesServices):
         """The channel the caller's answer follows (service.yaml `channels`); 403 naming the
         field `channel` when the caller's role may not act for the one requested."""
         try:
-            return self.config.channel_for(caller.role, requested)
+            return self.service_config.channel_for(caller.role, requested)
         except ChannelNotAllowed as exc:
             raise Forbidden(str(exc), extensions={"errors": {"channel": [str(exc)]}}) from exc
 
@@ -154,7 +158,7 @@ class CrossSellService(UsesServices):
         return save_feedback(
             self.engine, request_id=request_id, product_id=product_id, outcome=outcome,
             caller=caller, staff_id=staff_id, day=self.today(),
-            slots=self.config.max_products_per_day, recorded_at=self.clock(),
+            slots=self.service_config.max_products_per_day, recorded_at=self.clock(),
         )  # fmt: skip
 
     def contact_plan(self, caller: Caller, manager_id: str, week: str) -> list[dict[str, Any]]:
@@ -164,7 +168,7 @@ class CrossSellService(UsesServices):
         return recheck_plan(
             self.engine, entries, manager_id=manager_id, as_of=self.today(),
             catalogue=self.catalogue, rules=self.rules, bank=self.bank,
-            tz=self.config.timezone,
+            tz=self.service_config.timezone,
         )  # fmt: skip
 
     # ---- before the first request ----------------------------------------------------------
@@ -252,7 +256,7 @@ class CrossSellService(UsesServices):
         return record_pitch(
             connection, request_id=request.request_id, customer_id=customer.customer_id,
             product_id=product_id, day=answer.as_of, channel=str(request.channel),
-            slots=self.config.max_products_per_day, model_version=answer.model_version,
+            slots=self.service_config.max_products_per_day, model_version=answer.model_version,
             experiment_id=arm.id if arm else None, arm=arm.arm if arm else None,
         )  # fmt: skip
 
@@ -286,10 +290,10 @@ class CrossSellService(UsesServices):
             eligible,
             propensities=scored.propensities,
             transaction_weights={pid: t.weight for pid, t in triggers.items()},
-            config=self.config,
+            config=self.service_config,
             order=self.order,
         )
-        limit = min(max(request.limit, 1), self.config.max_limit)
+        limit = min(max(request.limit, 1), self.service_config.max_limit)
         cache: dict[str, tuple[RecommendationOut, str | None]] = {}
 
         def explained(entry: Ranked) -> tuple[RecommendationOut, str | None]:
@@ -373,7 +377,7 @@ class CrossSellService(UsesServices):
             short = trigger.text(locale)
         if scored.loaded is not None and product.product_id in scored.loaded.product_index:
             contrib = self.runtime.contributions(scored.loaded, scored.x, product.product_id)
-            top = self.config.reasons_per_product
+            top = self.service_config.reasons_per_product
             n = len(self.featurizer.names)  # reasons explain the profile's features only
             x_row, c_row = scored.x[0, :n], np.append(contrib[0, :n], contrib[0, -1])
             for reason in self.explainer.explain(x_row, c_row, top=top):
@@ -387,14 +391,14 @@ class CrossSellService(UsesServices):
             propensity=None if ranked.propensity is None else round(ranked.propensity, 6),
             expected_value=round(ranked.expected_value, 4),
             score=round(ranked.score, 4),
-            reasons=reasons[: self.config.reasons_per_product],
+            reasons=reasons[: self.service_config.reasons_per_product],
             requires_dual_recording=product.dual_recording,
         )
         return out, short
 
     def _family_limited(self, dropped: list[Ranked], locale: str) -> list[ExcludedOut]:
         """Suitable, but a better product of the same family is offered instead."""
-        text = self.config.policy_texts[FAMILY_LIMIT].in_locale(locale)
+        text = self.service_config.policy_texts[FAMILY_LIMIT].in_locale(locale)
         codes = [FAMILY_LIMIT]
         return [ExcludedOut(r.product.product_id, FAMILY_LIMIT, text, codes) for r in dropped]
 
@@ -404,9 +408,9 @@ class CrossSellService(UsesServices):
         """Once the customer's day is used up (`already`: the products pitched today), only
         those products may be said again (before arbitration, so that a better product of the
         same family never hides them); the others are excluded, not suggested."""
-        if len(already) < self.config.max_products_per_day:
+        if len(already) < self.service_config.max_products_per_day:
             return eligible, []
-        text = self.config.policy_texts[DAILY_PITCH_LIMIT].in_locale(locale)
+        text = self.service_config.policy_texts[DAILY_PITCH_LIMIT].in_locale(locale)
         kept = [p for p in eligible if p.product_id in already]
         capped = [
             ExcludedOut(p.product_id, DAILY_PITCH_LIMIT, text, [DAILY_PITCH_LIMIT])

@@ -30,9 +30,9 @@ from recsvc.service.experiment import HOLDOUT, Experiment, assign
 from recsvc.service.experiments import ExperimentSource
 from recsvc.service.law import Law, load_law
 from recsvc.service.overlay import DecisionConfig, apply_overlay, parse_overlay
-from recsvc.service.recommend import ArmModels, ServedArm
+from recsvc.service.recommend import DecidesPitches, ServedArm
 from recsvc.service.whatif_report import TELLER, Comparison, Decision, Job
-from recsvc.service.wiring import Services, UsesServices, build_services
+from recsvc.service.wiring import Services, build_services
 from recsvc.store.contact_plan import acceptances_of, customers_by_ids, declines_of
 from recsvc.store.sample import pitched_on, sample_customer_ids
 
@@ -79,7 +79,7 @@ def _compare_part(args: tuple[Settings, Job, list[str]]) -> Comparison:
         services.engine.dispose()
 
 
-class WhatIf(UsesServices):
+class WhatIf(DecidesPitches):
     """Runs the service's teller decision in batches, as configured and with an overlay."""
 
     def __init__(
@@ -90,16 +90,8 @@ class WhatIf(UsesServices):
         experiments: ExperimentSource | None = None,
         law: Law | None = None,
     ) -> None:
-        super().__init__(services)
-        self.pitch_config = services.pitch_config
-        self.explainer = services.explainer
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self.arms = ArmModels(services.runtime, services.challenger)
-        self.experiments = experiments or ExperimentSource(services.engine)
+        super().__init__(services, clock=clock, experiments=experiments)
         self.law = law or load_law()
-
-    def today(self) -> dt.date:
-        return self.clock().astimezone(self.service_config.timezone).date()
 
     def configured(self) -> DecisionConfig:
         return DecisionConfig(

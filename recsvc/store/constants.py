@@ -62,3 +62,9 @@ HEARD_OUTCOMES = (ACCEPTED, *DECLINE_OUTCOMES)
 
 # Chunks become IN (...) lists and executemany batches; SQLite allows 32766 bound variables.
 MAX_CHUNK_SIZE = 10_000
+
+
+def check_chunk_size(chunk_size: int) -> None:
+    """ValueError unless 1 <= chunk_size <= MAX_CHUNK_SIZE."""
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")

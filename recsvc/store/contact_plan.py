@@ -21,6 +21,7 @@ from recsvc.store.constants import (
     CUSTOMER_COLUMNS,
     DECLINE_OUTCOMES,
     MAX_CHUNK_SIZE,
+    check_chunk_size,
 )
 from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc
@@ -72,23 +73,11 @@ def _built(conn: Connection, rows: Sequence[Any]) -> list[Customer]:
 def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Customer]]:
     """Customers a manager may contact (in a book, consenting, no open complaint), id order,
     chunk by chunk; plain rows instead of ORM objects, which is what makes the batch fast."""
-    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")
+    check_chunk_size(chunk_size)
     after = ""
-    customers = CustomerRow.__table__
     while True:
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(customers)
-                .where(
-                    customers.c.customer_id > after,
-                    customers.c.manager_id.is_not(None),
-                    customers.c.consent_marketing.is_(True),
-                    customers.c.open_complaint.is_(False),
-                )
-                .order_by(customers.c.customer_id)
-                .limit(chunk_size)
-            ).all()
+            rows = conn.execute(_contactable(after, ALL_MANAGERS).limit(chunk_size)).all()
             if not rows:
                 return
             chunk = _built(conn, rows)
@@ -187,8 +176,7 @@ def iter_contactable_chunks(
 ) -> Iterator[ContactableChunk]:
     """iter_contactable's customers (the same chunks, id order) as ContactableChunk; only the
     books of the managers in the span."""
-    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")
+    check_chunk_size(chunk_size)
     after = ""
     while True:
         with engine.connect() as conn:

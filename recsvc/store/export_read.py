@@ -15,28 +15,18 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from recsvc.store.constants import MAX_CHUNK_SIZE
+from recsvc.store.constants import MAX_CHUNK_SIZE, check_chunk_size
 from recsvc.store.tables import (
-    AuditLogRow,
-    ClientManagerRow,
-    CustomerRow,
-    FeedbackCorrectionRow,
-    FeedbackRow,
-    HoldingRow,
-    PitchHistoryRow,
-    PitchLogRow,
-    TransactionRow,
+    AUDIT,
+    CORRECTIONS,
+    CUSTOMERS,
+    FEEDBACK,
+    HISTORY,
+    HOLDINGS,
+    MANAGERS,
+    PITCH_LOG,
+    TRANSACTIONS,
 )
-
-_CUSTOMERS = CustomerRow.__table__
-_MANAGERS = ClientManagerRow.__table__
-_HOLDINGS = HoldingRow.__table__
-_TRANSACTIONS = TransactionRow.__table__
-_HISTORY = PitchHistoryRow.__table__
-_PITCH_LOG = PitchLogRow.__table__
-_FEEDBACK = FeedbackRow.__table__
-_CORRECTIONS = FeedbackCorrectionRow.__table__
-_AUDIT = AuditLogRow.__table__
 
 
 class KeyOrderError(RuntimeError):
@@ -62,43 +52,32 @@ def customer_chunks(
 ) -> Iterator[Sequence[Any]]:
     """Customers who were customers on `joined_by` (customer_since empty or not after it), in
     customer_id order, `chunk_size` at a time."""
-    _check_size(chunk_size)
-    after = ""
-    while True:
-        rows = conn.execute(
-            select(_CUSTOMERS)
-            .where(
-                _CUSTOMERS.c.customer_id > after,
-                or_(
-                    _CUSTOMERS.c.customer_since.is_(None), _CUSTOMERS.c.customer_since <= joined_by
-                ),
-            )
-            .order_by(_CUSTOMERS.c.customer_id)
-            .limit(chunk_size)
-        ).all()
-        if not rows:
-            return
-        _checked_order(rows, "customer_id", after)
-        yield rows
-        after = rows[-1].customer_id
+    joined = or_(CUSTOMERS.c.customer_since.is_(None), CUSTOMERS.c.customer_since <= joined_by)
+    return _keyset_chunks(conn, CUSTOMERS, "customer_id", chunk_size, joined)
 
 
 def manager_chunks(conn: Connection, *, chunk_size: int = 5000) -> Iterator[Sequence[Any]]:
     """Every client manager, in manager_id order."""
-    _check_size(chunk_size)
+    return _keyset_chunks(conn, MANAGERS, "manager_id", chunk_size)
+
+
+def _keyset_chunks(
+    conn: Connection, table: Any, key: str, chunk_size: int, *where: Any
+) -> Iterator[Sequence[Any]]:
+    """The table's rows that meet `where`, in `key` order, `chunk_size` at a time (keyset
+    pagination: one query per chunk)."""
+    check_chunk_size(chunk_size)
+    column = table.c[key]
     after = ""
     while True:
         rows = conn.execute(
-            select(_MANAGERS)
-            .where(_MANAGERS.c.manager_id > after)
-            .order_by(_MANAGERS.c.manager_id)
-            .limit(chunk_size)
+            select(table).where(column > after, *where).order_by(column).limit(chunk_size)
         ).all()
         if not rows:
             return
-        _checked_order(rows, "manager_id", after)
+        _checked_order(rows, key, after)
         yield rows
-        after = rows[-1].manager_id
+        after = getattr(rows[-1], key)
 
 
 @dataclass(frozen=True)
@@ -128,40 +107,40 @@ def chunk_rows(
     (`transactions_after`, `transactions_until`], pitch history up to `history_until`, and every
     pitch-log and feedback row with their corrections and audited requests (what of those was
     known on the date depends on the audit's day and the feedback's time: the caller decides)."""
-    _check_size(len(ids))
+    check_chunk_size(len(ids))
     ids = list(ids)
     holdings = conn.execute(
-        select(_HOLDINGS)
+        select(HOLDINGS)
         .where(
-            _HOLDINGS.c.customer_id.in_(ids),
-            or_(_HOLDINGS.c.open_date.is_(None), _HOLDINGS.c.open_date <= held_by),
+            HOLDINGS.c.customer_id.in_(ids),
+            or_(HOLDINGS.c.open_date.is_(None), HOLDINGS.c.open_date <= held_by),
         )
-        .order_by(_HOLDINGS.c.customer_id, _HOLDINGS.c.product_id)
+        .order_by(HOLDINGS.c.customer_id, HOLDINGS.c.product_id)
     ).all()
     transactions = conn.execute(
-        select(_TRANSACTIONS)
+        select(TRANSACTIONS)
         .where(
-            _TRANSACTIONS.c.customer_id.in_(ids),
-            _TRANSACTIONS.c.date > transactions_after,
-            _TRANSACTIONS.c.date <= transactions_until,
+            TRANSACTIONS.c.customer_id.in_(ids),
+            TRANSACTIONS.c.date > transactions_after,
+            TRANSACTIONS.c.date <= transactions_until,
         )
-        .order_by(_TRANSACTIONS.c.customer_id, _TRANSACTIONS.c.date, _TRANSACTIONS.c.id)
+        .order_by(TRANSACTIONS.c.customer_id, TRANSACTIONS.c.date, TRANSACTIONS.c.id)
     ).all()
     history = conn.execute(
-        select(_HISTORY)
-        .where(_HISTORY.c.customer_id.in_(ids), _HISTORY.c.date <= history_until)
-        .order_by(_HISTORY.c.customer_id, _HISTORY.c.date, _HISTORY.c.id)
+        select(HISTORY)
+        .where(HISTORY.c.customer_id.in_(ids), HISTORY.c.date <= history_until)
+        .order_by(HISTORY.c.customer_id, HISTORY.c.date, HISTORY.c.id)
     ).all()
     pitch_log = conn.execute(
-        select(_PITCH_LOG).where(_PITCH_LOG.c.customer_id.in_(ids)).order_by(_PITCH_LOG.c.id)
+        select(PITCH_LOG).where(PITCH_LOG.c.customer_id.in_(ids)).order_by(PITCH_LOG.c.id)
     ).all()
     feedback = conn.execute(
-        select(_FEEDBACK).where(_FEEDBACK.c.customer_id.in_(ids)).order_by(_FEEDBACK.c.id)
+        select(FEEDBACK).where(FEEDBACK.c.customer_id.in_(ids)).order_by(FEEDBACK.c.id)
     ).all()
     corrections: list[Any] = []
     for part in _parts(sorted({f.id for f in feedback})):
         corrections += conn.execute(
-            select(_CORRECTIONS).where(_CORRECTIONS.c.feedback_id.in_(part))
+            select(CORRECTIONS).where(CORRECTIONS.c.feedback_id.in_(part))
         ).all()
     corrections.sort(key=lambda c: (c.feedback_id, c.corrected_at, c.id))
     request_ids = sorted({p.request_id for p in pitch_log} | {f.request_id for f in feedback})
@@ -169,16 +148,16 @@ def chunk_rows(
     for part in _parts(request_ids):
         audits += conn.execute(
             select(
-                _AUDIT.c.request_id,
-                _AUDIT.c.customer_id,
-                _AUDIT.c.created_at,
-                _AUDIT.c.staff_id,
-                _AUDIT.c.model_version,
-                _AUDIT.c.experiment_id,
-                _AUDIT.c.arm,
-                _AUDIT.c.payload["answer"]["as_of"].as_string().label("as_of"),
-                _AUDIT.c.payload["request"]["channel"].as_string().label("channel"),
-            ).where(_AUDIT.c.request_id.in_(part))
+                AUDIT.c.request_id,
+                AUDIT.c.customer_id,
+                AUDIT.c.created_at,
+                AUDIT.c.staff_id,
+                AUDIT.c.model_version,
+                AUDIT.c.experiment_id,
+                AUDIT.c.arm,
+                AUDIT.c.payload["answer"]["as_of"].as_string().label("as_of"),
+                AUDIT.c.payload["request"]["channel"].as_string().label("channel"),
+            ).where(AUDIT.c.request_id.in_(part))
         ).all()
     audits.sort(key=lambda a: a.request_id)
     return ChunkRows(holdings, transactions, history, pitch_log, feedback, corrections, audits)
@@ -187,8 +166,3 @@ def chunk_rows(
 def _parts(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), MAX_CHUNK_SIZE):
         yield values[start : start + MAX_CHUNK_SIZE]
-
-
-def _check_size(size: int) -> None:
-    if not 1 <= size <= MAX_CHUNK_SIZE:
-        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {size}")

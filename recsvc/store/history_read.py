@@ -17,33 +17,29 @@ from collections.abc import Sequence
 from sqlalchemy import BindParameter, Connection, and_, bindparam, select
 
 from recsvc.store.prepared import PreparedSet
-from recsvc.store.tables import FeedbackRow, PitchHistoryRow, PitchLogRow
-
-_HISTORY = PitchHistoryRow.__table__
-_PITCH_LOG = PitchLogRow.__table__
-_FEEDBACK = FeedbackRow.__table__
+from recsvc.store.tables import FEEDBACK, HISTORY, PITCH_LOG
 
 Record = tuple[dt.date, str, str | None]  # date, product id, outcome (None: not known)
 
 _CUSTOMER_ID: BindParameter[str] = bindparam("customer_id")
-_BANK = select(_HISTORY.c.date, _HISTORY.c.product_id, _HISTORY.c.outcome).where(
-    _HISTORY.c.customer_id == _CUSTOMER_ID,
-    _HISTORY.c.date < bindparam("as_of", type_=_HISTORY.c.date.type),
+_BANK = select(HISTORY.c.date, HISTORY.c.product_id, HISTORY.c.outcome).where(
+    HISTORY.c.customer_id == _CUSTOMER_ID,
+    HISTORY.c.date < bindparam("as_of", type_=HISTORY.c.date.type),
 )
 _SERVICE = (
-    select(_PITCH_LOG.c.day, _PITCH_LOG.c.product_id, _FEEDBACK.c.outcome)
+    select(PITCH_LOG.c.day, PITCH_LOG.c.product_id, FEEDBACK.c.outcome)
     .select_from(
-        _PITCH_LOG.outerjoin(
-            _FEEDBACK,
+        PITCH_LOG.outerjoin(
+            FEEDBACK,
             and_(
-                _FEEDBACK.c.request_id == _PITCH_LOG.c.request_id,
-                _FEEDBACK.c.product_id == _PITCH_LOG.c.product_id,
+                FEEDBACK.c.request_id == PITCH_LOG.c.request_id,
+                FEEDBACK.c.product_id == PITCH_LOG.c.product_id,
             ),
         )
     )
     .where(
-        _PITCH_LOG.c.customer_id == _CUSTOMER_ID,
-        _PITCH_LOG.c.day < bindparam("as_of", type_=_PITCH_LOG.c.day.type),
+        PITCH_LOG.c.customer_id == _CUSTOMER_ID,
+        PITCH_LOG.c.day < bindparam("as_of", type_=PITCH_LOG.c.day.type),
     )
 )
 _STATEMENTS = PreparedSet({"bank": _BANK, "service": _SERVICE})

@@ -26,11 +26,11 @@ from recsvc.store.constants import (
     MANAGER_COLUMNS,
     MANAGERS_FILE,
     MANIFEST_FILE,
-    MAX_CHUNK_SIZE,
     PITCH_COLUMNS,
     PITCHES_FILE,
     TRANSACTION_COLUMNS,
     TRANSACTIONS_FILE,
+    check_chunk_size,
 )
 from recsvc.store.csvrows import LoadError, RowConverters, checked_rows
 from recsvc.store.customer_repo import customer_to_row
@@ -127,8 +127,7 @@ def load_customers(
     verify_checksums: bool = True,
 ) -> LoadReport:
     """Load a bank export; a bad row raises LoadError and nothing at all is committed."""
-    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")
+    check_chunk_size(chunk_size)
     started = time.perf_counter()
     directory = Path(directory)
     manifest = read_manifest(directory, verify_checksums=verify_checksums)

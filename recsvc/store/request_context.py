@@ -15,21 +15,7 @@ from recsvc.store.constants import ACCEPTED, DECLINE_OUTCOMES
 from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc, day_start
 from recsvc.store.prepared import PreparedSet
-from recsvc.store.tables import (
-    CustomerRow,
-    FeedbackRow,
-    HoldingRow,
-    PitchHistoryRow,
-    PitchLogRow,
-    TransactionRow,
-)
-
-_CUSTOMERS = CustomerRow.__table__
-_HOLDINGS = HoldingRow.__table__
-_TRANSACTIONS = TransactionRow.__table__
-_FEEDBACK = FeedbackRow.__table__
-_HISTORY = PitchHistoryRow.__table__
-_PITCH_LOG = PitchLogRow.__table__
+from recsvc.store.tables import CUSTOMERS, FEEDBACK, HISTORY, HOLDINGS, PITCH_LOG, TRANSACTIONS
 
 # Built once: constructing and coercing a statement costs more than SQLite running it. The
 # decline outcomes are bound values (not an expanding IN) so that the SQL compiles once.
@@ -37,39 +23,37 @@ _CUSTOMER_ID: BindParameter[str] = bindparam("customer_id")
 _DECLINED: list[BindParameter[str]] = [
     bindparam(f"declined_{i}", value) for i, value in enumerate(DECLINE_OUTCOMES)
 ]
-_CUSTOMER = select(_CUSTOMERS).where(_CUSTOMERS.c.customer_id == _CUSTOMER_ID)
+_CUSTOMER = select(CUSTOMERS).where(CUSTOMERS.c.customer_id == _CUSTOMER_ID)
 _HOLDINGS_OF = (
-    select(_HOLDINGS)
-    .where(_HOLDINGS.c.customer_id == _CUSTOMER_ID)
-    .order_by(_HOLDINGS.c.product_id)
+    select(HOLDINGS).where(HOLDINGS.c.customer_id == _CUSTOMER_ID).order_by(HOLDINGS.c.product_id)
 )
 _TRANSACTIONS_OF = (
-    select(_TRANSACTIONS)
-    .where(_TRANSACTIONS.c.customer_id == _CUSTOMER_ID)
-    .order_by(_TRANSACTIONS.c.date, _TRANSACTIONS.c.id)
+    select(TRANSACTIONS)
+    .where(TRANSACTIONS.c.customer_id == _CUSTOMER_ID)
+    .order_by(TRANSACTIONS.c.date, TRANSACTIONS.c.id)
 )
-_FEEDBACK_DECLINES = select(_FEEDBACK.c.product_id, _FEEDBACK.c.recorded_at).where(
-    _FEEDBACK.c.customer_id == _CUSTOMER_ID,
-    _FEEDBACK.c.outcome.in_(_DECLINED),
-    _FEEDBACK.c.recorded_at >= bindparam("since_at", type_=_FEEDBACK.c.recorded_at.type),
+_FEEDBACK_DECLINES = select(FEEDBACK.c.product_id, FEEDBACK.c.recorded_at).where(
+    FEEDBACK.c.customer_id == _CUSTOMER_ID,
+    FEEDBACK.c.outcome.in_(_DECLINED),
+    FEEDBACK.c.recorded_at >= bindparam("since_at", type_=FEEDBACK.c.recorded_at.type),
 )
-_FEEDBACK_ACCEPTED = select(_FEEDBACK.c.product_id, _FEEDBACK.c.recorded_at).where(
-    _FEEDBACK.c.customer_id == _CUSTOMER_ID,
-    _FEEDBACK.c.outcome == bindparam("accepted", ACCEPTED),
-    _FEEDBACK.c.recorded_at >= bindparam("since_at", type_=_FEEDBACK.c.recorded_at.type),
+_FEEDBACK_ACCEPTED = select(FEEDBACK.c.product_id, FEEDBACK.c.recorded_at).where(
+    FEEDBACK.c.customer_id == _CUSTOMER_ID,
+    FEEDBACK.c.outcome == bindparam("accepted", ACCEPTED),
+    FEEDBACK.c.recorded_at >= bindparam("since_at", type_=FEEDBACK.c.recorded_at.type),
 )
-_HISTORY_DECLINES = select(_HISTORY.c.product_id, _HISTORY.c.date).where(
-    _HISTORY.c.customer_id == _CUSTOMER_ID,
-    _HISTORY.c.outcome.in_(_DECLINED),
-    _HISTORY.c.date >= bindparam("since", type_=_HISTORY.c.date.type),
+_HISTORY_DECLINES = select(HISTORY.c.product_id, HISTORY.c.date).where(
+    HISTORY.c.customer_id == _CUSTOMER_ID,
+    HISTORY.c.outcome.in_(_DECLINED),
+    HISTORY.c.date >= bindparam("since", type_=HISTORY.c.date.type),
 )
 _PITCHED_ON = (
-    select(_PITCH_LOG.c.product_id)
+    select(PITCH_LOG.c.product_id)
     .where(
-        _PITCH_LOG.c.customer_id == _CUSTOMER_ID,
-        _PITCH_LOG.c.day == bindparam("day", type_=_PITCH_LOG.c.day.type),
+        PITCH_LOG.c.customer_id == _CUSTOMER_ID,
+        PITCH_LOG.c.day == bindparam("day", type_=PITCH_LOG.c.day.type),
     )
-    .order_by(_PITCH_LOG.c.slot, _PITCH_LOG.c.id)
+    .order_by(PITCH_LOG.c.slot, PITCH_LOG.c.id)
 )
 
 _STATEMENTS = PreparedSet(
@@ -100,7 +84,7 @@ class RequestContext:
 def first_customer_id(connection: Connection) -> str | None:
     """Some stored customer's id (the lowest), or None for an empty store: for a rehearsal."""
     return connection.execute(
-        select(_CUSTOMERS.c.customer_id).order_by(_CUSTOMERS.c.customer_id).limit(1)
+        select(CUSTOMERS.c.customer_id).order_by(CUSTOMERS.c.customer_id).limit(1)
     ).scalar()
 
 

@@ -257,3 +257,15 @@ class ExperimentRow(Base):
     note: Mapped[str] = mapped_column(String(200))
     created_by: Mapped[str | None] = mapped_column(CODE)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The Core tables, for the statements that skip the ORM (prepared reads, exports).
+CUSTOMERS = CustomerRow.__table__
+HOLDINGS = HoldingRow.__table__
+TRANSACTIONS = TransactionRow.__table__
+MANAGERS = ClientManagerRow.__table__
+HISTORY = PitchHistoryRow.__table__
+FEEDBACK = FeedbackRow.__table__
+AUDIT = AuditLogRow.__table__
+PITCH_LOG = PitchLogRow.__table__
+CORRECTIONS = FeedbackCorrectionRow.__table__

@@ -5,7 +5,6 @@ a model, rules and hold-out arms)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -16,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recsvc.customers import Customer
-from recsvc.customers.segments import tier_of
 from recsvc.models.runtime import LoadedModel
 from recsvc.rules import customer_facts, evaluate
 from recsvc.service.answers import Caller
@@ -26,11 +24,7 @@ from recsvc.service.experiment import CHAMPION, HOLDOUT, assign
 from recsvc.service.experiments import ExperimentSource
 from recsvc.service.plan_read import CHANNEL
 from recsvc.service.plan_rows import PlanEntry, PlanSummary
-from recsvc.service.weeks import week_start
 from recsvc.store.contact_plan import (
-    acceptances_of,
-    contacted_between,
-    declines_of,
     iter_contactable,
 )
 from recsvc.store.tables import AuditLogRow, ContactPlanRow
@@ -58,18 +52,7 @@ class OldPlanner(ContactPlanner):
         if not open_:
             return []
         ids = [c.customer_id for c in open_]
-        monday = week_start(week)
-        tz = self.service_config.timezone
-        start = dt.datetime.combine(monday, dt.time(), tzinfo=tz)
-        since = as_of - dt.timedelta(days=self.rules.declined_fatigue_days)
-        with Session(self.engine) as session:
-            contacted = contacted_between(
-                session, ids, start, start + dt.timedelta(days=7), monday,
-                monday + dt.timedelta(days=6),
-            )  # fmt: skip
-            declines = declines_of(session, ids, since, tz=tz)
-            opened_since = as_of - dt.timedelta(days=self.rules.opening_days)
-            accepted = acceptances_of(session, ids, opened_since, tz=tz)
+        contacted, declines, accepted = self._history(ids, week, as_of)
         candidates = [c for c in open_ if c.customer_id not in contacted]
         summary.candidates += len(candidates)
         out = []
@@ -91,13 +74,7 @@ class OldPlanner(ContactPlanner):
                     holdout=arm == HOLDOUT,
                 )  # fmt: skip
                 if entry is not None:
-                    level = managers.get(str(customer.manager_id), (0, 0))[0]
-                    if tier_of(customer.aum, self.bank).manager_level > level:
-                        entry = self._reassign(entry)
-                    out.append(dataclasses.replace(
-                        entry, arm=arm, model_version=model.version if model else None,
-                        model_hash=model.model_hash if model else None,
-                    ))  # fmt: skip
+                    out.append(self._placed(entry, customer, arm, model, managers))
         return out
 
     def _old_by_arm(self, customers: list[Customer]) -> list[tuple[str, list[Customer]]]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pgtesting import postgres_database
+from pgtesting import BACKENDS, empty_database
 from sqlalchemy import Engine
 
 from recsvc.store import make_engine, upgrade
@@ -25,12 +25,9 @@ def small_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'db' / 'recsvc.db'}"
-        return
-    with postgres_database("the point-in-time export") as url:
+    with empty_database(request.param, tmp_path, "the point-in-time export") as url:
         yield url
 
 

@@ -74,6 +74,26 @@ def correct(session: Session, request_id: str, product_id: str, outcome: str, wh
                      audit_request_id=f"fix-{request_id}", at=when)  # fmt: skip
 
 
+def opened(
+    session: Session, customer_id: str, product_id: str, amount: float, day: dt.date
+) -> None:
+    """A holding opened on `day` (no maturity, no value change: NULL)."""
+    session.execute(
+        insert(HoldingRow).values(
+            customer_id=customer_id, product_id=product_id, amount=amount, open_date=day
+        )
+    )
+
+
+def deposited(session: Session, customer_id: str, amount: float, day: dt.date) -> None:
+    """A cash deposit at the counter on `day`."""
+    session.execute(
+        insert(TransactionRow).values(
+            customer_id=customer_id, date=day, type="cash_deposit", amount=amount, channel="counter"
+        )
+    )
+
+
 def customers(engine: Engine) -> dict[str, str]:
     """Customer ids the tests use, chosen from the loaded bank by what they are."""
     with engine.connect() as conn:
@@ -121,25 +141,8 @@ def plant_future(engine: Engine, who: dict[str, str]) -> None:
         held = set(s.scalars(select(HoldingRow.product_id).where(
             HoldingRow.customer_id == who["a"])))  # fmt: skip
         new_product = next(p for p in ("gov_bond", "large_cd", "physical_gold") if p not in held)
-        s.execute(
-            insert(HoldingRow).values(
-                customer_id=who["a"],
-                product_id=new_product,
-                amount=50000.0,
-                open_date=DATE + dt.timedelta(days=5),
-                maturity_date=None,
-                value_change_pct=None,
-            )
-        )
-        s.execute(
-            insert(TransactionRow).values(
-                customer_id=who["a"],
-                date=after,
-                type="cash_deposit",
-                amount=900000.0,
-                channel="counter",
-            )
-        )
+        opened(s, who["a"], new_product, 50000.0, DATE + dt.timedelta(days=5))
+        deposited(s, who["a"], 900000.0, after)
         s.execute(insert(PitchHistoryRow).values(
             customer_id=who["a"], product_id="wealth_r2", date=after, channel="teller",
             outcome="declined", staff_id="T0000101"))  # fmt: skip
@@ -164,25 +167,8 @@ def plant_future(engine: Engine, who: dict[str, str]) -> None:
                 {**row, "customer_id": "Z99999999", "customer_since": DATE + dt.timedelta(days=3)}
             )
         )
-        s.execute(
-            insert(HoldingRow).values(
-                customer_id="Z99999999",
-                product_id="credit_card",
-                amount=0.0,
-                open_date=DATE + dt.timedelta(days=3),
-                maturity_date=None,
-                value_change_pct=None,
-            )
-        )
-        s.execute(
-            insert(TransactionRow).values(
-                customer_id="Z99999999",
-                date=DATE - dt.timedelta(days=1),
-                type="cash_deposit",
-                amount=10.0,
-                channel="counter",
-            )
-        )
+        opened(s, "Z99999999", "credit_card", 0.0, DATE + dt.timedelta(days=3))
+        deposited(s, "Z99999999", 10.0, DATE - dt.timedelta(days=1))
         s.commit()
 
 

@@ -10,7 +10,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from servertesting import LOOPBACK, Server, free_port, request, stop, wait_healthy
+from servertesting import LOOPBACK, Server, free_port, request, start_server, stop, wait_healthy
 
 from recsvc.config import Settings
 
@@ -170,16 +169,8 @@ def serving_hosts(
     try:
         for env, home in zip(envs, homes, strict=True):
             (home / "tmp").mkdir(parents=True, exist_ok=True)
-            port = free_port()
-            log_path = home / f"server-{port}.log"
-            with log_path.open("wb") as log:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "recsvc", "serve",
-                     "--host", LOOPBACK, "--port", str(port), "--workers", str(workers)],
-                    env={**env, "TMPDIR": str(home / "tmp")}, cwd=home, stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=True,
-                )  # fmt: skip
-            servers.append(Server(f"http://{LOOPBACK}:{port}", process, log_path))
+            env_here = {**env, "TMPDIR": str(home / "tmp")}
+            servers.append(start_server(env_here, home, workers=workers))
         for server in servers:
             wait_healthy(server, workers=workers)
         yield servers

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 
 import pytest
 from apptesting import ServiceEnv
-from factories import customer_payload
+from factories import TELLER_TRANSACTIONS, customer_payload, teller_pitch
 from ops_support import redis_server, serving_hosts
 from pgtesting import postgres_database
 from servertesting import Server, get, metric_values, request, server_environ
@@ -58,14 +58,6 @@ CLOCK_SLACK_S = 0.25  # between "our PUT returned" and the other instance's cloc
 SPLIT = {"champion": 40, "challenger": 30, "rules": 15, "holdout": 15}
 ARM_CUSTOMERS = 40
 CAP_CUSTOMERS = 8
-TRANSACTIONS = (  # what each teller saw: different triggers, so they would pitch differently
-    {"type": "cash_deposit", "amount": 300_000},
-    {"type": "cash_withdrawal", "amount": 3_000},
-    {"type": "credit_card_repayment", "amount": 5_000},
-    {"type": "bill_payment", "amount": 200},
-    {"type": "account_opening", "amount": 0},
-    None,
-)
 
 
 @dataclass
@@ -227,16 +219,16 @@ def test_b_the_daily_pitch_cap_holds_across_instances(hosts: Hosts) -> None:
     set_experiment(hosts.servers[0], scientist, {"champion": 100})  # every customer pitched
     time.sleep(EXPERIMENT_TTL_S + CLOCK_SLACK_S)
     customers = [new_customer(env) for _ in range(CAP_CUSTOMERS)]
-    tellers = [hosts.headers("teller", staff_id=f"T{i:02d}") for i in range(len(TRANSACTIONS))]
+    tellers = [
+        hosts.headers("teller", staff_id=f"T{i:02d}") for i in range(len(TELLER_TRANSACTIONS))
+    ]
     said: dict[str, list[tuple[int, str | None]]] = {c: [] for c in customers}
     failures: list[Any] = []
     lock = threading.Lock()
 
     def pitch(customer_id: str, i: int) -> Callable[[], None]:
         server = hosts.servers[i % 2]  # half of each customer's pitches through each instance
-        body: dict[str, Any] = {"customer_id": customer_id}
-        if TRANSACTIONS[i] is not None:
-            body["transaction"] = TRANSACTIONS[i]
+        body = teller_pitch(customer_id, i)
 
         def go() -> None:
             status, reply = request(server.base, "POST", "/v1/pitch", body=body,
@@ -250,7 +242,7 @@ def test_b_the_daily_pitch_cap_holds_across_instances(hosts: Hosts) -> None:
 
         return go
 
-    run_together([pitch(c, i) for c in customers for i in range(len(TRANSACTIONS))])
+    run_together([pitch(c, i) for c in customers for i in range(len(TELLER_TRANSACTIONS))])
 
     assert failures == []
     for customer_id in customers:

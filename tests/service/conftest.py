@@ -1,5 +1,6 @@
-"""Fixtures for the service's functional tests: a store + app shared by a module's tests (they
-use their own request ids and customers), and the synthetic bank's customer rows."""
+"""Fixtures for the service's functional tests: an app over tests/conftest.py's module_env
+shared by a module's tests (they use their own request ids and customers), and the synthetic
+bank's customer rows."""
 
 from __future__ import annotations
 
@@ -7,27 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apptesting import ServiceEnv, service_env
+from apptesting import ServiceEnv
 from flask import Flask
 from flask.testing import FlaskClient
 from service_support import build_app, read_customers
 
 from recsvc.api.extensions import extensions
-
-
-@pytest.fixture(scope="module")
-def module_env(
-    tmp_path_factory: pytest.TempPathFactory,
-    loaded_store: Path,
-    trained_model: Path,
-    synthetic_bank: Path,
-) -> ServiceEnv:
-    return service_env(
-        tmp_path_factory.mktemp("service"),
-        template_db=loaded_store,
-        model_dir=trained_model,
-        bank=synthetic_bank,
-    )
 
 
 @pytest.fixture(scope="module")

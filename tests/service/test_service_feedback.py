@@ -108,7 +108,7 @@ def test_the_audit_and_the_answer_are_stamped_by_the_service_clock(
     from recsvc.store.tables import AuditLogRow, FeedbackRow
 
     service = extensions(module_app).service
-    moment = dt.datetime(2026, 3, 2, 10, 0, tzinfo=service.config.timezone)
+    moment = dt.datetime(2026, 3, 2, 10, 0, tzinfo=service.service_config.timezone)
     before = service.clock
     service.clock = lambda: moment
     try:

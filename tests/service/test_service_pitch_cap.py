@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from apptesting import ServiceEnv, service_env
-from factories import customer_payload
+from factories import TELLER_TRANSACTIONS, customer_payload, teller_pitch
 from flask import Flask
 from flask.testing import FlaskClient
-from pgtesting import postgres_database
+from pgtesting import BACKENDS, postgres_database
 from service_support import build_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,15 +29,6 @@ from recsvc.service.config import DAILY_PITCH_LIMIT
 from recsvc.service.recommend import CrossSellService
 from recsvc.store import make_engine, upgrade
 from recsvc.store.tables import PitchLogRow
-
-TRANSACTIONS = (
-    {"type": "cash_deposit", "amount": 300_000},
-    {"type": "cash_withdrawal", "amount": 3_000},
-    {"type": "credit_card_repayment", "amount": 5_000},
-    {"type": "bill_payment", "amount": 200},
-    {"type": "account_opening", "amount": 0},
-    None,
-)
 
 
 def service_of(app: Flask) -> CrossSellService:
@@ -67,7 +58,7 @@ def a_customer(env: ServiceEnv, **overrides: Any) -> str:
 # ---- item 2: concurrency, on both stores ---------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def store_env(
     request: pytest.FixtureRequest,
     tmp_path: Path,
@@ -93,17 +84,18 @@ def test_concurrent_pitches_for_one_customer_give_one_product(store_env: Service
     app = build_app(store_env)
     try:
         customers = [a_customer(store_env) for _ in range(6)]
-        keys = [store_env.headers("teller", staff_id=f"T{i:02d}") for i in range(len(TRANSACTIONS))]
-        calls = [(c, i) for c in customers for i in range(len(TRANSACTIONS))]
+        keys = [
+            store_env.headers("teller", staff_id=f"T{i:02d}")
+            for i in range(len(TELLER_TRANSACTIONS))
+        ]
+        calls = [(c, i) for c in customers for i in range(len(TELLER_TRANSACTIONS))]
         answers: dict[str, list[str | None]] = {c: [] for c in customers}
         failures: list[Any] = []
         start = threading.Barrier(len(calls))
         lock = threading.Lock()
 
         def teller(customer_id: str, i: int) -> None:
-            body: dict[str, Any] = {"customer_id": customer_id}
-            if TRANSACTIONS[i] is not None:
-                body["transaction"] = TRANSACTIONS[i]
+            body = teller_pitch(customer_id, i)
             client = app.test_client()
             start.wait()
             reply = client.post("/v1/pitch", json=body, headers=keys[i])
@@ -122,7 +114,7 @@ def test_concurrent_pitches_for_one_customer_give_one_product(store_env: Service
         assert failures == []
         for customer_id, said in answers.items():
             # one product a day, and every other teller says that same product again
-            assert len(said) == len(TRANSACTIONS) and None not in said, (customer_id, said)
+            assert len(said) == len(TELLER_TRANSACTIONS) and None not in said, (customer_id, said)
             assert len(set(said)) == 1, (customer_id, said)
             assert [p for p, _ in logged(app, customer_id)] == said[:1]
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgtesting import postgres_database
+from pgtesting import BACKENDS, empty_database
 from sqlalchemy import Engine
 
 from recsvc.customers import ChannelHabits, Customer, Holding, Transaction
@@ -34,13 +34,10 @@ FILES = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL to an empty database that no other test sees."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'db' / 'recsvc.db'}"
-        return
-    with postgres_database("the store") as url:
+    with empty_database(request.param, tmp_path, "the store") as url:
         yield url
 
 

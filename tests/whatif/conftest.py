@@ -1,13 +1,12 @@
-"""What-if fixtures: a private store and registry for the module, the engine over the same
-wiring as the request path's CrossSellService."""
+"""What-if fixtures: over the module's private store and registry (tests/conftest.py's
+module_env), the engine over the same wiring as the request path's CrossSellService."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from apptesting import ServiceEnv, service_env
+from apptesting import ServiceEnv
 
 from recsvc.service.recommend import CrossSellService
 from recsvc.service.whatif import WhatIf
@@ -15,23 +14,8 @@ from recsvc.service.wiring import Services, build_services
 
 
 @pytest.fixture(scope="module")
-def whatif_env(
-    tmp_path_factory: pytest.TempPathFactory,
-    loaded_store: Path,
-    trained_model: Path,
-    synthetic_bank: Path,
-) -> ServiceEnv:
-    return service_env(
-        tmp_path_factory.mktemp("whatif"),
-        template_db=loaded_store,
-        model_dir=trained_model,
-        bank=synthetic_bank,
-    )
-
-
-@pytest.fixture(scope="module")
-def services(whatif_env: ServiceEnv) -> Iterator[Services]:
-    built = build_services(whatif_env.settings)
+def services(module_env: ServiceEnv) -> Iterator[Services]:
+    built = build_services(module_env.settings)
     yield built
     built.engine.dispose()
 

@@ -22,10 +22,10 @@ service:
 
 
 @pytest.fixture
-def in_env(whatif_env: ServiceEnv, monkeypatch: pytest.MonkeyPatch) -> ServiceEnv:
-    monkeypatch.setenv("DATABASE_URL", whatif_env.settings.database_url)
-    monkeypatch.setenv("RECSVC_REGISTRY_DIR", str(whatif_env.settings.registry_dir))
-    return whatif_env
+def in_env(module_env: ServiceEnv, monkeypatch: pytest.MonkeyPatch) -> ServiceEnv:
+    monkeypatch.setenv("DATABASE_URL", module_env.settings.database_url)
+    monkeypatch.setenv("RECSVC_REGISTRY_DIR", str(module_env.settings.registry_dir))
+    return module_env
 
 
 def what_if(tmp_path: Path, overlay: str, *more: str) -> int:

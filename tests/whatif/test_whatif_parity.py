@@ -74,7 +74,8 @@ def request_path(service: CrossSellService, customer_id: str) -> Answer:
     """The answer recommend() would give a teller, taken before its pitch log and audit."""
     request = RecommendRequest(
         request_id=f"parity-{customer_id}", caller=Caller(role="teller", staff_id="S001"),
-        channel="teller", customer_id=customer_id, limit=service.config.max_limit, as_of=AS_OF,
+        channel="teller", customer_id=customer_id, limit=service.service_config.max_limit,
+        as_of=AS_OF,
     )  # fmt: skip
     with service.engine.connect() as connection:
         customer, context = service._requested_customer(connection, request, AS_OF)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine
 
+from recsvc.models.manifest import file_digest
 from recsvc.store.constants import (
     BANK_FORMAT,
     BANK_FORMAT_VERSION,
@@ -157,14 +157,6 @@ def _open(path: Path, header: Sequence[str] | None) -> _File:
     return _File(path, handle, writer)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class ExportSummary:
     as_of: dt.date
@@ -267,7 +259,7 @@ def export_bank(
             "format": BANK_FORMAT, "format_version": BANK_FORMAT_VERSION,
             "customers": rows["customers.csv"],
             "snapshot_dates": [as_of.isoformat(), label.isoformat()],
-            "files": {n: {"rows": rows[n], "sha256": _sha256(tmp / n)} for n in FILES},
+            "files": {n: {"rows": rows[n], "sha256": file_digest(tmp / n)[0]} for n in FILES},
             "source": SOURCE,
         }  # fmt: skip
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

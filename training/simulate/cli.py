@@ -8,17 +8,12 @@ import os
 import sys
 from pathlib import Path
 
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+from training.argtypes import positive
 
 
 def add_simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bank", type=Path, required=True, help="a bank export directory")
-    parser.add_argument("--days", type=_positive, required=True, help="days to simulate")
+    parser.add_argument("--days", type=positive, required=True, help="days to simulate")
     parser.add_argument("--seed", type=int, required=True, help="same seed, same run")
     parser.add_argument("--out", type=Path, required=True,
                         help="writes bank/ (next snapshot), truth/, decisions.csv, "
@@ -30,11 +25,11 @@ def add_simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--registry", type=Path, default=None,
                         help="in-process: model registry with a champion "
                              "(default: RECSVC_REGISTRY_DIR or model_registry/)")  # fmt: skip
-    parser.add_argument("--window-days", type=_positive, default=30)
+    parser.add_argument("--window-days", type=positive, default=30)
     parser.add_argument("--real-clock", action="store_true",
                         help="in-process: leave the service on its own clock (as over --url) "
                              "instead of moving it to each simulated day")  # fmt: skip
-    parser.add_argument("--workers", type=_positive, default=1,
+    parser.add_argument("--workers", type=positive, default=1,
                         help="in-process: forked workers, each serving its share of the "
                              "customers (same seed and workers, same run)")  # fmt: skip
     parser.add_argument("--split", default=None,
@@ -89,7 +84,7 @@ def add_experiment_report(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="the report as JSON")
     parser.add_argument("--html", type=Path, default=None, help="also as an HTML page")
     parser.add_argument("--experiment", default=None, help="experiment id (default: all)")
-    parser.add_argument("--window-days", type=_positive, default=30)
+    parser.add_argument("--window-days", type=positive, default=30)
     parser.add_argument(
         "--simulation",
         type=Path,

@@ -10,7 +10,6 @@ the simulated days.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsvc.models.manifest import file_digest
 from training.synth import writer
 from training.synth.reader import BankFrames
 from training.synth.world import World
@@ -86,10 +86,6 @@ def next_holdings(
     return both
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_next_export(
     source: Path,
     out: Path,
@@ -139,7 +135,7 @@ def write_next_export(
         "format": "recsvc-bank", "format_version": 1, "seed": seed,
         "customers": len(frames.customers),
         "snapshot_dates": [last.isoformat(), snapshot.isoformat()],
-        "files": {n: {"rows": rows[n], "sha256": _sha256(out / n)} for n in FILES},
+        "files": {n: {"rows": rows[n], "sha256": file_digest(out / n)[0]} for n in FILES},
         "source": "python -m training simulate",
     }  # fmt: skip
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -377,7 +377,7 @@ class InProcessService:
         from recsvc.api.extensions import extensions
 
         service = extensions(self.app).service
-        moment = dt.datetime.combine(day, dt.time(10, 0), tzinfo=service.config.timezone)
+        moment = dt.datetime.combine(day, dt.time(10, 0), tzinfo=service.service_config.timezone)
         service.clock = lambda: moment
 
     def close(self) -> None:

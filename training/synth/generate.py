@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 import sys
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from recsvc.models.manifest import file_digest
 from training.synth import writer
 from training.synth.activity import (
     TX,
@@ -125,14 +125,6 @@ class _Out:
     rows: int = 0
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def generate_bank(
     out: Path,
     *,
@@ -181,7 +173,8 @@ def generate_bank(
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "seed": seed, "customers": customers,
         "snapshot_dates": [snaps.first.isoformat(), snaps.second.isoformat()],
-        "files": {n: {"rows": files[n].rows, "sha256": _sha256(files[n].path)} for n in FILES},
+        "files": {n: {"rows": files[n].rows, "sha256": file_digest(files[n].path)[0]}
+                  for n in FILES},
     }  # fmt: skip
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest

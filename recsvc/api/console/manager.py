@@ -19,10 +19,10 @@ from werkzeug.wrappers import Response
 
 from recsvc.api.console.blueprint import bp
 from recsvc.api.console.charts import maturity_timeline
-from recsvc.api.console.session import caller, lang, page, signed_in, t
+from recsvc.api.console.session import caller, console_request, lang, page, signed_in, t
 from recsvc.api.context import request_id
 from recsvc.api.extensions import extensions
-from recsvc.service.answers import RecommendRequest
+from recsvc.customers import Customer
 from recsvc.service.contact_triggers import trigger_label
 from recsvc.service.desk import (
     PLAN_CHANNELS,
@@ -136,20 +136,10 @@ def plan_contact() -> Response:
 def customer(customer_id: str) -> str:
     ext = extensions()
     svc = ext.service
-    with Session(ext.engine) as db:
-        found = svc.customer(db, caller(), customer_id)
+    found = _book_customer(customer_id)
     today = svc.today()
     profile = profile_view(found, bank=ext.services.bank, as_of=today)
-    answer = svc.recommend(
-        RecommendRequest(
-            request_id=request_id(),
-            caller=caller(),
-            channel="manager",
-            customer_id=customer_id,
-            limit=SUGGESTIONS,
-            locale=lang(),
-        )
-    )
+    answer = svc.recommend(console_request("manager", customer_id, limit=SUGGESTIONS))
     chart = maturity_timeline(
         profile["holdings"], today=today, name=product_name, today_label=t("today"),
         matured_label=t("matured"),
@@ -177,13 +167,17 @@ def customer(customer_id: str) -> str:
 @page("manager")
 def reveal(customer_id: str) -> Response:
     """Show the full number to make a call: an explicit action, audited (without the number)."""
-    ext = extensions()
-    svc = ext.service
-    with Session(ext.engine) as db:
-        found = svc.customer(db, caller(), customer_id)
-    reveal_phone(ext.engine, caller(), found, audit_request_id=request_id())
+    found = _book_customer(customer_id)
+    reveal_phone(extensions().engine, caller(), found, audit_request_id=request_id())
     session["revealed"] = {"customer_id": customer_id, "until": time.time() + REVEAL_SECONDS}
     return redirect(url_for("console.customer", customer_id=customer_id) + "#phone", code=303)
+
+
+def _book_customer(customer_id: str) -> Customer:
+    """The stored customer, who must be in the caller's book (else NotFound: a 404)."""
+    ext = extensions()
+    with Session(ext.engine) as db:
+        return ext.service.customer(db, caller(), customer_id)
 
 
 def _extra(profile: dict[str, Any]) -> dict[str, Any]:

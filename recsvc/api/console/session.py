@@ -14,10 +14,11 @@ from werkzeug.exceptions import HTTPException
 
 from recsvc.api.console.blueprint import bp
 from recsvc.api.console.i18n import DEFAULT_LANG, LANGS, label
-from recsvc.api.context import once_per_request
+from recsvc.api.context import once_per_request, request_id
 from recsvc.api.extensions import extensions
+from recsvc.customers.profile import Transaction
 from recsvc.security import ROLES, Principal, active_principal
-from recsvc.service.answers import Caller
+from recsvc.service.answers import Caller, RecommendRequest
 from recsvc.service.errors import DomainError, Forbidden, Invalid, NotFound, Unavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,6 +93,21 @@ def caller() -> Caller:
     p = signed_in()
     assert p is not None
     return Caller(role=p.role, staff_id=p.staff_id, branch_id=p.branch_id, manager_id=p.manager_id)
+
+
+def console_request(
+    channel: str, customer_id: str, *, limit: int, transaction: Transaction | None = None
+) -> RecommendRequest:
+    """A recommendation request from the signed-in user, answered in the page's language."""
+    return RecommendRequest(
+        request_id=request_id(),
+        caller=caller(),
+        channel=channel,
+        customer_id=customer_id,
+        transaction=transaction,
+        limit=limit,
+        locale=lang(),
+    )
 
 
 def home_endpoint(role: str) -> str:

@@ -14,12 +14,17 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from recsvc.api.console.blueprint import bp
-from recsvc.api.console.session import caller, lang, page, signed_in, t, take_kept_input
-from recsvc.api.context import request_id
+from recsvc.api.console.session import (
+    caller,
+    console_request,
+    page,
+    signed_in,
+    t,
+    take_kept_input,
+)
 from recsvc.api.corrections import correct, correction_window, staff_of
 from recsvc.api.extensions import extensions
 from recsvc.customers.profile import TRANSACTION_TYPES, Transaction
-from recsvc.service.answers import RecommendRequest
 from recsvc.service.corrections import correctable
 from recsvc.service.desk import audited_answer, no_pitch_reason, normalise_customer_id, recorded
 from recsvc.service.errors import Conflict, Forbidden, NotFound
@@ -56,15 +61,7 @@ def teller_pitch() -> Response | tuple[str, int]:
             raise FieldError("customer_id", "err_customer_id")
         transaction = _transaction()
         answer = extensions().service.recommend(
-            RecommendRequest(
-                request_id=request_id(),
-                caller=caller(),
-                channel="teller",
-                customer_id=customer_id,
-                transaction=transaction,
-                limit=1,
-                locale=lang(),
-            ),
+            console_request("teller", customer_id, limit=1, transaction=transaction),
             pitch_only=True,
         )
     except NotFound:
