@@ -29,7 +29,9 @@ manager ids and branch ids prefixed R2..RK), so there are K times the books, cap
 contactable customers of the base. The copy is checked: every table holds K times the base's
 rows, every manager id a customer names exists, and the base's own contact plan times K equals
 the copy's (score-book is run once on the base for that). Training still reads the size's own
-synthetic bank (synth is fast); only the store the plan reads is a replica.
+synthetic bank (synth is fast); only the store the plan reads is a replica. --model-from M
+predicts and plans with the M-customer bank's model at every size (for a size too big to train
+in one process here).
 
 --steps picks what runs now (default all: synth,train,predict,store,score-book,
 score-book-dask,train-dask); every step's result is kept in WORK/steps-N.json with when it ran,
@@ -456,6 +458,12 @@ def bench_size(
     bank = work / f"bank-{n}"
     base = ["-m", "training", "train", "--dataset", "synthetic", "--data", str(bank), "--quiet"]
 
+    # the model predict and the plan use: this size's own, or --model-from M's
+    plan_model = args.model_from or n
+    model = work / f"model-{plan_model}"
+    if plan_model != n:
+        out["plan_model"] = f"the {plan_model:,}-customer bank's single-process model"
+
     def train() -> dict[str, Any]:
         run = measure([py, *base, "--out", str(work / f"model-{n}"), "--threads",
                        str(args.threads)])  # fmt: skip
@@ -469,7 +477,7 @@ def bench_size(
     def predict() -> dict[str, Any]:
         rates = {}
         for threads in sorted({1, args.threads}):
-            _, rate = predict_rate(work / f"model-{n}", bank, threads)
+            _, rate = predict_rate(model, bank, threads)
             rates[f"{threads}_threads"] = round(rate)
         return rates
 
@@ -480,9 +488,9 @@ def bench_size(
     else:
         from recsvc.models.registry import Registry
 
-        registry = work / f"registry-{n}"
+        registry = work / f"registry-{plan_model}"
         if not (registry / "aliases.json").exists():
-            Registry(registry).publish(work / f"model-{n}", note="bench_scale champion")
+            Registry(registry).publish(model, note="bench_scale champion")
         keep = args.keep_db or "store" not in args.steps  # a store built earlier is kept
         db = Database(args.postgres, f"recsvc_bench_scale_{n}", keep=keep)
         try:
@@ -568,6 +576,8 @@ def print_table(results: list[dict[str, Any]], dask: dict[str, bool], address: s
                 f"{store['copies']} copies of {store['replicate_from']:,} by SQL "
                 f"(base load-customers: {loaded})"
             )
+        if r.get("plan_model"):
+            print(f"{n:>10,} {'model':<11} predict and score-book used {r['plan_model']}")
         if r.get("predict"):
             rates = ", ".join(f"{k.replace('_', ' ')} {v:,}/s" for k, v in r["predict"].items())
             print(f"{n:>10,} {'predict':<11} {rates}")
@@ -625,6 +635,11 @@ def main() -> None:
     parser.add_argument(
         "--replicate-from", type=int, default=0, metavar="B",
         help="build stores larger than B as copies of a B-customer store (by SQL)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--model-from", type=int, default=0, metavar="M",
+        help="predict and plan with WORK/model-M (trained on the M-customer bank) at every size, "
+        "e.g. a store too big to train on one machine",
     )  # fmt: skip
     parser.add_argument(
         "--steps", default=",".join(STEPS),
