@@ -114,16 +114,28 @@ def _score_book(args: argparse.Namespace, settings: Settings) -> int:
     week = args.week or week_of(today)
     monday = week_start(week)
     as_of = today if monday <= today < monday + dt.timedelta(days=7) else monday
-    bar = tqdm(unit="customer", disable=not sys.stderr.isatty(), file=sys.stderr)
     started = time.perf_counter()
-    with bar:
-        summary = planner.plan_week(week, as_of=as_of, chunk_size=args.chunk_size,
-                                    progress=bar.update)  # fmt: skip
+    extra: dict[str, Any] = {}
+    if args.dask is not None:
+        from recsvc.service.plan_dask import plan_week_on_cluster
+
+        planner.engine.dispose()
+        summary, partitions = plan_week_on_cluster(
+            settings, args.dask, week, as_of=as_of, chunk_size=args.chunk_size,
+            partitions=args.partitions,
+        )  # fmt: skip
+        extra = {"dask": args.dask, "partitions": partitions}
+    else:
+        bar = tqdm(unit="customer", disable=not sys.stderr.isatty(), file=sys.stderr)
+        with bar:
+            summary = planner.plan_week(week, as_of=as_of, chunk_size=args.chunk_size,
+                                        progress=bar.update)  # fmt: skip
     out = {
         "week": summary.week, "as_of": summary.as_of.isoformat(), "run_id": summary.run_id,
         "customers": summary.customers, "candidates": summary.candidates,
         "entries": summary.entries, "reassign": summary.reassign,
         "managers": len(summary.per_manager), "seconds": round(time.perf_counter() - started, 2),
+        **extra,
     }  # fmt: skip
     print(json.dumps(out, indent=2))
     return 0
@@ -158,6 +170,15 @@ def _parser() -> argparse.ArgumentParser:
     book = sub.add_parser("score-book", help="write every client manager's contact plan")
     book.add_argument("--week", default=None, help="ISO week YYYY-Www (default: this week)")
     book.add_argument("--chunk-size", type=int, default=2000, help="customers per chunk")
+    book.add_argument(
+        "--dask", default=None, metavar="ADDRESS",
+        help="plan on a Dask cluster: local[:N] (N worker processes here) or a scheduler address"
+        " such as tcp://host:8786 (PostgreSQL; workers read DATABASE_URL from their environment)",
+    )  # fmt: skip
+    book.add_argument(
+        "--partitions", type=int, default=None,
+        help="with --dask: manager ranges to cut the books into (default 4 per worker)",
+    )  # fmt: skip
     _add_service_commands(sub)
     return parser
 

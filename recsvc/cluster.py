@@ -1,7 +1,8 @@
 """Where Dask work runs: one address, shared by training and the nightly contact plan.
 
 ADDRESS is an existing scheduler (`tcp://host:8786`, `tls://…`) or `local[:N]`: a LocalCluster on
-this machine with N worker processes (default 2), one thread each, no dashboard. Nothing here
+this machine with N worker processes (default 2), one thread each, the scheduler's HTTP server
+on a free port (never a fixed 8787 a neighbour may hold). Nothing here
 schedules work; it only opens and closes the client.
 """
 
@@ -63,7 +64,10 @@ def dask_client(text: str, *, memory_limit: str | None = None) -> Iterator[objec
         "n_workers": address.workers,
         "threads_per_worker": 1,
         "processes": True,
-        "dashboard_address": None,
+        # None still binds the scheduler's HTTP routes to 8787; a second cluster on the same
+        # machine (another run, a test) then fails with "Port 8787 is already in use". Any
+        # free port instead.
+        "dashboard_address": ":0",
     }
     if memory_limit is not None:
         options["memory_limit"] = memory_limit

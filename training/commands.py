@@ -31,6 +31,15 @@ def add_train(parser: argparse.ArgumentParser) -> None:
         "--no-refit", dest="refit", action="store_false",
         help="ship the evaluation model (fitted without the hold-out) instead of a refit on all",
     )  # fmt: skip
+    parser.add_argument(
+        "--dask", metavar="ADDRESS",
+        help="train on a Dask cluster: local[:N] (N worker processes here) or a scheduler "
+        "address such as tcp://host:8786 (docs/model.md, 'Training on Dask')",
+    )  # fmt: skip
+    parser.add_argument(
+        "--partitions", type=int,
+        help="with --dask: customer partitions (default: 2 per worker, more for big files)",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -39,6 +48,19 @@ def run_train(args: argparse.Namespace) -> int:
     from training.datasets import load_spec
     from training.pipeline import train
 
+    if args.dask:
+        from training.dask_train import train_dask
+
+        out = train_dask(
+            load_spec(args.dataset), args.data, args.out, address=args.dask,
+            seed=args.seed, progress=not args.quiet, num_threads=args.threads,
+            refit=args.refit, partitions=args.partitions,
+        )  # fmt: skip
+        print(out)
+        return 0
+    if args.partitions is not None:
+        print("--partitions needs --dask", file=sys.stderr)
+        return 2
     out = train(
         load_spec(args.dataset), args.data, args.out,
         seed=args.seed, progress=not args.quiet, num_threads=args.threads, refit=args.refit,

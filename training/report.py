@@ -394,6 +394,19 @@ def _history_features(descriptor: dict[str, Any]) -> str:
     return f"{len(names)}: " + ", ".join(names) if names else "none"
 
 
+def _distributed_rows(distributed: Any) -> dict[str, Any]:
+    """Where a model trained with `train --dask` was fitted, and on which samples it was
+    calibrated and measured (nothing for a single-process model)."""
+    if not isinstance(distributed, dict):
+        return {}
+    return {
+        "trained on Dask": f"{distributed.get('workers')} workers, "
+        f"{distributed.get('partitions')} customer partitions; {distributed.get('learner')}",
+        "evaluation sample (Dask)": distributed.get("evaluation"),
+        "calibration sample (Dask)": distributed.get("calibration"),
+    }
+
+
 def _identity(label: str, descriptor: dict[str, Any], source: str | None) -> str:
     ds, ev = descriptor.get("dataset") or {}, descriptor["evaluation"]
     rows = {
@@ -412,6 +425,7 @@ def _identity(label: str, descriptor: dict[str, Any], source: str | None) -> str
         "chosen settings": ((descriptor.get("selection") or {}).get("chosen") or {}).get("name"),
         "customers adding a product": f"{ev.get('n_adders')} (rate {_fmt(ev.get('adder_rate'))})",
     }
+    rows.update(_distributed_rows(descriptor.get("distributed")))
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_fmt(v))}</td></tr>" for k, v in rows.items())
     return f'<div class="card"><h2>{_e(label)}</h2><table class="kv">{body}</table></div>'
 

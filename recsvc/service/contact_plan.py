@@ -9,8 +9,10 @@ policy of the API and of the next night's plan."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,18 +20,29 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from recsvc.catalog.product import Product
 from recsvc.config import PACKAGE_DATA, Settings
 from recsvc.customers.profile import Customer
 from recsvc.customers.segments import tier_of, value_class_of
+from recsvc.features.customer import CustomerFeaturizer
 from recsvc.models.runtime import LoadedModel
-from recsvc.rules import customer_facts, evaluate
+from recsvc.rules.batch import evaluate_batch
 from recsvc.service.arbitration import Ranked, arbitrate
 from recsvc.service.contact_triggers import (
+    ASSESSMENT_EXPIRING,
+    FOLLOW_UP,
     HIGH_PROPENSITY,
+    KEY_DATE,
+    MATURED,
+    MATURING,
+    MODEL_TRIGGERS,
     REASSIGN,
     SUGGESTION,
+    VALUE_SWING,
     ContactPlanConfig,
     Found,
+    TriggerSpec,
+    days_to_next,
     load_contact_plan_config,
     preferred_channel,
     profile_triggers,
@@ -47,13 +60,16 @@ from recsvc.service.plan_rows import (
 from recsvc.service.weeks import week_start
 from recsvc.service.wiring import Services, UsesServices, build_services
 from recsvc.store.contact_plan import (
+    ALL_MANAGERS,
+    ContactableChunk,
+    ManagerSpan,
     acceptances_of,
     contacted_between,
     count_customers,
     declines_of,
-    iter_contactable,
+    iter_contactable_chunks,
     manager_levels,
-    replace_week,
+    replace_managers,
 )
 
 DEFAULT_CONFIG = PACKAGE_DATA / "contact_plan.yaml"
@@ -112,38 +128,83 @@ class ContactPlanner(UsesServices):
     ) -> PlanSummary:
         """Plan the week (triggers counted from as_of, default its Monday) and replace it."""
         monday = week_start(week)
-        as_of = as_of or monday
-        summary = PlanSummary(week, as_of, uuid.uuid4().hex[:8])
+        summary = PlanSummary(week, as_of or monday, uuid.uuid4().hex[:8])
+        self._use(current_experiment(self.engine))
+        summary.customers = count_customers(self.engine)
+        with _few_collections():
+            entries = self._book(summary, chunk_size, progress, ALL_MANAGERS)
+            self._write(entries, summary, ALL_MANAGERS)
+        return summary
+
+    def plan_span(
+        self,
+        week: str,
+        *,
+        as_of: dt.date,
+        run_id: str,
+        span: ManagerSpan,
+        experiment: Experiment | None,
+        chunk_size: int = 2000,
+    ) -> PlanSummary:
+        """One partition of a run (recsvc.service.plan_dask): the books of the managers in
+        `span`, planned as plan_week plans them and written in place of the week's rows of
+        those managers. run_id and the experiment are the driver's, so a retried partition
+        writes the same request ids and the same arms (summary.customers is left 0)."""
+        summary = PlanSummary(week, as_of, run_id)
+        self._use(experiment)
+        with _few_collections():
+            entries = self._book(summary, chunk_size, None, span)
+            self._write(entries, summary, span)
+        return summary
+
+    def _use(self, experiment: Experiment | None) -> None:
+        self.experiment = experiment
+        self.experiment_id = experiment.experiment_id if experiment else None
+
+    def _book(
+        self,
+        summary: PlanSummary,
+        chunk_size: int,
+        progress: Callable[[int], None] | None,
+        span: ManagerSpan,
+    ) -> list[PlanEntry]:
+        """Every contactable customer of the span's managers scored; each manager's best."""
         with Session(self.engine) as session:
             managers = manager_levels(session)
         books = _Books(lambda m: managers.get(m, (0, self.config.default_book_cap))[1])
         loaded = self.runtime.current()
-        self.experiment = _current_experiment(self.engine)
-        self.experiment_id = self.experiment.experiment_id if self.experiment else None
-        summary.customers = count_customers(self.engine)
-        for chunk in iter_contactable(self.engine, chunk_size):
-            for entry in self.plan_chunk(chunk, week, as_of, managers, loaded, summary):
+        for chunk in self._chunks(chunk_size, span):
+            for entry in self.plan_chunk(
+                chunk, summary.week, summary.as_of, managers, loaded, summary
+            ):
                 books.add(entry)
             if progress is not None:
                 progress(len(chunk))
-        entries = books.final()
-        self._write(entries, summary, loaded)
-        return summary
+        return books.final()
+
+    def _chunks(self, chunk_size: int, span: ManagerSpan) -> Iterator[ContactableChunk]:
+        return iter_contactable_chunks(self.engine, chunk_size, managers=span)
 
     def plan_chunk(
         self,
-        chunk: Sequence[Customer],
+        chunk: ContactableChunk,
         week: str,
         as_of: dt.date,
         managers: dict[str, tuple[int, int]],
         loaded: LoadedModel | None,
         summary: PlanSummary,
     ) -> Iterable[PlanEntry]:
-        """Entries for one chunk: contact policy first, one score() call, rules per candidate."""
-        open_ = [c for c in chunk if c.manager_id and c.consent_marketing and not c.open_complaint]
+        """Entries for one chunk: contact policy first, the features on whole columns and one
+        score() call per arm; then only for the customers a trigger may fire for (a superset,
+        _may_trigger) or whose best propensity x value may reach HIGH_PROPENSITY: Customer
+        objects, the triggers, the rules on whole columns, the entries."""
+        manager, consent, complaint = (
+            chunk.column(c) for c in ("manager_id", "consent_marketing", "open_complaint")
+        )
+        open_ = [i for i in range(len(chunk)) if manager[i] and consent[i] and not complaint[i]]
         if not open_:
             return []
-        ids = [c.customer_id for c in open_]
+        ids = [chunk.ids[i] for i in open_]
         monday = week_start(week)
         tz = self.service_config.timezone
         start = dt.datetime.combine(monday, dt.time(), tzinfo=tz)
@@ -156,23 +217,42 @@ class ContactPlanner(UsesServices):
             declines = declines_of(session, ids, since, tz=tz)
             opened_since = as_of - dt.timedelta(days=self.rules.opening_days)
             accepted = acceptances_of(session, ids, opened_since, tz=tz)
-        candidates = [c for c in open_ if c.customer_id not in contacted]
+        candidates = [i for i in open_ if chunk.ids[i] not in contacted]
         summary.candidates += len(candidates)
+        features = _Features(self.featurizer, chunk, as_of)
+        may_trigger = self._may_trigger(chunk, as_of)
         out = []
-        for arm, group in self._by_arm(candidates):
+        for arm, positions in self._by_arm(chunk.ids, candidates):
+            if not positions:
+                continue
             model = self._model_of(arm, loaded)
-            probs = self._score(group, as_of, model)
-            bounds = self._value_bounds(probs, model, len(group))
+            probs = None if model is None else self._score(model, features, positions, as_of)
+            bounds = self._value_bounds(probs, model, len(positions))
+            keep = np.flatnonzero(
+                may_trigger[positions] | (bounds >= self.config.high_propensity_value)
+            )
+            group = chunk.build(positions[k] for k in keep)
+            verdicts = evaluate_batch(
+                group, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
+                bank=self.bank, recent_declines=declines, recent_acceptances=accepted,
+            )  # fmt: skip
             for i, customer in enumerate(group):
+                expiry = verdicts.days_to_expiry[i]
+                found = profile_triggers(
+                    customer, as_of=as_of, config=self.config,
+                    days_to_expiry=None if np.isnan(expiry) else int(expiry),
+                )  # fmt: skip
+                if not found and bounds[keep[i]] < self.config.high_propensity_value:
+                    continue
                 propensities = None
                 if model is not None and probs is not None:
-                    row = probs[i]
+                    row = probs[keep[i]]
                     propensities = {p: float(row[j]) for p, j in model.product_index.items()}
-                entry = self._entry(
-                    customer, as_of, propensities, declines.get(customer.customer_id),
-                    value_bound=float(bounds[i]), accepted=accepted.get(customer.customer_id),
-                    holdout=arm == HOLDOUT,
-                )  # fmt: skip
+                eligible = [
+                    self.catalogue.products[j] for j in np.flatnonzero(verdicts.eligible[i])
+                ]
+                entry = self._entry_of(customer, as_of, found, eligible, propensities,
+                                       holdout=arm == HOLDOUT)  # fmt: skip
                 if entry is not None:
                     level = managers.get(str(customer.manager_id), (0, 0))[0]
                     if tier_of(customer.aum, self.bank).manager_level > level:
@@ -183,13 +263,53 @@ class ContactPlanner(UsesServices):
                     ))  # fmt: skip
         return out
 
-    def _by_arm(self, customers: Sequence[Customer]) -> list[tuple[str, list[Customer]]]:
-        """The customers per experiment arm (the API's salted hash); all champion if none."""
+    def _may_trigger(self, chunk: ContactableChunk, as_of: dt.date) -> np.ndarray:
+        """Per customer of the chunk: may a profile trigger fire? A superset of
+        profile_triggers (every window it checks, matured holdings included), read from the
+        plain rows without building a Customer; profile_triggers decides for those kept."""
+        triggers, today = self.config.triggers, as_of.toordinal()
+        if set(triggers) - _PREFILTERED - set(MODEL_TRIGGERS):
+            # a trigger this pre-filter does not know (added in contact_plan.yaml with its
+            # detector): keep every customer and let profile_triggers decide, slower but right
+            return np.ones(len(chunk), dtype=bool)
+        matured_days, maturing_days = _window(triggers[MATURED]), _window(triggers[MATURING])
+        swing = triggers[VALUE_SWING].threshold
+        follow_up_days, key_date_days = _window(triggers[FOLLOW_UP]), _window(triggers[KEY_DATE])
+        expiring_days = _window(triggers[ASSESSMENT_EXPIRING])
+        validity = self.rules.assessment_validity_days
+        may = np.zeros(len(chunk), dtype=bool)
+        at = {cid: i for i, cid in enumerate(chunk.ids)}
+        for customer_id, _, _, opened, matures, change in chunk.holding_rows:
+            if matures is not None:
+                ahead = matures.toordinal() - today
+                if -matured_days <= ahead <= maturing_days:
+                    may[at[customer_id]] = True
+            if change is not None and swing is not None and abs(change) >= swing:
+                may[at[customer_id]] = True
+            if opened is not None and 0 <= today - opened.toordinal() <= follow_up_days:
+                may[at[customer_id]] = True
+        born, since = chunk.column("birth_date"), chunk.column("customer_since")
+        risk, assessed = chunk.column("risk_level"), chunk.column("assessment_date")
+        for i in range(len(chunk)):
+            if may[i]:
+                continue
+            key = days_to_next(born[i], as_of)
+            if since[i] is not None and since[i] < as_of:
+                key = min(key, days_to_next(since[i], as_of))
+            if key <= key_date_days:
+                may[i] = True
+            elif risk[i] is not None and assessed[i] is not None:
+                age = today - assessed[i].toordinal()
+                may[i] = 0 <= age <= validity and validity - age <= expiring_days
+        return may
+
+    def _by_arm(self, ids: Sequence[str], positions: list[int]) -> list[tuple[str, list[int]]]:
+        """The positions per experiment arm (the API's salted hash); all champion if none."""
         if self.experiment is None:
-            return [(CHAMPION, list(customers))]
-        groups: dict[str, list[Customer]] = {}
-        for c in customers:
-            groups.setdefault(assign(self.experiment, c.customer_id), []).append(c)
+            return [(CHAMPION, positions)]
+        groups: dict[str, list[int]] = {}
+        for i in positions:
+            groups.setdefault(assign(self.experiment, ids[i]), []).append(i)
         return sorted(groups.items())
 
     def _model_of(self, arm: str, champion: LoadedModel | None) -> LoadedModel | None:
@@ -202,15 +322,15 @@ class ContactPlanner(UsesServices):
         return None
 
     def _score(
-        self, customers: Sequence[Customer], as_of: dt.date, loaded: LoadedModel | None
-    ) -> np.ndarray | None:
-        if loaded is None or not customers:
-            return None
-        x = np.vstack([self.featurizer.transform_one(c, as_of) for c in customers])
-        if loaded.history:  # a model trained with the decision history (issue 13)
-            ids = [c.customer_id for c in customers]
+        self, model: LoadedModel, features: _Features, positions: list[int], as_of: dt.date
+    ) -> np.ndarray:
+        """The arm's propensities for the chunk's customers at `positions`; a model trained
+        with the decision history (issue 13) gets the request path's history rows appended."""
+        x = features.at(positions)
+        if model.history:
+            ids = [features.chunk.ids[i] for i in positions]
             x = np.hstack([x, history_rows(self.engine, self.featurizer, ids, as_of)])
-        return self.runtime.score(loaded, x)
+        return self.runtime.score(model, x)
 
     def _value_bounds(
         self, probs: np.ndarray | None, loaded: LoadedModel | None, n: int
@@ -224,30 +344,19 @@ class ContactPlanner(UsesServices):
         columns = [loaded.product_index[p.product_id] for p in self.catalogue.products]
         return np.asarray((probs[:, columns] * values[None, :]).max(axis=1, initial=0.0))
 
-    def _entry(
+    def _entry_of(
         self,
         customer: Customer,
         as_of: dt.date,
+        found: list[Found],
+        eligible: Sequence[Product],
         propensities: dict[str, float] | None,
-        declines: dict[str, dt.date] | None,
         *,
-        value_bound: float = float("inf"),
-        accepted: dict[str, dt.date] | None = None,
-        holdout: bool = False,
+        holdout: bool,
     ) -> PlanEntry | None:
-        """The plan entry of one customer who may be contacted, or None without a trigger."""
-        facts = customer_facts(customer, as_of=as_of, rules=self.rules, bank=self.bank)
-        found = profile_triggers(
-            customer, as_of=as_of, days_to_expiry=facts.days_to_expiry, config=self.config
-        )
-        if not found and value_bound < self.config.high_propensity_value:
-            return None
-        verdict = evaluate(
-            customer, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
-            bank=self.bank, recent_declines=declines or {}, recent_acceptances=accepted or {},
-        )  # fmt: skip
+        """The entry from the triggers found and the products the rules allow."""
         ranked, _ = arbitrate(
-            verdict.eligible, propensities=propensities, transaction_weights={},
+            eligible, propensities=propensities, transaction_weights={},
             config=self.service_config, order=self.order,
         )  # fmt: skip
         best_value = max((r.expected_value for r in ranked), default=0.0)
@@ -300,10 +409,9 @@ class ContactPlanner(UsesServices):
         flag = HOLDOUT_FLAG if entry.flag == HOLDOUT_FLAG else REASSIGN
         return PlanEntry(**{**entry.__dict__, "flag": flag, "talking_points": points})
 
-    def _write(
-        self, entries: list[PlanEntry], summary: PlanSummary, loaded: LoadedModel | None
-    ) -> None:
-        """The week's plan and one audit record per entry, in one transaction."""
+    def _write(self, entries: list[PlanEntry], summary: PlanSummary, span: ManagerSpan) -> None:
+        """The span's plan (the whole week's for ALL_MANAGERS) and one audit record per entry,
+        in one transaction; run again with the same run id, it leaves the same rows."""
         now = dt.datetime.now(dt.UTC)
         rows, audits = [], []
         ranks: dict[str, int] = {}
@@ -315,12 +423,54 @@ class ContactPlanner(UsesServices):
             summary.per_manager[entry.manager_id] = rank
             summary.reassign += entry.flag == REASSIGN
         with Session(self.engine) as session:
-            replace_week(session, summary.week, rows, audits)
+            replace_managers(session, summary.week, span, rows, audits)
             session.commit()
         summary.entries = len(rows)
 
 
-def _current_experiment(engine: Engine) -> Experiment | None:
+# the profile triggers _may_trigger knows how to pre-filter (a superset test on plain rows)
+_PREFILTERED = frozenset({MATURED, MATURING, VALUE_SWING, FOLLOW_UP, KEY_DATE, ASSESSMENT_EXPIRING})
+
+
+def _window(spec: TriggerSpec) -> int:
+    assert spec.window_days is not None  # loading refuses a window trigger's entry without it
+    return spec.window_days
+
+
+class _Features:
+    """The model's features of a chunk, computed once on its frames (transform_frames) the
+    first time an arm with a model asks, then picked by position."""
+
+    def __init__(self, featurizer: CustomerFeaturizer, chunk: ContactableChunk, as_of: dt.date):
+        self.featurizer, self.chunk, self.as_of = featurizer, chunk, as_of
+        self.x: np.ndarray | None = None
+
+    def at(self, positions: list[int]) -> np.ndarray:
+        if self.x is None:
+            chunk = self.chunk
+            self.x = self.featurizer.transform_frames(
+                chunk.customer_frame, chunk.holding_frame, chunk.transaction_frame, self.as_of
+            )
+        return self.x[positions]
+
+
+@contextmanager
+def _few_collections(gen0: int = 50_000) -> Iterator[None]:
+    """The batch allocates millions of small acyclic objects (rows, holdings, entries): with
+    CPython's default threshold (700) the cyclic collector ran often enough to cost ~20% of the
+    plan's CPU, rescanning the model and catalogue each time. Freeze what exists (they are
+    never garbage during a plan) and collect less often; memory stays bounded by the chunk."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(gen0, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def current_experiment(engine: Engine) -> Experiment | None:
     """The design in force in the store (the API reads the same one)."""
     from recsvc.service.experiments import ExperimentSource
 

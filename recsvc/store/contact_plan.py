@@ -6,13 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from recsvc.customers.profile import Customer
-from recsvc.store.constants import ACCEPTED, DECLINE_OUTCOMES, MAX_CHUNK_SIZE
+from recsvc.customers.profile import ChannelHabits, Customer, Holding
+from recsvc.store.constants import (
+    ACCEPTED,
+    CHANNEL_HABIT_COLUMNS,
+    CUSTOMER_COLUMNS,
+    DECLINE_OUTCOMES,
+    MAX_CHUNK_SIZE,
+)
 from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc
 from recsvc.store.tables import (
@@ -85,6 +94,130 @@ def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Cu
             chunk = _built(conn, rows)
         yield chunk
         after = rows[-1].customer_id
+
+
+class ContactableChunk:
+    """A chunk of contactable customers, as the batch path reads them: plain tuples, the
+    same as DataFrames for the model's features (no Transaction objects built), and Customer
+    objects with their holdings built only for the customers asked for (the triggers and the
+    rules read them)."""
+
+    def __init__(
+        self,
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+        holding_rows: list[tuple[Any, ...]],
+        transaction_frame: pd.DataFrame,
+    ) -> None:
+        self.columns, self.rows, self.holding_rows = columns, rows, holding_rows
+        self.customer_frame = pd.DataFrame(rows, columns=columns)
+        self.holding_frame = pd.DataFrame(holding_rows, columns=_HOLDING)
+        self.transaction_frame = transaction_frame
+        at = columns.index("customer_id")
+        self.ids: list[str] = [r[at] for r in rows]
+        self._held: dict[str, list[Holding]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> list[Any]:
+        at = self.columns.index(name)
+        return [r[at] for r in self.rows]
+
+    @property
+    def customers(self) -> list[Customer]:
+        return self.build(range(len(self.rows)))
+
+    def build(self, positions: Iterable[int]) -> list[Customer]:
+        """customer_from_row's Customers (holdings, no transactions) at these positions."""
+        if self._held is None:
+            self._held = defaultdict(list)
+            for h in self.holding_rows:
+                self._held[h[0]].append(Holding(*h[1:]))
+        held, columns = self._held, self.columns
+        plain = itemgetter(*(columns.index(c) for c in _PLAIN))
+        habits = itemgetter(*(columns.index(c) for c in CHANNEL_HABIT_COLUMNS))
+        return [
+            Customer(
+                **dict(zip(_PLAIN, plain(self.rows[i]), strict=True)),
+                channel_habits=ChannelHabits(*habits(self.rows[i])),
+                holdings=tuple(held.get(self.ids[i], ())),
+            )
+            for i in positions
+        ]
+
+
+@dataclass(frozen=True)
+class ManagerSpan:
+    """The client managers whose id is in [first, before): None is open on that side. Spans
+    cut at manager ids partition every book (a customer without a manager is in none)."""
+
+    first: str | None = None
+    before: str | None = None
+
+    def where(self, column: Any) -> list[Any]:
+        out = []
+        if self.first is not None:
+            out.append(column >= self.first)
+        if self.before is not None:
+            out.append(column < self.before)
+        return out
+
+
+ALL_MANAGERS = ManagerSpan()
+
+
+def _contactable(after: str, span: ManagerSpan) -> Any:
+    customers = CustomerRow.__table__
+    return (
+        select(customers)
+        .where(
+            customers.c.customer_id > after,
+            customers.c.manager_id.is_not(None),
+            customers.c.consent_marketing.is_(True),
+            customers.c.open_complaint.is_(False),
+            *span.where(customers.c.manager_id),
+        )
+        .order_by(customers.c.customer_id)
+    )
+
+
+def iter_contactable_chunks(
+    engine: Engine, chunk_size: int = 2000, *, managers: ManagerSpan = ALL_MANAGERS
+) -> Iterator[ContactableChunk]:
+    """iter_contactable's customers (the same chunks, id order) as ContactableChunk; only the
+    books of the managers in the span."""
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}, got {chunk_size}")
+    after = ""
+    while True:
+        with engine.connect() as conn:
+            result = conn.execute(_contactable(after, managers).limit(chunk_size))
+            columns = list(result.keys())
+            # plain tuples from here on: attribute reads on Row objects and pandas probing
+            # them one by one cost more than the queries
+            rows = [tuple(r) for r in result]
+            if not rows:
+                return
+            ids = [r[columns.index("customer_id")] for r in rows]
+            holding_rows = [tuple(r) for r in conn.execute(
+                select(*(HoldingRow.__table__.c[c] for c in _HOLDING))
+                .where(HoldingRow.customer_id.in_(ids))
+                .order_by(HoldingRow.customer_id, HoldingRow.product_id)
+            )]  # fmt: skip
+            txns = conn.execute(
+                select(TransactionRow.customer_id, TransactionRow.type, TransactionRow.amount,
+                       TransactionRow.date, TransactionRow.channel)
+                .where(TransactionRow.customer_id.in_(ids))
+            )  # fmt: skip
+            transaction_frame = pd.DataFrame(map(tuple, txns), columns=list(txns.keys()))
+        yield ContactableChunk(columns, rows, holding_rows, transaction_frame)
+        after = rows[-1][columns.index("customer_id")]
+
+
+# a holding's customer, then Holding's fields in order
+_HOLDING = ("customer_id", "product_id", "amount", "open_date", "maturity_date", "value_change_pct")
+_PLAIN = tuple(c for c in CUSTOMER_COLUMNS if c not in CHANNEL_HABIT_COLUMNS)
 
 
 def count_customers(engine: Engine) -> int:
@@ -185,19 +318,50 @@ def acceptances_of(
     return dict(out)
 
 
-def replace_week(
+def book_sizes(engine: Engine) -> list[tuple[str, int]]:
+    """(manager_id, customers in the book) for every manager with a book, by manager id."""
+    customers = CustomerRow.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(customers.c.manager_id, func.count())
+            .where(customers.c.manager_id.is_not(None))
+            .group_by(customers.c.manager_id)
+            .order_by(customers.c.manager_id)
+        )
+        return [(str(m), int(n)) for m, n in rows]
+
+
+def replace_managers(
     session: Session,
     week: str,
+    span: ManagerSpan,
     rows: Sequence[dict[str, Any]],
     audits: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Swap the week's plan for these rows and add their audit rows, in the caller's
-    transaction (readers see the old plan or the new one, never a mix)."""
-    session.execute(delete(ContactPlanRow).where(ContactPlanRow.week == week))
+    """Swap the week's plan of the span's managers for these rows and write their audit rows,
+    in the caller's transaction. Idempotent: the same rows again (a retried partition) leave
+    one copy; plan rows and audit rows are upserted on their keys (week and customer, request
+    id), so even two attempts racing leave no duplicate, the database enforcing it."""
+    plan = ContactPlanRow.__table__
+    session.execute(
+        delete(ContactPlanRow).where(
+            ContactPlanRow.week == week, *span.where(ContactPlanRow.manager_id)
+        )
+    )
     if audits:
-        session.execute(insert(AuditLogRow), list(audits))
+        session.execute(_upsert(session, AuditLogRow.__table__, ("request_id",)), list(audits))
     if rows:
-        session.execute(insert(ContactPlanRow), list(rows))
+        session.execute(_upsert(session, plan, ("week", "customer_id")), list(rows))
+
+
+def _upsert(session: Session, table: Any, key: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement: Any = postgresql.insert(table) if postgres else sqlite.insert(table)
+    columns = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
+    return statement.on_conflict_do_update(index_elements=list(key), set_=columns)
 
 
 def plan_of(session: Session, week: str, manager_id: str) -> list[dict[str, Any]]:

@@ -183,12 +183,17 @@ def test_the_nightly_plan_scores_as_the_request_path(history_env: Any, synthetic
     loaded = planner.runtime.current()
     assert loaded is not None and loaded.history
     as_of = dt.date(2026, 12, 1)
-    ids = read_bank(synthetic_bank).customers["customer_id"].astype(str).tolist()[:40]
+    from recsvc.service.contact_plan import _Features
+    from recsvc.store.contact_plan import iter_contactable_chunks
+
+    chunk = next(iter(iter_contactable_chunks(planner.engine, 40)))
+    positions = list(range(len(chunk)))
+    batch = planner._score(loaded, _Features(planner.featurizer, chunk, as_of), positions, as_of)
     with planner.engine.connect() as connection:
         from sqlalchemy.orm import Session
 
         with Session(bind=connection) as session:
-            customers = [get_customer(session, c) for c in ids]
+            customers = [get_customer(session, chunk.ids[i]) for i in positions]
         one = [
             service._score(
                 c, as_of, loaded, service.history_row(connection, c.customer_id, as_of, loaded)
@@ -196,8 +201,7 @@ def test_the_nightly_plan_scores_as_the_request_path(history_env: Any, synthetic
             for c in customers
             if c is not None
         ]
-    batch = planner._score([c for c in customers if c is not None], as_of, loaded)
-    assert batch is not None
+    assert len(one) == len(positions) > 0
     x = np.vstack(one)
     assert x.shape[1] == loaded.n_features
     expected = planner.runtime.score(loaded, x)
