@@ -347,14 +347,14 @@ class Steps:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        at, commit = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), tree_commit()
         try:
             result = step()
         finally:
             stop.set()
             sampler.join()
         self.done[name] = {
-            "result": result, "at": at, "commit": tree_commit(),
+            "result": result, "at": at, "commit": commit,
             "load_1min": {"min": round(min(loads), 2), "mean": round(sum(loads) / len(loads), 2),
                           "max": round(max(loads), 2)},
         }  # fmt: skip
