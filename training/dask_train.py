@@ -707,7 +707,7 @@ def train_dask(
     bins: str = "shared",
 ) -> Path:
     """`pipeline.train` on a Dask cluster: same steps, same files (see the module docstring)."""
-    from recsvc.cluster import dask_client
+    from recsvc.cluster import check_workers, dask_client, release
     from training.pipeline import (
         build_encoder,
         build_ranker,
@@ -718,13 +718,18 @@ def train_dask(
     from training.synthetic import featurizer_for
 
     check_supported(spec)
-    data_path = Path(data_path)
+    # absolute: the workers read the files themselves, from their own working directory
+    data_path = Path(data_path).resolve()
     if not data_path.is_dir():
         raise DaskTrainingError(f"{data_path}: a recsvc-bank data set is a directory")
     started = time.perf_counter()
     with dask_client(address) as opened:
         client: Any = opened
-        workers = len(client.scheduler_info()["workers"])
+        # every worker runs this release and sees this export at this path, or none runs
+        workers = check_workers(
+            client, release, ("recsvc", "training"), (str(data_path / "manifest.json"),),
+            command="train --dask",
+        )  # fmt: skip
         n_parts = partitions or _partition_count(data_path, workers)
         _log(progress, f"reading {data_path} as {n_parts} customer partitions on {workers} workers")
         run = load_partitions(client, spec, data_path, seed=seed, partitions=n_parts)

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from recsvc.cluster import dask_client, parse_address
+from recsvc.cluster import check_workers, dask_client, file_digest, parse_address, release
 from recsvc.config import Settings
 from recsvc.models.registry import Registry
 from recsvc.service.contact_plan import (
@@ -126,6 +126,31 @@ def _registered(settings: Settings) -> tuple[str | None, str | None] | None:
     return state.champion, state.challenger
 
 
+def worker_state(config_path: str) -> dict[str, str]:
+    """What a partition's outcome depends on besides its job, as this process sees it: the
+    release (code, libraries), the store, the registry's models, the configuration files'
+    contents. The driver runs it on every worker (check_workers) before any task: a worker
+    that differs is named and nothing is written."""
+    settings = Settings.from_env()
+    models = _registered(settings)
+    state = release(("recsvc",))
+    state["DATABASE_URL"] = public_url(settings.database_url)
+    state["registry (RECSVC_REGISTRY_DIR)"] = (
+        f"unreadable at {settings.registry_dir}"
+        if models is None
+        else f"champion {models[0]}, challenger {models[1]} in {settings.registry_dir}"
+    )
+    configs: dict[str, str | Path] = {
+        "catalogue": settings.catalogue_path, "bank config": settings.bank_config_path,
+        "rules config": settings.rules_config_path,
+        "service config": settings.service_config_path,
+        "pitch config": settings.pitch_config_path,
+        "reasons config": settings.reasons_config_path, "contact plan config": config_path,
+    }  # fmt: skip
+    state.update({name: file_digest(path) for name, path in configs.items()})
+    return state
+
+
 def plan_week_on_cluster(
     settings: Settings,
     address: str,
@@ -155,7 +180,7 @@ def plan_week_on_cluster(
     models = _registered(settings)
     with dask_client(address) as client:
         c: Any = client
-        workers = max(len(c.scheduler_info()["workers"]), 1)
+        workers = check_workers(c, worker_state, str(config_path), command="score-book --dask")
         parts = spans(sizes, partitions or PARTITIONS_PER_WORKER * workers)
         jobs = [
             PartitionJob(public_url(settings.database_url), week, as_of, summary.run_id, span,
