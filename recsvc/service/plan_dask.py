@@ -84,7 +84,7 @@ def spans(sizes: list[tuple[str, int]], partitions: int) -> list[ManagerSpan]:
     return [ManagerSpan(a, b) for a, b in pairwise(bounds)]
 
 
-_PLANNERS: dict[tuple[str, str], ContactPlanner] = {}
+_PLANNERS: dict[tuple[str, ...], ContactPlanner] = {}
 
 
 def plan_partition(job: PartitionJob) -> PlanSummary:
@@ -95,7 +95,9 @@ def plan_partition(job: PartitionJob) -> PlanSummary:
             f"this worker's DATABASE_URL is {public_url(settings.database_url)},"
             f" the driver's is {job.database}"
         )
-    key = (settings.database_url, str(job.config_path))
+    # the configuration's contents too: a worker of a running cluster outlives an edit of it
+    configs = tuple(file_digest(path) for path in _configs(settings, job.config_path).values())
+    key = (settings.database_url, str(job.config_path), *configs)
     planner = _PLANNERS.get(key)
     if planner is None or (job.models is not None and _served(planner) != job.models):
         # a new worker, or one whose runtime has not yet seen the run's models: load afresh
@@ -140,15 +142,20 @@ def worker_state(config_path: str) -> dict[str, str]:
         if models is None
         else f"champion {models[0]}, challenger {models[1]} in {settings.registry_dir}"
     )
-    configs: dict[str, str | Path] = {
+    configs = _configs(settings, config_path)
+    state.update({name: file_digest(path) for name, path in configs.items()})
+    return state
+
+
+def _configs(settings: Settings, config_path: str | Path) -> dict[str, str | Path]:
+    """The configuration files a planner reads (at its start: a change needs a new one)."""
+    return {
         "catalogue": settings.catalogue_path, "bank config": settings.bank_config_path,
         "rules config": settings.rules_config_path,
         "service config": settings.service_config_path,
         "pitch config": settings.pitch_config_path,
         "reasons config": settings.reasons_config_path, "contact plan config": config_path,
     }  # fmt: skip
-    state.update({name: file_digest(path) for name, path in configs.items()})
-    return state
 
 
 def plan_week_on_cluster(

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from recsvc.cluster import ClusterError, dask_client
 from recsvc.config import Settings
 from recsvc.models.registry import Registry
-from recsvc.service.contact_plan import build_planner
+from recsvc.service.contact_plan import DEFAULT_CONFIG, build_planner
 from recsvc.service.plan_dask import PartitionJob, plan_partition, plan_week_on_cluster
 from recsvc.service.plan_rows import PlanSummary
 from recsvc.service.weeks import week_start
@@ -179,6 +179,30 @@ def test_score_book_through_the_scheduler_writes_the_single_process_plan(
     assert f'"dask": "{cluster.address}"' in done.stdout
     rows, counts = _plan(store)
     assert (rows, counts) == single
+
+
+def test_workers_of_a_running_cluster_follow_a_configuration_change(
+    cluster: ExternalCluster, store: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cluster outlives the night: its workers keep their planner between runs, and must
+    not keep the configuration it read (a trigger's weight changed between two runs)."""
+    for name, value in _env(store).items():
+        monkeypatch.setenv(name, value)
+    config = tmp_path / "contact_plan.yaml"
+    shutil.copy(DEFAULT_CONFIG, config)
+    plan_week_on_cluster(store, cluster.address, WEEK, as_of=AS_OF, config_path=config)
+    before = _plan(store)
+    text = config.read_text(encoding="utf-8")
+    changed = re.sub(r"(VALUE_SWING:\n\s+weight: )25", r"\g<1>95", text)
+    assert changed != text
+    config.write_text(changed, encoding="utf-8")
+    planner = build_planner(store, config_path=config)
+    planner.plan_week(WEEK, as_of=AS_OF)
+    planner.engine.dispose()
+    expected = _plan(store)
+    assert expected[0] != before[0]  # the change moves priorities
+    plan_week_on_cluster(store, cluster.address, WEEK, as_of=AS_OF, config_path=config)
+    assert _plan(store) == expected
 
 
 def test_sqlite_with_a_scheduler_address_is_refused(
