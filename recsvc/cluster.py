@@ -11,6 +11,7 @@ elsewhere, from whatever was installed there.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -103,10 +104,14 @@ def dask_client(
         yield client
 
 
+@functools.cache
 def code_digest(package: str) -> str:
     """sha256 over an importable package's modules and configuration (`CODE_SUFFIXES`: what a
     task executes or reads; not the console's templates), found without importing it. A
-    checkout and a wheel built from it give the same digest (the wheel holds these files)."""
+    checkout and a wheel built from it give the same digest (the wheel holds these files).
+    Once per process: a worker keeps the code it loaded when a new release is installed under
+    it, so it must keep reporting the release it first read (the first check, before any of
+    the command's tasks imports the package's modules)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return "not installed"
@@ -169,7 +174,8 @@ def check_workers(
     if problems:
         raise ClusterError(
             f"{command}: {len(problems)} difference(s) between this host and the cluster's"
-            " workers; every worker needs the same release, settings and shared paths"
-            " (README.md, 'Running on Dask'): " + "; ".join(problems)
+            " workers; every worker needs the same release, settings and shared paths, and a"
+            " worker started before a release was installed runs the code it loaded: restart"
+            " it (README.md, 'Running on Dask'): " + "; ".join(problems)
         )
     return len(workers)

@@ -280,10 +280,10 @@ def test_a_worker_killed_mid_task_leaves_the_single_process_plan(
 # --- workers that cannot serve ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def other_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def other_release(tmp_path: Path) -> Path:
     """A copy of recsvc with one line changed: a worker with another release installed."""
-    root = tmp_path_factory.mktemp("other-release")
+    root = tmp_path / "other-release"
     shutil.copytree(ROOT / "recsvc", root / "recsvc", ignore=shutil.ignore_patterns("__pycache__"))
     with (root / "recsvc" / "rules" / "__init__.py").open("a") as out:
         out.write("\nRELEASE = 'another'\n")
@@ -310,6 +310,10 @@ def test_a_worker_with_another_release_is_refused(
             "--out", str(tmp_path / "model"), "--dask", cluster.address, "--quiet",
         ]  # fmt: skip
         assert "recsvc code" in _refused(cluster, train, env)
+        # the same release installed under the running worker: it still runs what it loaded
+        shutil.copy(ROOT / "recsvc" / "rules" / "__init__.py", other_release / "recsvc" / "rules")
+        message = _refused(cluster, book, env)
+        assert "recsvc code" in message and "restart it" in message
     assert not (tmp_path / "model").exists()
     assert not _refused_week_rows(store)
 
