@@ -34,7 +34,7 @@ from pgtesting import postgres_database
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recsvc.cluster import ClusterError, dask_client
+from recsvc.cluster import ClusterError, check_workers, dask_client, release
 from recsvc.config import Settings
 from recsvc.models.registry import Registry
 from recsvc.service.contact_plan import DEFAULT_CONFIG, build_planner
@@ -346,6 +346,21 @@ def _refused_week_rows(settings: Settings) -> int:
         n = conn.scalar(select(func.count()).where(ContactPlanRow.week == REFUSED_WEEK))
     engine.dispose()
     return int(n or 0)
+
+
+def test_a_worker_that_does_not_see_the_export_is_named(
+    cluster: ExternalCluster, synthetic_bank: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training's check compares the export's manifest.json as each worker sees it at the
+    path; a relative path (the workers run in another directory) stands in for a host
+    without the shared filesystem."""
+    monkeypatch.chdir(synthetic_bank.parent)
+    manifest = f"{synthetic_bank.name}/manifest.json"
+    with dask_client(cluster.address) as client, pytest.raises(ClusterError) as refused:
+        check_workers(client, release, ("recsvc",), (manifest,), command="train --dask")
+    message = str(refused.value)
+    assert message.count(f"file {manifest} is missing: {manifest}") == 2  # both workers named
+    assert "worker w1 (" in message and "worker w2 (" in message
 
 
 def test_a_scheduler_without_workers_is_refused_not_waited_on(tmp_path: Path) -> None:
