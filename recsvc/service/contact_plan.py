@@ -8,6 +8,7 @@ policy of the API and of the next night's plan."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import gc
 import uuid
@@ -24,7 +25,7 @@ from recsvc.catalog.product import Product
 from recsvc.config import PACKAGE_DATA, Settings
 from recsvc.customers.profile import Customer
 from recsvc.customers.segments import tier_of, value_class_of
-from recsvc.features.customer import CustomerFeaturizer
+from recsvc.features.customer import HISTORY_DAYS, CustomerFeaturizer
 from recsvc.models.runtime import LoadedModel
 from recsvc.rules.batch import evaluate_batch
 from recsvc.service.arbitration import Ranked, arbitrate
@@ -42,7 +43,6 @@ from recsvc.service.contact_triggers import (
     ContactPlanConfig,
     Found,
     TriggerSpec,
-    days_to_next,
     load_contact_plan_config,
     preferred_channel,
     profile_triggers,
@@ -173,7 +173,7 @@ class ContactPlanner(UsesServices):
             managers = manager_levels(session)
         books = _Books(lambda m: managers.get(m, (0, self.config.default_book_cap))[1])
         loaded = self.runtime.current()
-        for chunk in self._chunks(chunk_size, span):
+        for chunk in self._chunks(chunk_size, span, summary.as_of):
             for entry in self.plan_chunk(
                 chunk, summary.week, summary.as_of, managers, loaded, summary
             ):
@@ -182,8 +182,15 @@ class ContactPlanner(UsesServices):
                 progress(len(chunk))
         return books.final()
 
-    def _chunks(self, chunk_size: int, span: ManagerSpan) -> Iterator[ContactableChunk]:
-        return iter_contactable_chunks(self.engine, chunk_size, managers=span)
+    def _chunks(
+        self, chunk_size: int, span: ManagerSpan, as_of: dt.date
+    ) -> Iterator[ContactableChunk]:
+        """The span's contactable customers by chunk, with the transactions the model's
+        features count (HISTORY_DAYS up to as_of) and no others."""
+        window = (as_of - dt.timedelta(days=HISTORY_DAYS), as_of)
+        return iter_contactable_chunks(
+            self.engine, chunk_size, managers=span, transactions_within=window
+        )
 
     def plan_chunk(
         self,
@@ -199,7 +206,7 @@ class ContactPlanner(UsesServices):
         _may_trigger) or whose best propensity x value may reach HIGH_PROPENSITY: Customer
         objects, the triggers, the rules on whole columns, the entries."""
         manager, consent, complaint = (
-            chunk.column(c) for c in ("manager_id", "consent_marketing", "open_complaint")
+            chunk.values[c] for c in ("manager_id", "consent_marketing", "open_complaint")
         )
         open_ = [i for i in range(len(chunk)) if manager[i] and consent[i] and not complaint[i]]
         if not open_:
@@ -285,9 +292,9 @@ class ContactPlanner(UsesServices):
 
     def _may_trigger(self, chunk: ContactableChunk, as_of: dt.date) -> np.ndarray:
         """Per customer of the chunk: may a profile trigger fire? A superset of
-        profile_triggers (every window it checks, matured holdings included), read from the
-        plain rows without building a Customer; profile_triggers decides for those kept."""
-        triggers, today = self.config.triggers, as_of.toordinal()
+        profile_triggers (every window it checks, matured holdings included), on the chunk's
+        columns without building a Customer; profile_triggers decides for those kept."""
+        triggers = self.config.triggers
         if set(triggers) - _PREFILTERED - set(MODEL_TRIGGERS):
             # a trigger this pre-filter does not know (added in contact_plan.yaml with its
             # detector): keep every customer and let profile_triggers decide, slower but right
@@ -297,30 +304,33 @@ class ContactPlanner(UsesServices):
         follow_up_days, key_date_days = _window(triggers[FOLLOW_UP]), _window(triggers[KEY_DATE])
         expiring_days = _window(triggers[ASSESSMENT_EXPIRING])
         validity = self.rules.assessment_validity_days
+        today = np.datetime64(as_of, "D")
+        # holdings: maturing or matured lately, a value swing, bought lately
+        matures, opened = chunk.holding_dates["maturity_date"], chunk.holding_dates["open_date"]
+        ahead = _days_between(today, matures)
+        hit = ~np.isnat(matures) & (-matured_days <= ahead) & (ahead <= maturing_days)
+        if swing is not None:
+            change = np.array(chunk.holding_values["value_change_pct"], dtype=float)
+            with np.errstate(invalid="ignore"):
+                hit |= np.abs(change) >= swing  # nan (unknown) compares false
+        since_opened = _days_between(opened, today)
+        hit |= ~np.isnat(opened) & (since_opened >= 0) & (since_opened <= follow_up_days)
         may = np.zeros(len(chunk), dtype=bool)
-        at = {cid: i for i, cid in enumerate(chunk.ids)}
-        for customer_id, _, _, opened, matures, change in chunk.holding_rows:
-            if matures is not None:
-                ahead = matures.toordinal() - today
-                if -matured_days <= ahead <= maturing_days:
-                    may[at[customer_id]] = True
-            if change is not None and swing is not None and abs(change) >= swing:
-                may[at[customer_id]] = True
-            if opened is not None and 0 <= today - opened.toordinal() <= follow_up_days:
-                may[at[customer_id]] = True
-        born, since = chunk.column("birth_date"), chunk.column("customer_since")
-        risk, assessed = chunk.column("risk_level"), chunk.column("assessment_date")
-        for i in range(len(chunk)):
-            if may[i]:
-                continue
-            key = days_to_next(born[i], as_of)
-            if since[i] is not None and since[i] < as_of:
-                key = min(key, days_to_next(since[i], as_of))
-            if key <= key_date_days:
-                may[i] = True
-            elif risk[i] is not None and assessed[i] is not None:
-                age = today - assessed[i].toordinal()
-                may[i] = 0 <= age <= validity and validity - age <= expiring_days
+        may[chunk.holder_at[hit]] = True
+        # birthdays and anniversaries as a customer
+        key = _days_to_next(chunk.dates["birth_date"], as_of)
+        since = chunk.dates["customer_since"]
+        anniversary = ~np.isnat(since) & (since < today)
+        key = np.where(anniversary, np.minimum(key, _days_to_next(since, as_of)), key)
+        may |= key <= key_date_days
+        # a valid assessment expiring soon
+        assessed = chunk.dates["assessment_date"]
+        rated = np.array([r is not None for r in chunk.values["risk_level"]], dtype=bool)
+        age = _days_between(assessed, today)
+        may |= (
+            rated & ~np.isnat(assessed) & (age >= 0) & (age <= validity)
+            & (validity - age <= expiring_days)
+        )  # fmt: skip
         return may
 
     def _by_arm(self, ids: Sequence[str], positions: list[int]) -> list[tuple[str, list[int]]]:
@@ -450,6 +460,28 @@ class ContactPlanner(UsesServices):
 
 # the profile triggers _may_trigger knows how to pre-filter (a superset test on plain rows)
 _PREFILTERED = frozenset({MATURED, MATURING, VALUE_SWING, FOLLOW_UP, KEY_DATE, ASSESSMENT_EXPIRING})
+
+
+def _days_between(start: np.ndarray | np.datetime64, end: np.ndarray | np.datetime64) -> np.ndarray:
+    """end - start in days, elementwise (meaningless where either is NaT: mask those)."""
+    return np.asarray(end - start).astype(np.int64)
+
+
+def _days_to_next(days: np.ndarray, as_of: dt.date) -> np.ndarray:
+    """contact_triggers.days_to_next on a datetime64[D] array: days until the next yearly
+    return of each day (0 today; 29 Feb falls on 28 Feb in other years); NaT gives garbage."""
+    months = days.astype("datetime64[M]")
+    month = months.astype(np.int64) % 12  # 0: January
+    day_of_month = (days - months).astype(np.int64)  # 0: the 1st
+    today = np.datetime64(as_of, "D")
+    ahead = []
+    for year in (as_of.year, as_of.year + 1):
+        day = day_of_month
+        if not calendar.isleap(year):
+            day = np.where((month == 1) & (day_of_month == 28), 27, day_of_month)
+        first = np.datetime64(f"{year:04d}-01", "M") + month
+        ahead.append(_days_between(today, first.astype("datetime64[D]") + day))
+    return np.where(ahead[0] >= 0, ahead[0], ahead[1])
 
 
 def _window(spec: TriggerSpec) -> int:

@@ -7,11 +7,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Date, Engine, String, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from recsvc.customers.profile import ChannelHabits, Customer, Holding
@@ -21,6 +21,7 @@ from recsvc.store.constants import (
     CUSTOMER_COLUMNS,
     DECLINE_OUTCOMES,
     MAX_CHUNK_SIZE,
+    PII_COLUMNS,
     check_chunk_size,
 )
 from recsvc.store.customer_repo import customer_from_row
@@ -86,54 +87,112 @@ def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Cu
 
 
 class ContactableChunk:
-    """A chunk of contactable customers, as the batch path reads them: plain tuples, the
+    """A chunk of contactable customers as the batch path reads them: one sequence per column,
+    dates also as datetime64[D] arrays (parsed by numpy, not value by value in Python), the
     same as DataFrames for the model's features (no Transaction objects built), and Customer
     objects with their holdings built only for the customers asked for (the triggers and the
-    rules read them)."""
+    rules read them). The plan reads no personal data (name, id number, phone)."""
 
     def __init__(
         self,
-        columns: list[str],
-        rows: list[tuple[Any, ...]],
-        holding_rows: list[tuple[Any, ...]],
-        transaction_frame: pd.DataFrame,
+        customers: dict[str, Sequence[Any]],
+        holdings: dict[str, Sequence[Any]],
+        transactions: dict[str, Sequence[Any]],
     ) -> None:
-        self.columns, self.rows, self.holding_rows = columns, rows, holding_rows
-        self.customer_frame = pd.DataFrame(rows, columns=columns)
-        self.holding_frame = pd.DataFrame(holding_rows, columns=_HOLDING)
-        self.transaction_frame = transaction_frame
-        at = columns.index("customer_id")
-        self.ids: list[str] = [r[at] for r in rows]
-        self._held: dict[str, list[Holding]] | None = None
+        self.ids: list[str] = list(customers["customer_id"])
+        self.values = customers  # as read; dates as the driver gives them (text or date)
+        self.dates = {c: _days(customers[c]) for c in _CUSTOMER_DATES}
+        self.holding_values = holdings
+        self.holding_dates = {c: _days(holdings[c]) for c in _HOLDING_DATES}
+        self.transaction_values = transactions
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._holder_at: np.ndarray | None = None
+        self._holding_rows: dict[str, list[int]] | None = None
+        self._holding_objects: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.ids)
 
     def column(self, name: str) -> list[Any]:
-        at = self.columns.index(name)
-        return [r[at] for r in self.rows]
+        """A customer column's values (dates as datetime.date, None when unknown)."""
+        if name in self.dates:
+            return list(self.dates[name].astype(object))
+        return list(self.values[name])
+
+    @property
+    def customer_frame(self) -> pd.DataFrame:
+        if "customers" not in self._frames:
+            self._frames["customers"] = pd.DataFrame({**self.values, **self.dates})
+        return self._frames["customers"]
+
+    @property
+    def holding_frame(self) -> pd.DataFrame:
+        if "holdings" not in self._frames:
+            self._frames["holdings"] = pd.DataFrame({**self.holding_values, **self.holding_dates})
+        return self._frames["holdings"]
+
+    @property
+    def transaction_frame(self) -> pd.DataFrame:
+        if "transactions" not in self._frames:
+            values = self.transaction_values
+            self._frames["transactions"] = pd.DataFrame({**values, "date": _days(values["date"])})
+        return self._frames["transactions"]
+
+    @property
+    def holder_at(self) -> np.ndarray:
+        """Per holding row, the position of its customer in the chunk."""
+        if self._holder_at is None:
+            index = pd.Index(self.ids)
+            self._holder_at = index.get_indexer(pd.Index(self.holding_values["customer_id"]))
+        return self._holder_at
 
     @property
     def customers(self) -> list[Customer]:
-        return self.build(range(len(self.rows)))
+        return self.build(range(len(self.ids)))
 
     def build(self, positions: Iterable[int]) -> list[Customer]:
-        """customer_from_row's Customers (holdings, no transactions) at these positions."""
-        if self._held is None:
-            self._held = defaultdict(list)
-            for h in self.holding_rows:
-                self._held[h[0]].append(Holding(*h[1:]))
-        held, columns = self._held, self.columns
-        plain = itemgetter(*(columns.index(c) for c in _PLAIN))
-        habits = itemgetter(*(columns.index(c) for c in CHANNEL_HABIT_COLUMNS))
-        return [
-            Customer(
-                **dict(zip(_PLAIN, plain(self.rows[i]), strict=True)),
-                channel_habits=ChannelHabits(*habits(self.rows[i])),
-                holdings=tuple(held.get(self.ids[i], ())),
+        """customer_from_row's Customers (holdings, no transactions, no personal data) at these
+        positions; only their holdings are built."""
+        at = list(positions)
+        values, rows_of = self.values, self._rows_of()
+        dates = [(c, self.dates[c][at].astype(object)) for c in _CUSTOMER_DATES]
+        plain = [(c, values[c]) for c in _PLAIN]
+        habits = [values[c] for c in CHANNEL_HABIT_COLUMNS]
+        h = self.holding_values
+        product, amount, change = h["product_id"], h["amount"], h["value_change_pct"]
+        opened, matures = self._holding_days()
+        out = []
+        for k, i in enumerate(at):
+            fields = {c: column[i] for c, column in plain}
+            for c, column in dates:
+                fields[c] = column[k]
+            rows = rows_of.get(self.ids[i], ())
+            held = tuple(
+                Holding(product[j], amount[j], opened[j], matures[j], change[j]) for j in rows
             )
-            for i in positions
-        ]
+            habit = ChannelHabits(*(column[i] for column in habits))
+            out.append(Customer(**fields, channel_habits=habit, holdings=held))
+        return out
+
+    def _holding_days(self) -> list[np.ndarray]:
+        """The holdings' dates as datetime.date or None (object arrays), once per chunk."""
+        if self._holding_objects is None:
+            self._holding_objects = [self.holding_dates[c].astype(object) for c in _HOLDING_DATES]
+        return self._holding_objects
+
+    def _rows_of(self) -> dict[str, list[int]]:
+        """customer_id -> its holding rows, in the order read (product id)."""
+        if self._holding_rows is None:
+            rows: dict[str, list[int]] = defaultdict(list)
+            for j, customer_id in enumerate(self.holding_values["customer_id"]):
+                rows[customer_id].append(j)
+            self._holding_rows = rows
+        return self._holding_rows
+
+
+def _days(values: Sequence[Any]) -> np.ndarray:
+    """Dates as datetime64[D] (NaT for None), from ISO text (SQLite) or datetime.date."""
+    return np.array(values, dtype="datetime64[D]")
 
 
 @dataclass(frozen=True)
@@ -156,10 +215,10 @@ class ManagerSpan:
 ALL_MANAGERS = ManagerSpan()
 
 
-def _contactable(after: str, span: ManagerSpan) -> Any:
+def _contactable(after: str, span: ManagerSpan, columns: Sequence[Any] | None = None) -> Any:
     customers = CustomerRow.__table__
     return (
-        select(customers)
+        select(*(columns if columns is not None else [customers]))
         .where(
             customers.c.customer_id > after,
             customers.c.manager_id.is_not(None),
@@ -172,40 +231,65 @@ def _contactable(after: str, span: ManagerSpan) -> Any:
 
 
 def iter_contactable_chunks(
-    engine: Engine, chunk_size: int = 2000, *, managers: ManagerSpan = ALL_MANAGERS
+    engine: Engine,
+    chunk_size: int = 2000,
+    *,
+    managers: ManagerSpan = ALL_MANAGERS,
+    transactions_within: tuple[dt.date, dt.date] | None = None,
 ) -> Iterator[ContactableChunk]:
     """iter_contactable's customers (the same chunks, id order) as ContactableChunk; only the
-    books of the managers in the span."""
+    books of the managers in the span. transactions_within=(after, until): only transactions
+    dated in (after, until] or undated (the model's window; all when None)."""
     check_chunk_size(chunk_size)
+    customers, holdings, txns = (CustomerRow.__table__, HoldingRow.__table__,
+                                 TransactionRow.__table__)  # fmt: skip
     after = ""
     while True:
         with engine.connect() as conn:
-            result = conn.execute(_contactable(after, managers).limit(chunk_size))
-            columns = list(result.keys())
-            # plain tuples from here on: attribute reads on Row objects and pandas probing
-            # them one by one cost more than the queries
-            rows = [tuple(r) for r in result]
-            if not rows:
+            # one list per column from fetchall (rows are never iterated one by one); dates
+            # come as the driver gives them (SQLAlchemy's per-value parsing skipped), then
+            # become datetime64 arrays in ContactableChunk
+            query = _contactable(after, managers, [_raw(customers.c[c]) for c in _CUSTOMER])
+            columns = _columns(conn.execute(query.limit(chunk_size)), _CUSTOMER)
+            if not columns["customer_id"]:
                 return
-            ids = [r[columns.index("customer_id")] for r in rows]
-            holding_rows = [tuple(r) for r in conn.execute(
-                select(*(HoldingRow.__table__.c[c] for c in _HOLDING))
-                .where(HoldingRow.customer_id.in_(ids))
-                .order_by(HoldingRow.customer_id, HoldingRow.product_id)
-            )]  # fmt: skip
-            txns = conn.execute(
-                select(TransactionRow.customer_id, TransactionRow.type, TransactionRow.amount,
-                       TransactionRow.date, TransactionRow.channel)
-                .where(TransactionRow.customer_id.in_(ids))
-            )  # fmt: skip
-            transaction_frame = pd.DataFrame(map(tuple, txns), columns=list(txns.keys()))
-        yield ContactableChunk(columns, rows, holding_rows, transaction_frame)
-        after = rows[-1][columns.index("customer_id")]
+            ids = list(columns["customer_id"])
+            held = _columns(conn.execute(
+                select(*(_raw(holdings.c[c]) for c in _HOLDING))
+                .where(holdings.c.customer_id.in_(ids))
+                .order_by(holdings.c.customer_id, holdings.c.product_id)
+            ), _HOLDING)  # fmt: skip
+            query = select(*(_raw(txns.c[c]) for c in _TRANSACTION)).where(
+                txns.c.customer_id.in_(ids)
+            )
+            if transactions_within is not None:
+                start, until = transactions_within
+                query = query.where(
+                    txns.c.date.is_(None) | ((txns.c.date > start) & (txns.c.date <= until))
+                )
+            moves = _columns(conn.execute(query), _TRANSACTION)
+        yield ContactableChunk(columns, held, moves)
+        after = ids[-1]
 
 
-# a holding's customer, then Holding's fields in order
+def _raw(column: Any) -> Any:
+    """A date column read as the driver returns it (ISO text on SQLite, date on PostgreSQL)."""
+    return type_coerce(column, String) if isinstance(column.type, Date) else column
+
+
+def _columns(result: Any, names: Sequence[str]) -> dict[str, Sequence[Any]]:
+    rows = result.fetchall()
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return dict(zip(names, values, strict=True))
+
+
+# the plan reads no personal data; a holding's customer, then Holding's fields in order
+_CUSTOMER = tuple(c for c in CUSTOMER_COLUMNS if c not in PII_COLUMNS)
+_CUSTOMER_DATES = ("birth_date", "assessment_date", "customer_since")
+_PLAIN = tuple(c for c in _CUSTOMER if c not in CHANNEL_HABIT_COLUMNS + _CUSTOMER_DATES)
 _HOLDING = ("customer_id", "product_id", "amount", "open_date", "maturity_date", "value_change_pct")
-_PLAIN = tuple(c for c in CUSTOMER_COLUMNS if c not in CHANNEL_HABIT_COLUMNS)
+_HOLDING_DATES = ("open_date", "maturity_date")
+_TRANSACTION = ("customer_id", "type", "amount", "date", "channel")
 
 
 def count_customers(engine: Engine) -> int:

@@ -36,7 +36,7 @@ AS_OF = dt.date(2026, 9, 30)
 class OldPlanner(ContactPlanner):
     """The per-customer path as it was before the batch rules (commit 39bd792)."""
 
-    def _chunks(self, chunk_size: int, span: Any) -> Iterator[Any]:
+    def _chunks(self, chunk_size: int, span: Any, as_of: dt.date) -> Iterator[Any]:
         return iter_contactable(self.engine, chunk_size)
 
     def plan_chunk(  # type: ignore[override]
