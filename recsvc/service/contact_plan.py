@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from recsvc.catalog.product import Product
 from recsvc.config import PACKAGE_DATA, Settings
@@ -112,6 +112,8 @@ class ContactPlanner(UsesServices):
 
     def __init__(self, services: Services, config: ContactPlanConfig) -> None:
         super().__init__(services)
+        # the ORM's mappers are configured on first use: here, at start-up, not in a plan
+        configure_mappers()
         self.config = config
         self.challenger = services.challenger
         # the design in force, read once per plan (the API's assignment: same arms)
@@ -129,9 +131,9 @@ class ContactPlanner(UsesServices):
         """Plan the week (triggers counted from as_of, default its Monday) and replace it."""
         monday = week_start(week)
         summary = PlanSummary(week, as_of or monday, uuid.uuid4().hex[:8])
-        self._use(current_experiment(self.engine))
-        summary.customers = count_customers(self.engine)
         with _few_collections():
+            self._use(current_experiment(self.engine))
+            summary.customers = count_customers(self.engine)
             entries = self._book(summary, chunk_size, progress, ALL_MANAGERS)
             self._write(entries, summary, ALL_MANAGERS)
         return summary
