@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Date, Engine, String, delete, func, select, type_coerce
+from sqlalchemy import Boolean, Connection, CursorResult, Engine, String, delete, func, select
 from sqlalchemy.orm import Session
 
 from recsvc.customers.profile import ChannelHabits, Customer, Holding
@@ -122,20 +122,20 @@ class ContactableChunk:
     @property
     def customer_frame(self) -> pd.DataFrame:
         if "customers" not in self._frames:
-            self._frames["customers"] = pd.DataFrame({**self.values, **self.dates})
+            self._frames["customers"] = _frame(self.values, self.dates)
         return self._frames["customers"]
 
     @property
     def holding_frame(self) -> pd.DataFrame:
         if "holdings" not in self._frames:
-            self._frames["holdings"] = pd.DataFrame({**self.holding_values, **self.holding_dates})
+            self._frames["holdings"] = _frame(self.holding_values, self.holding_dates)
         return self._frames["holdings"]
 
     @property
     def transaction_frame(self) -> pd.DataFrame:
         if "transactions" not in self._frames:
             values = self.transaction_values
-            self._frames["transactions"] = pd.DataFrame({**values, "date": _days(values["date"])})
+            self._frames["transactions"] = _frame(values, {"date": _days(values["date"])})
         return self._frames["transactions"]
 
     @property
@@ -188,6 +188,20 @@ class ContactableChunk:
                 rows[customer_id].append(j)
             self._holding_rows = rows
         return self._holding_rows
+
+
+def _frame(values: dict[str, Sequence[Any]], dates: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The columns as a DataFrame: text as plain object columns (pandas' Arrow-backed strings
+    cost more to build and to read back as numpy than the features computed on them)."""
+    columns: dict[str, Any] = {}
+    for name, column in values.items():
+        if name in dates:
+            columns[name] = dates[name]
+        elif name in _TEXT:
+            columns[name] = pd.Series(column, dtype=object)
+        else:
+            columns[name] = column
+    return pd.DataFrame(columns)
 
 
 def _days(values: Sequence[Any]) -> np.ndarray:
@@ -246,22 +260,17 @@ def iter_contactable_chunks(
     after = ""
     while True:
         with engine.connect() as conn:
-            # one list per column from fetchall (rows are never iterated one by one); dates
-            # come as the driver gives them (SQLAlchemy's per-value parsing skipped), then
-            # become datetime64 arrays in ContactableChunk
-            query = _contactable(after, managers, [_raw(customers.c[c]) for c in _CUSTOMER])
+            query = _contactable(after, managers, [customers.c[c] for c in _CUSTOMER])
             columns = _columns(conn.execute(query.limit(chunk_size)), _CUSTOMER)
             if not columns["customer_id"]:
                 return
             ids = list(columns["customer_id"])
             held = _columns(conn.execute(
-                select(*(_raw(holdings.c[c]) for c in _HOLDING))
+                select(*(holdings.c[c] for c in _HOLDING))
                 .where(holdings.c.customer_id.in_(ids))
                 .order_by(holdings.c.customer_id, holdings.c.product_id)
             ), _HOLDING)  # fmt: skip
-            query = select(*(_raw(txns.c[c]) for c in _TRANSACTION)).where(
-                txns.c.customer_id.in_(ids)
-            )
+            query = select(*(txns.c[c] for c in _TRANSACTION)).where(txns.c.customer_id.in_(ids))
             if transactions_within is not None:
                 start, until = transactions_within
                 query = query.where(
@@ -272,15 +281,18 @@ def iter_contactable_chunks(
         after = ids[-1]
 
 
-def _raw(column: Any) -> Any:
-    """A date column read as the driver returns it (ISO text on SQLite, date on PostgreSQL)."""
-    return type_coerce(column, String) if isinstance(column.type, Date) else column
-
-
-def _columns(result: Any, names: Sequence[str]) -> dict[str, Sequence[Any]]:
-    rows = result.fetchall()
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return dict(zip(names, values, strict=True))
+def _columns(result: CursorResult[Any], names: Sequence[str]) -> dict[str, Sequence[Any]]:
+    """The result's values by column, fetched from the DBAPI cursor in one call: no Row object
+    and no per-value conversion by SQLAlchemy, which cost more than the query. Values are as
+    the driver gives them (dates as ISO text on SQLite, then parsed by numpy in
+    ContactableChunk); booleans become bool (SQLite gives 0/1)."""
+    with result:
+        rows = result.cursor.fetchall()
+    values: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    columns = dict(zip(names, values, strict=True))
+    for name in _BOOLEAN.intersection(columns):
+        columns[name] = [None if v is None else bool(v) for v in columns[name]]
+    return columns
 
 
 # the plan reads no personal data; a holding's customer, then Holding's fields in order
@@ -290,6 +302,18 @@ _PLAIN = tuple(c for c in _CUSTOMER if c not in CHANNEL_HABIT_COLUMNS + _CUSTOME
 _HOLDING = ("customer_id", "product_id", "amount", "open_date", "maturity_date", "value_change_pct")
 _HOLDING_DATES = ("open_date", "maturity_date")
 _TRANSACTION = ("customer_id", "type", "amount", "date", "channel")
+_BOOLEAN = frozenset(
+    c.name
+    for table in (CustomerRow.__table__, HoldingRow.__table__, TransactionRow.__table__)
+    for c in table.columns
+    if isinstance(c.type, Boolean)
+)
+_TEXT = frozenset(
+    c.name
+    for table in (CustomerRow.__table__, HoldingRow.__table__, TransactionRow.__table__)
+    for c in table.columns
+    if isinstance(c.type, String)
+)
 
 
 def count_customers(engine: Engine) -> int:
