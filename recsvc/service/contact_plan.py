@@ -14,7 +14,6 @@ import gc
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +118,7 @@ class ContactPlanner(UsesServices):
         # the design in force, read once per plan (the API's assignment: same arms)
         self.experiment: Experiment | None = None
         self.experiment_id: str | None = None
+        self._texts: dict[tuple[str, str | None, int | None], dict[str, str]] = {}
 
     def plan_week(
         self,
@@ -160,6 +160,7 @@ class ContactPlanner(UsesServices):
         return summary
 
     def _use(self, experiment: Experiment | None) -> None:
+        self._texts = {}  # this plan's talking points (the config may change between plans)
         self.experiment = experiment
         self.experiment_id = experiment.experiment_id if experiment else None
 
@@ -233,25 +234,25 @@ class ContactPlanner(UsesServices):
                 group, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
                 bank=self.bank, recent_declines=declines, recent_acceptances=accepted,
             )  # fmt: skip
+            eligible = verdicts.eligible  # N x P, once (the property compares every mask)
+            products = self.catalogue.products
+            expiries = verdicts.days_to_expiry.tolist()
+            kept_bounds = bounds[keep].tolist()
+            scored = _Propensities(model, probs)
+            high = self.config.high_propensity_value
             for i, customer in enumerate(group):
-                expiry = verdicts.days_to_expiry[i]
+                expiry = expiries[i]
                 found = profile_triggers(
                     customer, as_of=as_of, config=self.config,
                     days_to_expiry=None if np.isnan(expiry) else int(expiry),
                 )  # fmt: skip
-                if not found and bounds[keep[i]] < self.config.high_propensity_value:
+                if not found and kept_bounds[i] < high:
                     continue
-                propensities = None
-                if model is not None and probs is not None:
-                    row = probs[keep[i]]
-                    propensities = {p: float(row[j]) for p, j in model.product_index.items()}
-                eligible = [
-                    self.catalogue.products[j] for j in np.flatnonzero(verdicts.eligible[i])
-                ]
-                entry = self._entry_of(customer, as_of, found, eligible, propensities,
-                                       holdout=arm == HOLDOUT)  # fmt: skip
+                allowed = [products[j] for j in np.flatnonzero(eligible[i])]
+                entry = self._entry_of(customer, as_of, found, allowed, scored.of(keep[i]),
+                                       holdout=arm == HOLDOUT, arm=arm, model=model)  # fmt: skip
                 if entry is not None:
-                    out.append(self._placed(entry, customer, arm, model, managers))
+                    out.append(self._placed(entry, customer, managers))
         return out
 
     def _history(
@@ -275,22 +276,14 @@ class ContactPlanner(UsesServices):
         return contacted, declines, accepted
 
     def _placed(
-        self,
-        entry: PlanEntry,
-        customer: Customer,
-        arm: str,
-        model: LoadedModel | None,
-        managers: dict[str, tuple[int, int]],
+        self, entry: PlanEntry, customer: Customer, managers: dict[str, tuple[int, int]]
     ) -> PlanEntry:
-        """The entry with its arm and model, handed to a senior manager when the customer's
-        tier needs a higher level than their manager's."""
+        """The entry, handed to a senior manager when the customer's tier needs a higher level
+        than their manager's."""
         level = managers.get(str(customer.manager_id), (0, 0))[0]
         if tier_of(customer.aum, self.bank).manager_level > level:
             entry = self._reassign(entry)
-        return replace(
-            entry, arm=arm, model_version=model.version if model else None,
-            model_hash=model.model_hash if model else None,
-        )  # fmt: skip
+        return entry
 
     def _may_trigger(self, chunk: ContactableChunk, as_of: dt.date) -> np.ndarray:
         """Per customer of the chunk: may a profile trigger fire? A superset of
@@ -385,8 +378,11 @@ class ContactPlanner(UsesServices):
         propensities: dict[str, float] | None,
         *,
         holdout: bool,
+        arm: str = CHAMPION,
+        model: LoadedModel | None = None,
     ) -> PlanEntry | None:
-        """The entry from the triggers found and the products the rules allow."""
+        """The entry from the triggers found and the products the rules allow, with the arm
+        and the model (None: no model) that chose them."""
         ranked, _ = arbitrate(
             eligible, propensities=propensities, transaction_weights={},
             config=self.service_config, order=self.order,
@@ -414,6 +410,9 @@ class ContactPlanner(UsesServices):
             priority=round(priority, 4),
             channel=preferred_channel(customer, self.config),
             flag=HOLDOUT_FLAG if holdout else None,
+            arm=arm,
+            model_version=model.version if model else None,
+            model_hash=model.model_hash if model else None,
         )
 
     def _talking_points(
@@ -426,11 +425,17 @@ class ContactPlanner(UsesServices):
         return tuple(points[: self.config.max_talking_points])
 
     def _text(self, code: str, product_id: str | None, days: int | None) -> dict[str, str]:
-        product = self.catalogue.get(product_id) if product_id else None
-        out = {"code": code}
-        for locale, text in self.config.texts[code].items():
-            name = product.name(locale) if product is not None else ""
-            out[locale] = text.format(product=name, days=days)
+        """The talking point in every locale; the same few (code, product, days) recur all
+        night, so each is composed once per plan (entries share the dict: never mutated)."""
+        key = (code, product_id, days)
+        out = self._texts.get(key)
+        if out is None:
+            product = self.catalogue.get(product_id) if product_id else None
+            out = {"code": code}
+            for locale, text in self.config.texts[code].items():
+                name = product.name(locale) if product is not None else ""
+                out[locale] = text.format(product=name, days=days)
+            self._texts[key] = out
         return out
 
     def _reassign(self, entry: PlanEntry) -> PlanEntry:
@@ -489,6 +494,22 @@ def _days_to_next(days: np.ndarray, as_of: dt.date) -> np.ndarray:
 def _window(spec: TriggerSpec) -> int:
     assert spec.window_days is not None  # loading refuses a window trigger's entry without it
     return spec.window_days
+
+
+class _Propensities:
+    """An arm's propensities by customer, as the dict arbitrate reads (None: no model)."""
+
+    def __init__(self, model: LoadedModel | None, probs: np.ndarray | None) -> None:
+        self.names: list[str] = []
+        self.rows: list[list[float]] | None = None
+        if model is not None and probs is not None:
+            self.names = list(model.product_index)
+            self.rows = probs[:, [model.product_index[p] for p in self.names]].tolist()
+
+    def of(self, row: int) -> dict[str, float] | None:
+        if self.rows is None:
+            return None
+        return dict(zip(self.names, self.rows[row], strict=True))
 
 
 class _Features:

@@ -79,7 +79,11 @@ class OldPlanner(ContactPlanner):
                     holdout=arm == HOLDOUT,
                 )  # fmt: skip
                 if entry is not None:
-                    out.append(self._placed(entry, customer, arm, model, managers))
+                    entry = self._placed(entry, customer, managers)
+                    out.append(dataclasses.replace(
+                        entry, arm=arm, model_version=model.version if model else None,
+                        model_hash=model.model_hash if model else None,
+                    ))  # fmt: skip
         return out
 
     def _old_by_arm(self, customers: list[Customer]) -> list[tuple[str, list[Customer]]]:
