@@ -122,7 +122,7 @@ class ContactableChunk:
         self.transaction_values = transactions
         self._frames: dict[str, pd.DataFrame] = {}
         self._holder_at: np.ndarray | None = None
-        self._holding_rows: dict[str, list[int]] | None = None
+        self._holding_rows: tuple[list[int], list[int]] | None = None
         self._holding_objects: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -155,10 +155,12 @@ class ContactableChunk:
 
     @property
     def holder_at(self) -> np.ndarray:
-        """Per holding row, the position of its customer in the chunk."""
+        """Per holding row, the position of its customer in the chunk (a dict, not a pandas
+        Index: that would convert the ids to Arrow strings first)."""
         if self._holder_at is None:
-            index = pd.Index(self.ids)
-            self._holder_at = index.get_indexer(pd.Index(self.holding_values["customer_id"]))
+            at = {customer_id: i for i, customer_id in enumerate(self.ids)}
+            holders = self.holding_values["customer_id"]
+            self._holder_at = np.fromiter(map(at.__getitem__, holders), np.int64, len(holders))
         return self._holder_at
 
     @property
@@ -169,7 +171,7 @@ class ContactableChunk:
         """customer_from_row's Customers (holdings, no transactions, no personal data) at these
         positions; only their holdings are built."""
         at = list(positions)
-        values, rows_of = self.values, self._rows_of()
+        values, (order, first) = self.values, self._rows_of()
         dates = [(c, self.dates[c][at].astype(object)) for c in _CUSTOMER_DATES]
         plain = [(c, values[c]) for c in _PLAIN]
         habits = [values[c] for c in CHANNEL_HABIT_COLUMNS]
@@ -181,11 +183,11 @@ class ContactableChunk:
             fields = {c: column[i] for c, column in plain}
             for c, column in dates:
                 fields[c] = column[k]
-            rows = rows_of.get(self.ids[i], ())
-            held = tuple(
-                Holding(product[j], amount[j], opened[j], matures[j], change[j]) for j in rows
-            )
-            habit = ChannelHabits(*(column[i] for column in habits))
+            held = tuple([
+                Holding(product[j], amount[j], opened[j], matures[j], change[j])
+                for j in order[first[i] : first[i + 1]]
+            ])  # fmt: skip
+            habit = ChannelHabits(*[column[i] for column in habits])
             out.append(Customer(**fields, channel_habits=habit, holdings=held))
         return out
 
@@ -195,13 +197,13 @@ class ContactableChunk:
             self._holding_objects = [self.holding_dates[c].astype(object) for c in _HOLDING_DATES]
         return self._holding_objects
 
-    def _rows_of(self) -> dict[str, list[int]]:
-        """customer_id -> its holding rows, in the order read (product id)."""
+    def _rows_of(self) -> tuple[list[int], list[int]]:
+        """The holding rows by customer: customer i's are order[first[i]:first[i + 1]], in the
+        order read (product id)."""
         if self._holding_rows is None:
-            rows: dict[str, list[int]] = defaultdict(list)
-            for j, customer_id in enumerate(self.holding_values["customer_id"]):
-                rows[customer_id].append(j)
-            self._holding_rows = rows
+            order = np.argsort(self.holder_at, kind="stable")
+            first = np.searchsorted(self.holder_at[order], np.arange(len(self.ids) + 1))
+            self._holding_rows = (order.tolist(), first.tolist())
         return self._holding_rows
 
 
