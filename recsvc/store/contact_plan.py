@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -307,8 +308,9 @@ def _columns(result: CursorResult[Any], names: Sequence[str]) -> dict[str, Seque
     ContactableChunk); booleans become bool (SQLite gives 0/1)."""
     with result:
         rows = result.cursor.fetchall()
-    values: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    columns = dict(zip(names, values, strict=True))
+    columns: dict[str, Sequence[Any]] = {
+        name: list(map(itemgetter(k), rows)) for k, name in enumerate(names)
+    }
     for name in _BOOLEAN.intersection(columns):
         columns[name] = [None if v is None else bool(v) for v in columns[name]]
     return columns
