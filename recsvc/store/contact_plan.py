@@ -19,6 +19,7 @@ from sqlalchemy import (
     CursorResult,
     Dialect,
     Engine,
+    Integer,
     String,
     any_,
     bindparam,
@@ -209,17 +210,23 @@ class ContactableChunk:
 
 
 def _frame(values: dict[str, Sequence[Any]], dates: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The columns as a DataFrame: text as plain object columns (pandas' Arrow-backed strings
-    cost more to build and to read back as numpy than the features computed on them)."""
+    """The columns as a DataFrame of numpy arrays typed by the table (no per-value inference
+    by pandas): text as plain object columns (pandas' Arrow-backed strings cost more to build
+    and to read back than the features computed on them), numbers as float64 or int64 (float64
+    with NaN where a value is missing), booleans as bool, dates as given."""
     columns: dict[str, Any] = {}
     for name, column in values.items():
         if name in dates:
             columns[name] = dates[name]
         elif name in _TEXT:
-            columns[name] = pd.Series(column, dtype=object)
+            columns[name] = pd.Series(np.array(column, dtype=object), dtype=object, copy=False)
+        elif name in _BOOLEAN:
+            columns[name] = np.array(column, dtype=bool)
+        elif name in _INTEGER and None not in column:
+            columns[name] = np.array(column, dtype=np.int64)
         else:
-            columns[name] = column
-    return pd.DataFrame(columns)
+            columns[name] = np.array(column, dtype=np.float64)  # None: NaN
+    return pd.DataFrame(columns, copy=False)
 
 
 def _days(values: Sequence[Any]) -> np.ndarray:
@@ -328,6 +335,12 @@ _BOOLEAN = frozenset(
     for table in (CustomerRow.__table__, HoldingRow.__table__, TransactionRow.__table__)
     for c in table.columns
     if isinstance(c.type, Boolean)
+)
+_INTEGER = frozenset(
+    c.name
+    for table in (CustomerRow.__table__, HoldingRow.__table__, TransactionRow.__table__)
+    for c in table.columns
+    if isinstance(c.type, Integer)
 )
 _TEXT = frozenset(
     c.name
