@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import gc
+import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -234,23 +235,23 @@ class ContactPlanner(UsesServices):
                 group, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
                 bank=self.bank, recent_declines=declines, recent_acceptances=accepted,
             )  # fmt: skip
-            eligible = verdicts.eligible  # N x P, once (the property compares every mask)
             products = self.catalogue.products
+            allowed_at = [row.tolist() for row in map(np.flatnonzero, verdicts.eligible)]
             expiries = verdicts.days_to_expiry.tolist()
-            kept_bounds = bounds[keep].tolist()
+            kept, kept_bounds = keep.tolist(), bounds[keep].tolist()
             scored = _Propensities(model, probs)
-            high = self.config.high_propensity_value
+            high, holdout = self.config.high_propensity_value, arm == HOLDOUT
             for i, customer in enumerate(group):
                 expiry = expiries[i]
                 found = profile_triggers(
                     customer, as_of=as_of, config=self.config,
-                    days_to_expiry=None if np.isnan(expiry) else int(expiry),
+                    days_to_expiry=None if math.isnan(expiry) else int(expiry),
                 )  # fmt: skip
                 if not found and kept_bounds[i] < high:
                     continue
-                allowed = [products[j] for j in np.flatnonzero(eligible[i])]
-                entry = self._entry_of(customer, as_of, found, allowed, scored.of(keep[i]),
-                                       holdout=arm == HOLDOUT, arm=arm, model=model)  # fmt: skip
+                allowed = [products[j] for j in allowed_at[i]]
+                entry = self._entry_of(customer, as_of, found, allowed, scored.of(kept[i]),
+                                       holdout=holdout, arm=arm, model=model)  # fmt: skip
                 if entry is not None:
                     out.append(self._placed(entry, customer, managers))
         return out
