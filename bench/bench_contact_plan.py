@@ -49,11 +49,13 @@ def run(work: Path, week: str, chunk_size: int, cores: int) -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
         pinned = f"cores {sorted(os.sched_getaffinity(0))}"
+    import recsvc
     from recsvc.service.contact_plan import build_planner
 
     print(f"machine             {machine()}")
+    print(f"code                {Path(recsvc.__file__).parents[1]}")
     print(f"pinned to           {pinned}")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu()
     planner = build_planner(store_settings(work))
     planner.runtime.current()
     ready, cpu_ready = time.perf_counter(), _cpu()
@@ -64,7 +66,8 @@ def run(work: Path, week: str, chunk_size: int, cores: int) -> None:
     print(f"store customers     {summary.customers:>10,}")
     print(f"contactable scored  {summary.candidates:>10,}  (in a book, consenting, no complaint)")
     print(f"plan entries        {summary.entries:>10,}  for {len(summary.per_manager)} managers")
-    print(f"start-up            {ready - start:>10.2f} s  (config, model load)")
+    print(f"start-up            {ready - start:>10.2f} s  (config, model load, ORM set-up)")
+    print(f"start-up CPU        {cpu_ready - cpu_start:>10.2f} s")
     print(f"plan + write        {seconds:>10.2f} s")
     print(f"store customers/s   {summary.customers / seconds:>10,.0f}  (target >= 20,000)")
     print(f"contactable/s       {summary.candidates / seconds:>10,.0f}  (wall)")

@@ -8,23 +8,24 @@ policy of the API and of the next night's plan."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import gc
+import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from recsvc.catalog.product import Product
 from recsvc.config import PACKAGE_DATA, Settings
 from recsvc.customers.profile import Customer
 from recsvc.customers.segments import tier_of, value_class_of
-from recsvc.features.customer import CustomerFeaturizer
+from recsvc.features.customer import HISTORY_DAYS, CustomerFeaturizer
 from recsvc.models.runtime import LoadedModel
 from recsvc.rules.batch import evaluate_batch
 from recsvc.service.arbitration import Ranked, arbitrate
@@ -42,7 +43,6 @@ from recsvc.service.contact_triggers import (
     ContactPlanConfig,
     Found,
     TriggerSpec,
-    days_to_next,
     load_contact_plan_config,
     preferred_channel,
     profile_triggers,
@@ -112,11 +112,14 @@ class ContactPlanner(UsesServices):
 
     def __init__(self, services: Services, config: ContactPlanConfig) -> None:
         super().__init__(services)
+        # the ORM's mappers are configured on first use: here, at start-up, not in a plan
+        configure_mappers()
         self.config = config
         self.challenger = services.challenger
         # the design in force, read once per plan (the API's assignment: same arms)
         self.experiment: Experiment | None = None
         self.experiment_id: str | None = None
+        self._texts: dict[tuple[str, str | None, int | None], dict[str, str]] = {}
 
     def plan_week(
         self,
@@ -129,9 +132,9 @@ class ContactPlanner(UsesServices):
         """Plan the week (triggers counted from as_of, default its Monday) and replace it."""
         monday = week_start(week)
         summary = PlanSummary(week, as_of or monday, uuid.uuid4().hex[:8])
-        self._use(current_experiment(self.engine))
-        summary.customers = count_customers(self.engine)
         with _few_collections():
+            self._use(current_experiment(self.engine))
+            summary.customers = count_customers(self.engine)
             entries = self._book(summary, chunk_size, progress, ALL_MANAGERS)
             self._write(entries, summary, ALL_MANAGERS)
         return summary
@@ -158,6 +161,7 @@ class ContactPlanner(UsesServices):
         return summary
 
     def _use(self, experiment: Experiment | None) -> None:
+        self._texts = {}  # this plan's talking points (the config may change between plans)
         self.experiment = experiment
         self.experiment_id = experiment.experiment_id if experiment else None
 
@@ -173,7 +177,7 @@ class ContactPlanner(UsesServices):
             managers = manager_levels(session)
         books = _Books(lambda m: managers.get(m, (0, self.config.default_book_cap))[1])
         loaded = self.runtime.current()
-        for chunk in self._chunks(chunk_size, span):
+        for chunk in self._chunks(chunk_size, span, summary.as_of):
             for entry in self.plan_chunk(
                 chunk, summary.week, summary.as_of, managers, loaded, summary
             ):
@@ -182,8 +186,15 @@ class ContactPlanner(UsesServices):
                 progress(len(chunk))
         return books.final()
 
-    def _chunks(self, chunk_size: int, span: ManagerSpan) -> Iterator[ContactableChunk]:
-        return iter_contactable_chunks(self.engine, chunk_size, managers=span)
+    def _chunks(
+        self, chunk_size: int, span: ManagerSpan, as_of: dt.date
+    ) -> Iterator[ContactableChunk]:
+        """The span's contactable customers by chunk, with the transactions the model's
+        features count (HISTORY_DAYS up to as_of) and no others."""
+        window = (as_of - dt.timedelta(days=HISTORY_DAYS), as_of)
+        return iter_contactable_chunks(
+            self.engine, chunk_size, managers=span, transactions_within=window
+        )
 
     def plan_chunk(
         self,
@@ -199,7 +210,7 @@ class ContactPlanner(UsesServices):
         _may_trigger) or whose best propensity x value may reach HIGH_PROPENSITY: Customer
         objects, the triggers, the rules on whole columns, the entries."""
         manager, consent, complaint = (
-            chunk.column(c) for c in ("manager_id", "consent_marketing", "open_complaint")
+            chunk.values[c] for c in ("manager_id", "consent_marketing", "open_complaint")
         )
         open_ = [i for i in range(len(chunk)) if manager[i] and consent[i] and not complaint[i]]
         if not open_:
@@ -224,25 +235,25 @@ class ContactPlanner(UsesServices):
                 group, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
                 bank=self.bank, recent_declines=declines, recent_acceptances=accepted,
             )  # fmt: skip
+            products = self.catalogue.products
+            allowed_at = [row.tolist() for row in map(np.flatnonzero, verdicts.eligible)]
+            expiries = verdicts.days_to_expiry.tolist()
+            kept, kept_bounds = keep.tolist(), bounds[keep].tolist()
+            scored = _Propensities(model, probs)
+            high, holdout = self.config.high_propensity_value, arm == HOLDOUT
             for i, customer in enumerate(group):
-                expiry = verdicts.days_to_expiry[i]
+                expiry = expiries[i]
                 found = profile_triggers(
                     customer, as_of=as_of, config=self.config,
-                    days_to_expiry=None if np.isnan(expiry) else int(expiry),
+                    days_to_expiry=None if math.isnan(expiry) else int(expiry),
                 )  # fmt: skip
-                if not found and bounds[keep[i]] < self.config.high_propensity_value:
+                if not found and kept_bounds[i] < high:
                     continue
-                propensities = None
-                if model is not None and probs is not None:
-                    row = probs[keep[i]]
-                    propensities = {p: float(row[j]) for p, j in model.product_index.items()}
-                eligible = [
-                    self.catalogue.products[j] for j in np.flatnonzero(verdicts.eligible[i])
-                ]
-                entry = self._entry_of(customer, as_of, found, eligible, propensities,
-                                       holdout=arm == HOLDOUT)  # fmt: skip
+                allowed = [products[j] for j in allowed_at[i]]
+                entry = self._entry_of(customer, as_of, found, allowed, scored.of(kept[i]),
+                                       holdout=holdout, arm=arm, model=model)  # fmt: skip
                 if entry is not None:
-                    out.append(self._placed(entry, customer, arm, model, managers))
+                    out.append(self._placed(entry, customer, managers))
         return out
 
     def _history(
@@ -266,28 +277,20 @@ class ContactPlanner(UsesServices):
         return contacted, declines, accepted
 
     def _placed(
-        self,
-        entry: PlanEntry,
-        customer: Customer,
-        arm: str,
-        model: LoadedModel | None,
-        managers: dict[str, tuple[int, int]],
+        self, entry: PlanEntry, customer: Customer, managers: dict[str, tuple[int, int]]
     ) -> PlanEntry:
-        """The entry with its arm and model, handed to a senior manager when the customer's
-        tier needs a higher level than their manager's."""
+        """The entry, handed to a senior manager when the customer's tier needs a higher level
+        than their manager's."""
         level = managers.get(str(customer.manager_id), (0, 0))[0]
         if tier_of(customer.aum, self.bank).manager_level > level:
             entry = self._reassign(entry)
-        return replace(
-            entry, arm=arm, model_version=model.version if model else None,
-            model_hash=model.model_hash if model else None,
-        )  # fmt: skip
+        return entry
 
     def _may_trigger(self, chunk: ContactableChunk, as_of: dt.date) -> np.ndarray:
         """Per customer of the chunk: may a profile trigger fire? A superset of
-        profile_triggers (every window it checks, matured holdings included), read from the
-        plain rows without building a Customer; profile_triggers decides for those kept."""
-        triggers, today = self.config.triggers, as_of.toordinal()
+        profile_triggers (every window it checks, matured holdings included), on the chunk's
+        columns without building a Customer; profile_triggers decides for those kept."""
+        triggers = self.config.triggers
         if set(triggers) - _PREFILTERED - set(MODEL_TRIGGERS):
             # a trigger this pre-filter does not know (added in contact_plan.yaml with its
             # detector): keep every customer and let profile_triggers decide, slower but right
@@ -297,30 +300,33 @@ class ContactPlanner(UsesServices):
         follow_up_days, key_date_days = _window(triggers[FOLLOW_UP]), _window(triggers[KEY_DATE])
         expiring_days = _window(triggers[ASSESSMENT_EXPIRING])
         validity = self.rules.assessment_validity_days
+        today = np.datetime64(as_of, "D")
+        # holdings: maturing or matured lately, a value swing, bought lately
+        matures, opened = chunk.holding_dates["maturity_date"], chunk.holding_dates["open_date"]
+        ahead = _days_between(today, matures)
+        hit = ~np.isnat(matures) & (-matured_days <= ahead) & (ahead <= maturing_days)
+        if swing is not None:
+            change = np.array(chunk.holding_values["value_change_pct"], dtype=float)
+            with np.errstate(invalid="ignore"):
+                hit |= np.abs(change) >= swing  # nan (unknown) compares false
+        since_opened = _days_between(opened, today)
+        hit |= ~np.isnat(opened) & (since_opened >= 0) & (since_opened <= follow_up_days)
         may = np.zeros(len(chunk), dtype=bool)
-        at = {cid: i for i, cid in enumerate(chunk.ids)}
-        for customer_id, _, _, opened, matures, change in chunk.holding_rows:
-            if matures is not None:
-                ahead = matures.toordinal() - today
-                if -matured_days <= ahead <= maturing_days:
-                    may[at[customer_id]] = True
-            if change is not None and swing is not None and abs(change) >= swing:
-                may[at[customer_id]] = True
-            if opened is not None and 0 <= today - opened.toordinal() <= follow_up_days:
-                may[at[customer_id]] = True
-        born, since = chunk.column("birth_date"), chunk.column("customer_since")
-        risk, assessed = chunk.column("risk_level"), chunk.column("assessment_date")
-        for i in range(len(chunk)):
-            if may[i]:
-                continue
-            key = days_to_next(born[i], as_of)
-            if since[i] is not None and since[i] < as_of:
-                key = min(key, days_to_next(since[i], as_of))
-            if key <= key_date_days:
-                may[i] = True
-            elif risk[i] is not None and assessed[i] is not None:
-                age = today - assessed[i].toordinal()
-                may[i] = 0 <= age <= validity and validity - age <= expiring_days
+        may[chunk.holder_at[hit]] = True
+        # birthdays and anniversaries as a customer
+        key = _days_to_next(chunk.dates["birth_date"], as_of)
+        since = chunk.dates["customer_since"]
+        anniversary = ~np.isnat(since) & (since < today)
+        key = np.where(anniversary, np.minimum(key, _days_to_next(since, as_of)), key)
+        may |= key <= key_date_days
+        # a valid assessment expiring soon
+        assessed = chunk.dates["assessment_date"]
+        rated = np.array([r is not None for r in chunk.values["risk_level"]], dtype=bool)
+        age = _days_between(assessed, today)
+        may |= (
+            rated & ~np.isnat(assessed) & (age >= 0) & (age <= validity)
+            & (validity - age <= expiring_days)
+        )  # fmt: skip
         return may
 
     def _by_arm(self, ids: Sequence[str], positions: list[int]) -> list[tuple[str, list[int]]]:
@@ -373,8 +379,11 @@ class ContactPlanner(UsesServices):
         propensities: dict[str, float] | None,
         *,
         holdout: bool,
+        arm: str = CHAMPION,
+        model: LoadedModel | None = None,
     ) -> PlanEntry | None:
-        """The entry from the triggers found and the products the rules allow."""
+        """The entry from the triggers found and the products the rules allow, with the arm
+        and the model (None: no model) that chose them."""
         ranked, _ = arbitrate(
             eligible, propensities=propensities, transaction_weights={},
             config=self.service_config, order=self.order,
@@ -402,6 +411,9 @@ class ContactPlanner(UsesServices):
             priority=round(priority, 4),
             channel=preferred_channel(customer, self.config),
             flag=HOLDOUT_FLAG if holdout else None,
+            arm=arm,
+            model_version=model.version if model else None,
+            model_hash=model.model_hash if model else None,
         )
 
     def _talking_points(
@@ -414,11 +426,17 @@ class ContactPlanner(UsesServices):
         return tuple(points[: self.config.max_talking_points])
 
     def _text(self, code: str, product_id: str | None, days: int | None) -> dict[str, str]:
-        product = self.catalogue.get(product_id) if product_id else None
-        out = {"code": code}
-        for locale, text in self.config.texts[code].items():
-            name = product.name(locale) if product is not None else ""
-            out[locale] = text.format(product=name, days=days)
+        """The talking point in every locale; the same few (code, product, days) recur all
+        night, so each is composed once per plan (entries share the dict: never mutated)."""
+        key = (code, product_id, days)
+        out = self._texts.get(key)
+        if out is None:
+            product = self.catalogue.get(product_id) if product_id else None
+            out = {"code": code}
+            for locale, text in self.config.texts[code].items():
+                name = product.name(locale) if product is not None else ""
+                out[locale] = text.format(product=name, days=days)
+            self._texts[key] = out
         return out
 
     def _reassign(self, entry: PlanEntry) -> PlanEntry:
@@ -452,9 +470,47 @@ class ContactPlanner(UsesServices):
 _PREFILTERED = frozenset({MATURED, MATURING, VALUE_SWING, FOLLOW_UP, KEY_DATE, ASSESSMENT_EXPIRING})
 
 
+def _days_between(start: np.ndarray | np.datetime64, end: np.ndarray | np.datetime64) -> np.ndarray:
+    """end - start in days, elementwise (meaningless where either is NaT: mask those)."""
+    return np.asarray(end - start).astype(np.int64)
+
+
+def _days_to_next(days: np.ndarray, as_of: dt.date) -> np.ndarray:
+    """contact_triggers.days_to_next on a datetime64[D] array: days until the next yearly
+    return of each day (0 today; 29 Feb falls on 28 Feb in other years); NaT gives garbage."""
+    months = days.astype("datetime64[M]")
+    month = months.astype(np.int64) % 12  # 0: January
+    day_of_month = (days - months).astype(np.int64)  # 0: the 1st
+    today = np.datetime64(as_of, "D")
+    ahead = []
+    for year in (as_of.year, as_of.year + 1):
+        day = day_of_month
+        if not calendar.isleap(year):
+            day = np.where((month == 1) & (day_of_month == 28), 27, day_of_month)
+        first = np.datetime64(f"{year:04d}-01", "M") + month
+        ahead.append(_days_between(today, first.astype("datetime64[D]") + day))
+    return np.where(ahead[0] >= 0, ahead[0], ahead[1])
+
+
 def _window(spec: TriggerSpec) -> int:
     assert spec.window_days is not None  # loading refuses a window trigger's entry without it
     return spec.window_days
+
+
+class _Propensities:
+    """An arm's propensities by customer, as the dict arbitrate reads (None: no model)."""
+
+    def __init__(self, model: LoadedModel | None, probs: np.ndarray | None) -> None:
+        self.names: list[str] = []
+        self.rows: list[list[float]] | None = None
+        if model is not None and probs is not None:
+            self.names = list(model.product_index)
+            self.rows = probs[:, [model.product_index[p] for p in self.names]].tolist()
+
+    def of(self, row: int) -> dict[str, float] | None:
+        if self.rows is None:
+            return None
+        return dict(zip(self.names, self.rows[row], strict=True))
 
 
 class _Features:
@@ -475,11 +531,14 @@ class _Features:
 
 
 @contextmanager
-def _few_collections(gen0: int = 50_000) -> Iterator[None]:
+def _few_collections(gen0: int = 200_000) -> Iterator[None]:
     """The batch allocates millions of small acyclic objects (rows, holdings, entries): with
     CPython's default threshold (700) the cyclic collector ran often enough to cost ~20% of the
     plan's CPU, rescanning the model and catalogue each time. Freeze what exists (they are
-    never garbage during a plan) and collect less often; memory stays bounded by the chunk."""
+    never garbage during a plan) and collect less often: a young collection scans the live
+    chunk, so at 50,000 the two that ran in the 100k bench still cost ~3% of its CPU; at
+    200,000 none ran there. Memory stays bounded: acyclic objects go as soon as they are
+    dropped, and a collection still runs every 200,000 net new container objects."""
     before = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(gen0, *before[1:])

@@ -10,8 +10,25 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
+import orjson
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    CursorResult,
+    Dialect,
+    Engine,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from recsvc.customers.profile import ChannelHabits, Customer, Holding
@@ -21,6 +38,7 @@ from recsvc.store.constants import (
     CUSTOMER_COLUMNS,
     DECLINE_OUTCOMES,
     MAX_CHUNK_SIZE,
+    PII_COLUMNS,
     check_chunk_size,
 )
 from recsvc.store.customer_repo import customer_from_row
@@ -86,54 +104,134 @@ def iter_contactable(engine: Engine, chunk_size: int = 2000) -> Iterator[list[Cu
 
 
 class ContactableChunk:
-    """A chunk of contactable customers, as the batch path reads them: plain tuples, the
+    """A chunk of contactable customers as the batch path reads them: one sequence per column,
+    dates also as datetime64[D] arrays (parsed by numpy, not value by value in Python), the
     same as DataFrames for the model's features (no Transaction objects built), and Customer
     objects with their holdings built only for the customers asked for (the triggers and the
-    rules read them)."""
+    rules read them). The plan reads no personal data (name, id number, phone)."""
 
     def __init__(
         self,
-        columns: list[str],
-        rows: list[tuple[Any, ...]],
-        holding_rows: list[tuple[Any, ...]],
-        transaction_frame: pd.DataFrame,
+        customers: dict[str, Sequence[Any]],
+        holdings: dict[str, Sequence[Any]],
+        transactions: dict[str, Sequence[Any]],
     ) -> None:
-        self.columns, self.rows, self.holding_rows = columns, rows, holding_rows
-        self.customer_frame = pd.DataFrame(rows, columns=columns)
-        self.holding_frame = pd.DataFrame(holding_rows, columns=_HOLDING)
-        self.transaction_frame = transaction_frame
-        at = columns.index("customer_id")
-        self.ids: list[str] = [r[at] for r in rows]
-        self._held: dict[str, list[Holding]] | None = None
+        self.ids: list[str] = list(customers["customer_id"])
+        self.values = customers  # as read; dates as the driver gives them (text or date)
+        self.dates = {c: _days(customers[c]) for c in _CUSTOMER_DATES}
+        self.holding_values = holdings
+        self.holding_dates = {c: _days(holdings[c]) for c in _HOLDING_DATES}
+        self.transaction_values = transactions
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._holder_at: np.ndarray | None = None
+        self._holding_rows: tuple[list[int], list[int]] | None = None
+        self._holding_objects: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.ids)
 
     def column(self, name: str) -> list[Any]:
-        at = self.columns.index(name)
-        return [r[at] for r in self.rows]
+        """A customer column's values (dates as datetime.date, None when unknown)."""
+        if name in self.dates:
+            return list(self.dates[name].astype(object))
+        return list(self.values[name])
+
+    @property
+    def customer_frame(self) -> pd.DataFrame:
+        if "customers" not in self._frames:
+            self._frames["customers"] = _frame(self.values, self.dates)
+        return self._frames["customers"]
+
+    @property
+    def holding_frame(self) -> pd.DataFrame:
+        if "holdings" not in self._frames:
+            self._frames["holdings"] = _frame(self.holding_values, self.holding_dates)
+        return self._frames["holdings"]
+
+    @property
+    def transaction_frame(self) -> pd.DataFrame:
+        if "transactions" not in self._frames:
+            values = self.transaction_values
+            self._frames["transactions"] = _frame(values, {"date": _days(values["date"])})
+        return self._frames["transactions"]
+
+    @property
+    def holder_at(self) -> np.ndarray:
+        """Per holding row, the position of its customer in the chunk (a dict, not a pandas
+        Index: that would convert the ids to Arrow strings first)."""
+        if self._holder_at is None:
+            at = {customer_id: i for i, customer_id in enumerate(self.ids)}
+            holders = self.holding_values["customer_id"]
+            self._holder_at = np.fromiter(map(at.__getitem__, holders), np.int64, len(holders))
+        return self._holder_at
 
     @property
     def customers(self) -> list[Customer]:
-        return self.build(range(len(self.rows)))
+        return self.build(range(len(self.ids)))
 
     def build(self, positions: Iterable[int]) -> list[Customer]:
-        """customer_from_row's Customers (holdings, no transactions) at these positions."""
-        if self._held is None:
-            self._held = defaultdict(list)
-            for h in self.holding_rows:
-                self._held[h[0]].append(Holding(*h[1:]))
-        held, columns = self._held, self.columns
-        plain = itemgetter(*(columns.index(c) for c in _PLAIN))
-        habits = itemgetter(*(columns.index(c) for c in CHANNEL_HABIT_COLUMNS))
-        return [
-            Customer(
-                **dict(zip(_PLAIN, plain(self.rows[i]), strict=True)),
-                channel_habits=ChannelHabits(*habits(self.rows[i])),
-                holdings=tuple(held.get(self.ids[i], ())),
-            )
-            for i in positions
-        ]
+        """customer_from_row's Customers (holdings, no transactions, no personal data) at these
+        positions; only their holdings are built."""
+        at = list(positions)
+        values, (order, first) = self.values, self._rows_of()
+        dates = [(c, self.dates[c][at].astype(object)) for c in _CUSTOMER_DATES]
+        plain = [(c, values[c]) for c in _PLAIN]
+        habits = [values[c] for c in CHANNEL_HABIT_COLUMNS]
+        h = self.holding_values
+        product, amount, change = h["product_id"], h["amount"], h["value_change_pct"]
+        opened, matures = self._holding_days()
+        out = []
+        for k, i in enumerate(at):
+            fields = {c: column[i] for c, column in plain}
+            for c, column in dates:
+                fields[c] = column[k]
+            held = tuple([
+                Holding(product[j], amount[j], opened[j], matures[j], change[j])
+                for j in order[first[i] : first[i + 1]]
+            ])  # fmt: skip
+            habit = ChannelHabits(*[column[i] for column in habits])
+            out.append(Customer(**fields, channel_habits=habit, holdings=held))
+        return out
+
+    def _holding_days(self) -> list[np.ndarray]:
+        """The holdings' dates as datetime.date or None (object arrays), once per chunk."""
+        if self._holding_objects is None:
+            self._holding_objects = [self.holding_dates[c].astype(object) for c in _HOLDING_DATES]
+        return self._holding_objects
+
+    def _rows_of(self) -> tuple[list[int], list[int]]:
+        """The holding rows by customer: customer i's are order[first[i]:first[i + 1]], in the
+        order read (product id)."""
+        if self._holding_rows is None:
+            order = np.argsort(self.holder_at, kind="stable")
+            first = np.searchsorted(self.holder_at[order], np.arange(len(self.ids) + 1))
+            self._holding_rows = (order.tolist(), first.tolist())
+        return self._holding_rows
+
+
+def _frame(values: dict[str, Sequence[Any]], dates: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The columns as a DataFrame of numpy arrays typed by the table (no per-value inference
+    by pandas): text as plain object columns (pandas' Arrow-backed strings cost more to build
+    and to read back than the features computed on them), numbers as float64 or int64 (float64
+    with NaN where a value is missing), booleans as bool, dates as given."""
+    columns: dict[str, Any] = {}
+    for name, column in values.items():
+        if name in dates:
+            columns[name] = dates[name]
+        elif name in _TEXT:
+            columns[name] = pd.Series(np.array(column, dtype=object), dtype=object, copy=False)
+        elif name in _BOOLEAN:
+            columns[name] = np.array(column, dtype=bool)
+        elif name in _INTEGER and None not in column:
+            columns[name] = np.array(column, dtype=np.int64)
+        else:
+            columns[name] = np.array(column, dtype=np.float64)  # None: NaN
+    return pd.DataFrame(columns, copy=False)
+
+
+def _days(values: Sequence[Any]) -> np.ndarray:
+    """Dates as datetime64[D] (NaT for None), from ISO text (SQLite) or datetime.date."""
+    return np.array(values, dtype="datetime64[D]")
 
 
 @dataclass(frozen=True)
@@ -156,10 +254,10 @@ class ManagerSpan:
 ALL_MANAGERS = ManagerSpan()
 
 
-def _contactable(after: str, span: ManagerSpan) -> Any:
+def _contactable(after: str, span: ManagerSpan, columns: Sequence[Any] | None = None) -> Any:
     customers = CustomerRow.__table__
     return (
-        select(customers)
+        select(*(columns if columns is not None else [customers]))
         .where(
             customers.c.customer_id > after,
             customers.c.manager_id.is_not(None),
@@ -172,40 +270,101 @@ def _contactable(after: str, span: ManagerSpan) -> Any:
 
 
 def iter_contactable_chunks(
-    engine: Engine, chunk_size: int = 2000, *, managers: ManagerSpan = ALL_MANAGERS
+    engine: Engine,
+    chunk_size: int = 2000,
+    *,
+    managers: ManagerSpan = ALL_MANAGERS,
+    transactions_within: tuple[dt.date, dt.date] | None = None,
 ) -> Iterator[ContactableChunk]:
     """iter_contactable's customers (the same chunks, id order) as ContactableChunk; only the
-    books of the managers in the span."""
+    books of the managers in the span. transactions_within=(after, until): only transactions
+    dated in (after, until] or undated (the model's window; all when None)."""
     check_chunk_size(chunk_size)
+    customers, holdings, txns = (CustomerRow.__table__, HoldingRow.__table__,
+                                 TransactionRow.__table__)  # fmt: skip
     after = ""
     while True:
         with engine.connect() as conn:
-            result = conn.execute(_contactable(after, managers).limit(chunk_size))
-            columns = list(result.keys())
-            # plain tuples from here on: attribute reads on Row objects and pandas probing
-            # them one by one cost more than the queries
-            rows = [tuple(r) for r in result]
-            if not rows:
+            query = _contactable(after, managers, [customers.c[c] for c in _CUSTOMER])
+            columns = _columns(conn.execute(query.limit(chunk_size)), _CUSTOMER)
+            if not columns["customer_id"]:
                 return
-            ids = [r[columns.index("customer_id")] for r in rows]
-            holding_rows = [tuple(r) for r in conn.execute(
-                select(*(HoldingRow.__table__.c[c] for c in _HOLDING))
-                .where(HoldingRow.customer_id.in_(ids))
-                .order_by(HoldingRow.customer_id, HoldingRow.product_id)
-            )]  # fmt: skip
-            txns = conn.execute(
-                select(TransactionRow.customer_id, TransactionRow.type, TransactionRow.amount,
-                       TransactionRow.date, TransactionRow.channel)
-                .where(TransactionRow.customer_id.in_(ids))
-            )  # fmt: skip
-            transaction_frame = pd.DataFrame(map(tuple, txns), columns=list(txns.keys()))
-        yield ContactableChunk(columns, rows, holding_rows, transaction_frame)
-        after = rows[-1][columns.index("customer_id")]
+            ids = list(columns["customer_id"])
+            held = _columns(conn.execute(
+                select(*(holdings.c[c] for c in _HOLDING))
+                .where(_among(holdings.c.customer_id, ids, conn.dialect))
+                .order_by(holdings.c.customer_id, holdings.c.product_id)
+            ), _HOLDING)  # fmt: skip
+            query = select(*(txns.c[c] for c in _TRANSACTION)).where(
+                _among(txns.c.customer_id, ids, conn.dialect)
+            )
+            if transactions_within is not None:
+                start, until = transactions_within
+                query = query.where(
+                    txns.c.date.is_(None) | ((txns.c.date > start) & (txns.c.date <= until))
+                )
+            moves = _columns(conn.execute(query), _TRANSACTION)
+        yield ContactableChunk(columns, held, moves)
+        after = ids[-1]
 
 
-# a holding's customer, then Holding's fields in order
+def _columns(result: CursorResult[Any], names: Sequence[str]) -> dict[str, Sequence[Any]]:
+    """The result's values by column, fetched from the DBAPI cursor in one call: no Row object
+    and no per-value conversion by SQLAlchemy, which cost more than the query. Values are as
+    the driver gives them (dates as ISO text on SQLite, then parsed by numpy in
+    ContactableChunk); booleans become bool (SQLite gives 0/1)."""
+    with result:
+        rows = result.cursor.fetchall()
+    columns: dict[str, Sequence[Any]] = {
+        name: list(map(itemgetter(k), rows)) for k, name in enumerate(names)
+    }
+    for name in _BOOLEAN.intersection(columns):
+        columns[name] = [None if v is None else bool(v) for v in columns[name]]
+    return columns
+
+
+# the plan reads no personal data; a holding's customer, then Holding's fields in order
+_CUSTOMER = tuple(c for c in CUSTOMER_COLUMNS if c not in PII_COLUMNS)
+_CUSTOMER_DATES = ("birth_date", "assessment_date", "customer_since")
+_PLAIN = tuple(c for c in _CUSTOMER if c not in CHANNEL_HABIT_COLUMNS + _CUSTOMER_DATES)
 _HOLDING = ("customer_id", "product_id", "amount", "open_date", "maturity_date", "value_change_pct")
-_PLAIN = tuple(c for c in CUSTOMER_COLUMNS if c not in CHANNEL_HABIT_COLUMNS)
+_HOLDING_DATES = ("open_date", "maturity_date")
+_TRANSACTION = ("customer_id", "type", "amount", "date", "channel")
+_BOOLEAN = frozenset(
+    c.name
+    for table in (CustomerRow.__table__, HoldingRow.__table__, TransactionRow.__table__)
+    for c in table.columns
+    if isinstance(c.type, Boolean)
+)
+_INTEGER = frozenset(
+    c.name
+    for table in (CustomerRow.__table__, HoldingRow.__table__, TransactionRow.__table__)
+    for c in table.columns
+    if isinstance(c.type, Integer)
+)
+_TEXT = frozenset(
+    c.name
+    for table in (CustomerRow.__table__, HoldingRow.__table__, TransactionRow.__table__)
+    for c in table.columns
+    if isinstance(c.type, String)
+)
+
+
+def _among(column: Any, ids: Sequence[str], dialect: Dialect) -> Any:
+    """column IN ids, the ids bound as one value where the database takes a list that way
+    (SQLite: a JSON array read by json_each; PostgreSQL: an array), not as one bound
+    parameter per id rendered into the statement at every execution (a chunk's 2,000 ids cost
+    SQLAlchemy more than the query)."""
+    if dialect.name == "sqlite":
+        listed = bindparam(None, orjson.dumps(list(ids)).decode(), type_=String)
+        return column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
+    if dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(String)))
+    return column.in_(ids)
+
+
+def _dialect(session: Session) -> Dialect:
+    return session.get_bind().dialect
 
 
 def count_customers(engine: Engine) -> int:
@@ -236,14 +395,14 @@ def contacted_between(
     """Customers with feedback recorded in [start, end) or a pitch logged on a day in range."""
     feedback = session.scalars(
         select(FeedbackRow.customer_id).where(
-            FeedbackRow.customer_id.in_(ids),
+            _among(FeedbackRow.customer_id, ids, _dialect(session)),
             FeedbackRow.recorded_at >= as_utc(start),
             FeedbackRow.recorded_at < as_utc(end),
         )
     )
     pitched = session.scalars(
         select(PitchLogRow.customer_id).where(
-            PitchLogRow.customer_id.in_(ids),
+            _among(PitchLogRow.customer_id, ids, _dialect(session)),
             PitchLogRow.day >= first_day,
             PitchLogRow.day <= last_day,
         )
@@ -268,7 +427,7 @@ def declines_of(
 
     for cid, pid, at in session.execute(
         select(FeedbackRow.customer_id, FeedbackRow.product_id, FeedbackRow.recorded_at).where(
-            FeedbackRow.customer_id.in_(ids),
+            _among(FeedbackRow.customer_id, ids, _dialect(session)),
             FeedbackRow.outcome.in_(DECLINE_OUTCOMES),
             FeedbackRow.recorded_at >= start,
         )
@@ -276,7 +435,7 @@ def declines_of(
         keep(cid, pid, as_utc(at).astimezone(tz).date())
     for cid, pid, day in session.execute(
         select(PitchHistoryRow.customer_id, PitchHistoryRow.product_id, PitchHistoryRow.date).where(
-            PitchHistoryRow.customer_id.in_(ids),
+            _among(PitchHistoryRow.customer_id, ids, _dialect(session)),
             PitchHistoryRow.outcome.in_(DECLINE_OUTCOMES),
             PitchHistoryRow.date >= since,
         )
@@ -293,7 +452,7 @@ def acceptances_of(
     out: dict[str, dict[str, dt.date]] = defaultdict(dict)
     for cid, pid, at in session.execute(
         select(FeedbackRow.customer_id, FeedbackRow.product_id, FeedbackRow.recorded_at).where(
-            FeedbackRow.customer_id.in_(ids),
+            _among(FeedbackRow.customer_id, ids, _dialect(session)),
             FeedbackRow.outcome == ACCEPTED,
             FeedbackRow.recorded_at >= start,
         )
@@ -337,14 +496,40 @@ def replace_managers(
         )
     )
     if audits:
-        session.execute(_upsert(session, AuditLogRow.__table__, ("request_id",)), list(audits))
+        _upsert_many(session, AuditLogRow.__table__, ("request_id",), audits)
     if rows:
-        session.execute(_upsert(session, plan, ("week", "customer_id")), list(rows))
+        _upsert_many(session, plan, ("week", "customer_id"), rows)
+
+
+def _upsert_many(
+    session: Session, table: Any, key: tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> None:
+    """The rows upserted on key, in the caller's transaction. SQLite: the statement compiled
+    once and run through the driver's executemany, each value converted by its column type's
+    own bind processor (the text SQLAlchemy would write, JSON by the engine's serializer) but
+    without SQLAlchemy's per-row parameter handling, which cost more than SQLite's work.
+    PostgreSQL: SQLAlchemy's executemany (batched multi-row INSERTs)."""
+    statement = _upsert(session, table, key)
+    dialect = session.get_bind().dialect
+    if dialect.name != "sqlite":
+        session.execute(statement, list(rows))
+        return
+    compiled = statement.compile(dialect=dialect)
+    names = list(compiled.positiontup or ())
+    if set(names) != {c.key for c in table.columns}:  # a compiler that renders binds otherwise
+        session.execute(statement, list(rows))
+        return
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    converted = [
+        [row[n] if convert is None else convert(row[n]) for row in rows]
+        for n, convert in zip(names, processors, strict=True)
+    ]
+    session.connection().exec_driver_sql(str(compiled), list(zip(*converted, strict=True)))
 
 
 def _upsert(session: Session, table: Any, key: tuple[str, ...]) -> Any:
     """INSERT ... ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.dialects import sqlite
 
     postgres = session.get_bind().dialect.name == "postgresql"
     statement: Any = postgresql.insert(table) if postgres else sqlite.insert(table)

@@ -5,15 +5,19 @@ a model, rules and hold-out arms)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from pgtesting import BACKENDS, postgres_database
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recsvc.config import Settings
 from recsvc.customers import Customer
 from recsvc.models.runtime import LoadedModel
 from recsvc.rules import customer_facts, evaluate
@@ -24,6 +28,7 @@ from recsvc.service.experiment import CHAMPION, HOLDOUT, assign
 from recsvc.service.experiments import ExperimentSource
 from recsvc.service.plan_read import CHANNEL
 from recsvc.service.plan_rows import PlanEntry, PlanSummary
+from recsvc.store import load_customers, make_engine, upgrade
 from recsvc.store.contact_plan import (
     iter_contactable,
 )
@@ -36,7 +41,7 @@ AS_OF = dt.date(2026, 9, 30)
 class OldPlanner(ContactPlanner):
     """The per-customer path as it was before the batch rules (commit 39bd792)."""
 
-    def _chunks(self, chunk_size: int, span: Any) -> Iterator[Any]:
+    def _chunks(self, chunk_size: int, span: Any, as_of: dt.date) -> Iterator[Any]:
         return iter_contactable(self.engine, chunk_size)
 
     def plan_chunk(  # type: ignore[override]
@@ -74,7 +79,11 @@ class OldPlanner(ContactPlanner):
                     holdout=arm == HOLDOUT,
                 )  # fmt: skip
                 if entry is not None:
-                    out.append(self._placed(entry, customer, arm, model, managers))
+                    entry = self._placed(entry, customer, managers)
+                    out.append(dataclasses.replace(
+                        entry, arm=arm, model_version=model.version if model else None,
+                        model_hash=model.model_hash if model else None,
+                    ))  # fmt: skip
         return out
 
     def _old_by_arm(self, customers: list[Customer]) -> list[tuple[str, list[Customer]]]:
@@ -132,12 +141,27 @@ def _stored(planner: ContactPlanner) -> tuple[list[tuple[Any, ...]], list[tuple[
     return rows, audits
 
 
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, env: Any, synthetic_bank: Path) -> Iterator[Settings]:
+    """The synthetic bank with its champion: env's SQLite copy, or the same bank loaded into a
+    private PostgreSQL database (the batch path reads and writes each its own way)."""
+    if request.param == "sqlite":
+        yield env.settings
+        return
+    with postgres_database("the contact plan's batch parity") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        load_customers(engine, synthetic_bank, progress=False)
+        engine.dispose()
+        yield dataclasses.replace(env.settings, database_url=url)
+
+
 @pytest.mark.parametrize("split", [None, {"champion": 40, "challenger": 20, "rules": 20,
                                           "holdout": 20}])  # fmt: skip
 def test_batch_path_writes_the_plan_the_per_customer_path_wrote(
-    env: Any, split: dict[str, int] | None
+    store: Settings, split: dict[str, int] | None
 ) -> None:
-    new = build_planner(env.settings)
+    new = build_planner(store)
     old = OldPlanner(new.services, new.config)
     if split is not None:
         ExperimentSource(new.engine).set_split(
@@ -152,3 +176,4 @@ def test_batch_path_writes_the_plan_the_per_customer_path_wrote(
     assert any("HIGH_PROPENSITY" in r[5] for r in rows)
     assert batch == reference
     new.engine.dispose()
+    old.engine.dispose()

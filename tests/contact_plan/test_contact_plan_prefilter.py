@@ -11,7 +11,7 @@ import datetime as dt
 import numpy as np
 from contact_plan_support import MONDAY, book_customer, store_book
 
-from recsvc.service.contact_plan import ContactPlanner
+from recsvc.service.contact_plan import ContactPlanner, _days_to_next
 from recsvc.service.contact_triggers import (
     ASSESSMENT_EXPIRING,
     FOLLOW_UP,
@@ -19,6 +19,7 @@ from recsvc.service.contact_triggers import (
     MATURED,
     MATURING,
     VALUE_SWING,
+    days_to_next,
     profile_triggers,
 )
 from recsvc.store.contact_plan import iter_contactable_chunks
@@ -97,3 +98,15 @@ def test_a_trigger_the_pre_filter_does_not_know_keeps_every_customer(
     )
     for chunk in iter_contactable_chunks(planner.engine, 500):
         assert planner._may_trigger(chunk, MONDAY).all()
+
+
+def test_the_pre_filters_key_dates_on_columns_are_days_to_next() -> None:
+    """The pre-filter counts days to birthdays and anniversaries on whole date columns
+    (_days_to_next): the same as days_to_next for every day of eight years (29 Feb in leap and
+    other years) seen from dates around the year's and February's ends."""
+    days = [dt.date(1995, 1, 1) + dt.timedelta(days=i) for i in range(8 * 366)]
+    column = np.array(days, dtype="datetime64[D]")
+    for as_of in (MONDAY, dt.date(2026, 12, 31), dt.date(2027, 1, 1), dt.date(2027, 2, 28),
+                  dt.date(2027, 3, 1), dt.date(2028, 2, 28), dt.date(2028, 2, 29)):  # fmt: skip
+        expected = [days_to_next(d, as_of) for d in days]
+        assert _days_to_next(column, as_of).tolist() == expected, as_of
