@@ -115,3 +115,19 @@ def _upsert_from(table: Table, keys: Sequence[str], columns: Sequence[str], rows
     statement = postgresql.insert(table).from_select(list(columns), rows)
     updates = {c: statement.excluded[c] for c in columns if c not in keys}
     return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+
+
+def copy_upsert(
+    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> int:
+    """Upsert these rows (dicts of every column of `table`; keys unique among them) on `keys`:
+    COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE, in the
+    caller's transaction. Returns the number of rows written."""
+    if not rows:
+        return 0
+    columns = [c.name for c in table.columns]
+    staged = staging_table(conn, f"bulk_{table.name}", table, columns)
+    copy_rows(conn, staged, columns, ([row[c] for c in columns] for row in rows))
+    written = upsert_staged(conn, staged, table, keys)
+    staged.drop(conn)
+    return written
