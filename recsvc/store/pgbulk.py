@@ -103,12 +103,12 @@ def merge_changed(
     return int(inserted), int(updated)
 
 
-def upsert_staged(conn: Connection, staged: Table, table: Table, keys: Sequence[str]) -> int:
+def upsert_staged(conn: Connection, staged: Table, table: Table, keys: Sequence[str]) -> None:
     """INSERT INTO table SELECT * FROM staged ON CONFLICT (keys) DO UPDATE: every staged row
-    (keys unique among them); returns the number of rows written."""
+    (keys unique among them; a repeated key fails the statement)."""
     columns = [c.name for c in staged.columns]
     rows = select(*(staged.c[c] for c in columns))
-    return int(conn.execute(_upsert_from(table, keys, columns, rows)).rowcount)
+    conn.execute(_upsert_from(table, keys, columns, rows))
 
 
 def _upsert_from(table: Table, keys: Sequence[str], columns: Sequence[str], rows: Any) -> Any:
@@ -123,11 +123,13 @@ def copy_upsert(
     """Upsert these rows (dicts of every column of `table`; keys unique among them) on `keys`:
     COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE, in the
     caller's transaction. Returns the number of rows written."""
+    if not is_postgres(conn):
+        raise ValueError(f"COPY needs PostgreSQL, not {conn.dialect.name}")
     if not rows:
         return 0
     columns = [c.name for c in table.columns]
     staged = staging_table(conn, f"bulk_{table.name}", table, columns)
-    copy_rows(conn, staged, columns, ([row[c] for c in columns] for row in rows))
-    written = upsert_staged(conn, staged, table, keys)
+    written = copy_rows(conn, staged, columns, ([row[c] for c in columns] for row in rows))
+    upsert_staged(conn, staged, table, keys)
     staged.drop(conn)
     return written
