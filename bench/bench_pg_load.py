@@ -9,6 +9,7 @@ Steps: `python -m training synth` writes the bank (seed 1) unless WORK already h
   sqlite    first load into a fresh SQLite file, then the same export again (nothing changes)
   pg rows   first load into a fresh PostgreSQL database with copy=False (the row path), rerun
   pg copy   the same with copy=True (COPY into staging tables, one upsert per table)
+  pg copy w2  the same with workers=2 (`--workers 2`: rows checked in 2 processes)
 customers/s = customers / seconds of the first load. PostgreSQL: --postgres, else
 RECSVC_BENCH_POSTGRES_URL or RECSVC_TEST_POSTGRES_URL (databases are created there and
 dropped). Prints numbers and the machine; asserts nothing.
@@ -65,14 +66,16 @@ def parse_only(directory: Path) -> tuple[float, int]:
     return time.perf_counter() - started, rows
 
 
-def timed_loads(url: str, directory: Path, copy: bool | None) -> tuple[float, float, int]:
+def timed_loads(
+    url: str, directory: Path, copy: bool | None, workers: int
+) -> tuple[float, float, int]:
     engine = make_engine(url)
     upgrade(engine)
     started = time.perf_counter()
-    first = load_customers(engine, directory, copy=copy)
+    first = load_customers(engine, directory, copy=copy, workers=workers)
     seconds = time.perf_counter() - started
     started = time.perf_counter()
-    again = load_customers(engine, directory, copy=copy)
+    again = load_customers(engine, directory, copy=copy, workers=workers)
     rerun = time.perf_counter() - started
     assert again.changed == 0
     engine.dispose()
@@ -105,20 +108,21 @@ def main() -> None:
     print(f"{n:,} customers, {rows:,} rows in the export\n")
     print(f"{'path':10} {'first load s':>12} {'customers/s':>12} {'rows/s':>9} {'rerun s':>8}")
     print(f"{'parse':10} {seconds:>12.1f} {n / seconds:>12,.0f} {rows / seconds:>9,.0f}")
-    runs: list[tuple[str, str, bool | None]] = [
-        ("sqlite", f"sqlite:///{work / f'load_{uuid.uuid4().hex[:8]}.db'}", None),
-        ("pg rows", "", False),
-        ("pg copy", "", True),
+    runs: list[tuple[str, str, bool | None, int]] = [
+        ("sqlite", f"sqlite:///{work / f'load_{uuid.uuid4().hex[:8]}.db'}", None, 1),
+        ("pg rows", "", False, 1),
+        ("pg copy", "", True, 1),
+        ("pg copy w2", "", True, 2),
     ]
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    for label, url, copy in runs:
+    for label, url, copy, workers in runs:
         name = f"recsvc_bench_pg_load_{uuid.uuid4().hex[:8]}"
         if not url:
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             url = make_url(base).set(database=name).render_as_string(False)
         try:
-            first, rerun, rows = timed_loads(url, bank, copy)
+            first, rerun, rows = timed_loads(url, bank, copy, workers)
         finally:
             if url.startswith("postgresql"):
                 with admin.connect() as conn:

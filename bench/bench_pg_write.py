@@ -13,7 +13,9 @@ table, one INSERT ... SELECT ... ON CONFLICT; PostgreSQL's default).
 
 Per (path, writers) it reports plan rows/s in total (wall clock from the first writer's start
 to the last writer's end; every plan row comes with one audit row), the mean per writer, and
-CPU seconds per 1,000 plan rows: of the writers' own PostgreSQL backends (read from
+WAL bytes per plan row (pg_current_wal_lsn before and after: on a shared server other
+sessions' writes are counted too), and CPU seconds per 1,000 plan rows: of the writers' own
+PostgreSQL backends (read from
 /proc/<pid>/stat: the server runs on this machine), of the server's background processes
 (checkpointer, background writer, walwriter; on a shared server they also work for other
 sessions), and of the client processes. The server's ceiling on C free cores is then about
@@ -146,11 +148,19 @@ def run_one(url: str, writers: int, tx: int, rows: int, copy: bool) -> dict[str,
     pids = dict(ready.get(timeout=300) for _ in procs)
     postmaster = _parent_of(next(iter(pids.values())))
     background = _background(postmaster)
+    lsn = create_engine(url)
+    with lsn.connect() as conn:
+        wal_before = conn.execute(text("SELECT pg_current_wal_lsn()")).scalar_one()
     before = {pid: _cpu_of(pid) for pid in [*pids.values(), *background]}
     load_before = os.getloadavg()[0]
     go.set()
     timings = dict(ready.get(timeout=3600) for _ in procs)
     after = {pid: _cpu_of(pid) for pid in before}
+    with lsn.connect() as conn:
+        wal = conn.execute(
+            text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :lsn)"), {"lsn": wal_before}
+        ).scalar_one()
+    lsn.dispose()
     done.set()
     for p in procs:
         p.join()
@@ -171,6 +181,7 @@ def run_one(url: str, writers: int, tx: int, rows: int, copy: bool) -> dict[str,
         "backend_cpu_s_per_1000": backend_cpu / total * 1000,
         "background_cpu_s_per_1000": background_cpu / total * 1000,
         "client_cpu_s_per_1000": client_cpu / total * 1000,
+        "wal_bytes_per_row": float(wal) / total,
         "load_1min": [load_before, os.getloadavg()[0]],
     }
 
@@ -218,7 +229,8 @@ def main() -> None:
         )
         print(
             f"{'path':5} {'writers':>7} {'plan rows':>10} {'s':>7} {'rows/s':>8} "
-            f"{'/writer':>8} {'backend':>8} {'bg':>6} {'client':>7}   (CPU s per 1,000 rows)"
+            f"{'/writer':>8} {'backend':>8} {'bg':>6} {'client':>7} {'WAL B/row':>9}"
+            "   (CPU s per 1,000 plan rows)"
         )
         for path in args.paths.split(","):
             for writers in (int(w) for w in args.writers.split(",")):
@@ -230,7 +242,8 @@ def main() -> None:
                     f"{r['path']:5} {writers:>7} {r['plan_rows']:>10,} {r['seconds']:>7.1f} "
                     f"{r['rows_per_s']:>8,.0f} {r['per_writer_rows_per_s']:>8,.0f} "
                     f"{r['backend_cpu_s_per_1000']:>8.3f} {r['background_cpu_s_per_1000']:>6.3f} "
-                    f"{r['client_cpu_s_per_1000']:>7.3f}   load {r['load_1min'][1]:.1f}",
+                    f"{r['client_cpu_s_per_1000']:>7.3f} {r['wal_bytes_per_row']:>9,.0f}"
+                    f"   load {r['load_1min'][1]:.1f}",
                     flush=True,
                 )
         engine.dispose()
