@@ -10,7 +10,10 @@ Steps: `python -m training synth` writes the bank (seed 1) unless WORK already h
   pg rows   first load into a fresh PostgreSQL database with copy=False (the row path), rerun
   pg copy   the same with copy=True (COPY into staging tables, one upsert per table)
   pg copy w2  the same with workers=2 (`--workers 2`: rows checked in 2 processes)
-customers/s = customers / seconds of the first load. PostgreSQL: --postgres, else
+customers/s = customers / seconds of the first load; on a shared machine the wall time is
+stretched by others' load, so the first load's CPU is given too: the client's (this process and
+its --workers pool) and the PostgreSQL backend's (from /proc: the server must run here), and
+customers per CPU second of both. PostgreSQL: --postgres, else
 RECSVC_BENCH_POSTGRES_URL or RECSVC_TEST_POSTGRES_URL (databases are created there and
 dropped). Prints numbers and the machine; asserts nothing.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -66,20 +70,54 @@ def parse_only(directory: Path) -> tuple[float, int]:
     return time.perf_counter() - started, rows
 
 
+def _cpu_of(pid: int) -> float:
+    """utime + stime of a process, seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _client_cpu() -> float:
+    """CPU seconds of this process and its reaped children (a --workers pool)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def timed_loads(
     url: str, directory: Path, copy: bool | None, workers: int
-) -> tuple[float, float, int]:
+) -> tuple[float, float, int, float, float]:
+    """(first load s, rerun s, rows read, client CPU s and server backend CPU s of the
+    first load; the backend's is 0 on SQLite)."""
     engine = make_engine(url)
     upgrade(engine)
+    pids: list[int] = []
+    if engine.dialect.name == "postgresql":  # the backends of the engine's pooled connections
+        with engine.connect() as conn:
+            pids = list(
+                conn.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND backend_type = 'client backend'"
+                    )
+                ).scalars()
+            )
+    server, client = sum(map(_cpu_of, pids)), _client_cpu()
     started = time.perf_counter()
     first = load_customers(engine, directory, copy=copy, workers=workers)
     seconds = time.perf_counter() - started
+    client = _client_cpu() - client
+    server = sum(map(_cpu_of, pids)) - server
     started = time.perf_counter()
     again = load_customers(engine, directory, copy=copy, workers=workers)
     rerun = time.perf_counter() - started
     assert again.changed == 0
     engine.dispose()
-    return seconds, rerun, first.rows_read
+    return seconds, rerun, first.rows_read, client, server
 
 
 def main() -> None:
@@ -104,10 +142,18 @@ def main() -> None:
         )  # fmt: skip
     print(machine())
     n = args.customers
+    print(f"{n:,} customers\n")
+    print(
+        f"{'path':10} {'first load s':>12} {'customers/s':>12} {'rows/s':>9} {'rerun s':>8} "
+        f"{'client CPU s':>12} {'server CPU s':>12} {'customers/CPU s':>15}"
+    )
+    cpu = _client_cpu()
     seconds, rows = parse_only(bank)
-    print(f"{n:,} customers, {rows:,} rows in the export\n")
-    print(f"{'path':10} {'first load s':>12} {'customers/s':>12} {'rows/s':>9} {'rerun s':>8}")
-    print(f"{'parse':10} {seconds:>12.1f} {n / seconds:>12,.0f} {rows / seconds:>9,.0f}")
+    cpu = _client_cpu() - cpu
+    print(
+        f"{'parse':10} {seconds:>12.1f} {n / seconds:>12,.0f} {rows / seconds:>9,.0f} "
+        f"{'':>8} {cpu:>12.1f} {0:>12.1f} {n / cpu:>15,.0f}"
+    )
     runs: list[tuple[str, str, bool | None, int]] = [
         ("sqlite", f"sqlite:///{work / f'load_{uuid.uuid4().hex[:8]}.db'}", None, 1),
         ("pg rows", "", False, 1),
@@ -122,14 +168,15 @@ def main() -> None:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             url = make_url(base).set(database=name).render_as_string(False)
         try:
-            first, rerun, rows = timed_loads(url, bank, copy, workers)
+            first, rerun, rows, client, server = timed_loads(url, bank, copy, workers)
         finally:
             if url.startswith("postgresql"):
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         print(
             f"{label:10} {first:>12.1f} {n / first:>12,.0f} {rows / first:>9,.0f} "
-            f"{rerun:>8.1f}   load {os.getloadavg()[0]:.1f}",
+            f"{rerun:>8.1f} {client:>12.1f} {server:>12.1f} {n / (client + server):>15,.0f}"
+            f"   load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     admin.dispose()
