@@ -42,7 +42,9 @@ def _load_customers(args: argparse.Namespace, settings: Settings) -> int:
 
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    report = load_customers(engine, Path(args.directory), progress=not args.quiet)
+    report = load_customers(
+        engine, Path(args.directory), progress=not args.quiet, workers=args.workers
+    )
     summary = {
         "snapshot_date": report.snapshot_date.isoformat(),
         "rows_read": report.rows_read,
@@ -167,6 +169,10 @@ def _parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load-customers", help="load a bank export into the store")
     load.add_argument("directory")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.add_argument(
+        "--workers", type=int, default=1,
+        help="processes that check the rows (default 1: in the loading process)",
+    )  # fmt: skip
     book = sub.add_parser("score-book", help="write every client manager's contact plan")
     book.add_argument("--week", default=None, help="ISO week YYYY-Www (default: this week)")
     book.add_argument("--chunk-size", type=int, default=2000, help="customers per chunk")

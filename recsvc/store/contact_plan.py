@@ -43,6 +43,7 @@ from recsvc.store.constants import (
 )
 from recsvc.store.customer_repo import customer_from_row
 from recsvc.store.feedback import as_utc
+from recsvc.store.pgbulk import copy_upsert
 from recsvc.store.tables import (
     AuditLogRow,
     ClientManagerRow,
@@ -484,17 +485,26 @@ def replace_managers(
     span: ManagerSpan,
     rows: Sequence[dict[str, Any]],
     audits: Sequence[dict[str, Any]] = (),
+    *,
+    copy: bool | None = None,
 ) -> None:
     """Swap the week's plan of the span's managers for these rows and write their audit rows,
     in the caller's transaction. Idempotent: the same rows again (a retried partition) leave
     one copy; plan rows and audit rows are upserted on their keys (week and customer, request
-    id), so even two attempts racing leave no duplicate, the database enforcing it."""
+    id), so even two attempts racing leave no duplicate, the database enforcing it. `copy`
+    (default: on PostgreSQL) writes them by COPY into staging tables and one upsert each
+    (recsvc.store.pgbulk.copy_upsert): the same rows."""
     plan = ContactPlanRow.__table__
     session.execute(
         delete(ContactPlanRow).where(
             ContactPlanRow.week == week, *span.where(ContactPlanRow.manager_id)
         )
     )
+    if session.get_bind().dialect.name == "postgresql" if copy is None else copy:
+        conn, audit_log, contact_plan = session.connection(), AuditLogRow.__table__, plan
+        copy_upsert(conn, audit_log, ("request_id",), audits)  # type: ignore[arg-type]
+        copy_upsert(conn, contact_plan, ("week", "customer_id"), rows)  # type: ignore[arg-type]
+        return
     if audits:
         _upsert_many(session, AuditLogRow.__table__, ("request_id",), audits)
     if rows:
