@@ -186,7 +186,7 @@ class CustomerFeaturizer:
     ) -> np.ndarray:
         """N x F float32 rows in `customers` order; holdings/transactions pre-filtered."""
         ids = customers["customer_id"].to_numpy()
-        index = pd.Index(ids)
+        index = _objects(ids)
         parts = [
             self._profile_frame(customers, as_of),
             self._held_frame(holdings, index),
@@ -241,8 +241,8 @@ class CustomerFeaturizer:
     def _held_frame(self, holdings: pd.DataFrame, index: pd.Index) -> np.ndarray:
         held = np.zeros((len(index), len(self.product_ids)), dtype=float)
         if len(holdings):
-            rows = index.get_indexer(pd.Index(holdings["customer_id"]))
-            cols = pd.Index(self.product_ids).get_indexer(pd.Index(holdings["product_id"]))
+            rows = index.get_indexer(_objects(holdings["customer_id"]))
+            cols = _objects(self.product_ids).get_indexer(_objects(holdings["product_id"]))
             ok = (rows >= 0) & (cols >= 0)
             held[rows[ok], cols[ok]] = 1.0
         return held
@@ -253,7 +253,7 @@ class CustomerFeaturizer:
         out[:, [0, 1, 2, 4]] = 0.0
         if not len(holdings):
             return out
-        rows = index.get_indexer(pd.Index(holdings["customer_id"]))
+        rows = index.get_indexer(_objects(holdings["customer_id"]))
         keep = rows >= 0
         h, rows = holdings[keep], rows[keep]
         n = len(index)
@@ -285,7 +285,7 @@ class CustomerFeaturizer:
         dates = pd.to_datetime(txns["date"])
         since = pd.Timestamp(as_of - dt.timedelta(days=HISTORY_DAYS))
         window = (dates.isna() | ((dates > since) & (dates <= pd.Timestamp(as_of)))).to_numpy()
-        rows = index.get_indexer(pd.Index(txns["customer_id"]))
+        rows = index.get_indexer(_objects(txns["customer_id"]))
         keep = window & (rows >= 0)
         t, rows = txns[keep], rows[keep]
         kinds = t["type"].to_numpy()
@@ -311,6 +311,12 @@ def _code(value: str, vocabulary: Sequence[str]) -> float:
 def _codes(series: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
     lookup = {v: float(i) for i, v in enumerate(vocabulary)}
     return np.array([lookup.get(v, _NAN) for v in series.to_numpy(dtype=object)], dtype=float)
+
+
+def _objects(values: Any) -> pd.Index:
+    """An Index of plain Python objects: ids matched by hash and ==, as before, without pandas
+    inferring its Arrow-backed strings (dearer to build than the lookups they serve here)."""
+    return pd.Index(np.asarray(values, dtype=object), dtype=object)
 
 
 def _each(function: Callable[[Any], float], series: pd.Series) -> np.ndarray:
