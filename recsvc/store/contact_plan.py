@@ -230,42 +230,8 @@ def _frame(values: dict[str, Sequence[Any]], dates: dict[str, np.ndarray]) -> pd
 
 
 def _days(values: Sequence[Any]) -> np.ndarray:
-    """Dates as datetime64[D] (NaT for None), from ISO text (SQLite) or datetime.date.
-    'YYYY-MM-DD' text is read by arithmetic on its digits (numpy's own parser costs ~0.4 us a
-    value); anything else (other forms, impossible dates) goes to numpy, which reads or
-    refuses it as before. tests/contact_plan/test_contact_plan_days.py holds the two equal."""
-    if not len(values) or not isinstance(values[0], str | None):
-        return np.array(values, dtype="datetime64[D]")
-    try:
-        text = np.array(values, dtype="U11")  # None: 'None'; an 11th character: not a date
-    except (TypeError, ValueError):
-        return np.array(values, dtype="datetime64[D]")
-    chars = text.view(np.uint32).reshape(len(text), 11).astype(np.int64) - ord("0")
-    digits = chars[:, [0, 1, 2, 3, 5, 6, 8, 9]]
-    shaped = (
-        (chars[:, 4] == ord("-") - ord("0")) & (chars[:, 7] == ord("-") - ord("0"))
-        & (chars[:, 10] == -ord("0")) & ((digits >= 0) & (digits <= 9)).all(axis=1)
-    )  # fmt: skip
-    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    month = digits[:, 4] * 10 + digits[:, 5]
-    day = digits[:, 6] * 10 + digits[:, 7]
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    length = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)]
-    length = length + (leap & (month == 2))
-    valid = shaped & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
-    missing = text == "None"
-    if not (valid | missing).all():
-        return np.array(values, dtype="datetime64[D]")
-    # days since 1970-01-01 from the civil date (H. Hinnant's days_from_civil)
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
-    out = days.astype("datetime64[D]")
-    out[missing] = np.datetime64("NaT")
-    return out
+    """Dates as datetime64[D] (NaT for None), from ISO text (SQLite) or datetime.date."""
+    return np.array(values, dtype="datetime64[D]")
 
 
 @dataclass(frozen=True)
