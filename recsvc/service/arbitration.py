@@ -80,8 +80,8 @@ def arbitrate_columns(
     """arbitrate() on whole columns, without transaction weights: `eligible` (n x P, bool) and
     `propensities` (n x P, or None when degraded) in the order of `products`. The same numbers
     as arbitrate (float64, multiplied in the same order), the same ranking (score descending,
-    ties by catalogue order), the same family limit; tests/contact_plan/test_contact_plan_arbitration.py
-    holds it to arbitrate."""
+    ties by catalogue order), the same family limit; held to arbitrate by
+    tests/contact_plan/test_contact_plan_arbitration.py."""
     eligible = np.asarray(eligible, dtype=bool)
     n, width = eligible.shape
     values = np.array([p.value for p in products], dtype=np.float64)
