@@ -7,7 +7,7 @@ and `transform_frames` (the bank's tables as DataFrames, vectorised, for trainin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -186,7 +186,7 @@ class CustomerFeaturizer:
     ) -> np.ndarray:
         """N x F float32 rows in `customers` order; holdings/transactions pre-filtered."""
         ids = customers["customer_id"].to_numpy()
-        index = pd.Index(ids)
+        index = _objects(ids)
         parts = [
             self._profile_frame(customers, as_of),
             self._held_frame(holdings, index),
@@ -205,7 +205,7 @@ class CustomerFeaturizer:
         aum = df["aum"].astype(float).to_numpy()
         thresholds = np.array([t.min_aum for t in self.bank.tiers])
         tier = (aum[:, None] >= thresholds[None, :]).sum(axis=1)
-        risk = df["risk_level"].map(_risk_number).astype(float)
+        risk = pd.Series(_each(_risk_number, df["risk_level"]), index=df.index)
         assessed = pd.to_datetime(df["assessment_date"])
         assessment_days = (stamp - assessed).dt.days.astype(float)
         assessment_days[risk.isna()] = np.nan
@@ -241,8 +241,8 @@ class CustomerFeaturizer:
     def _held_frame(self, holdings: pd.DataFrame, index: pd.Index) -> np.ndarray:
         held = np.zeros((len(index), len(self.product_ids)), dtype=float)
         if len(holdings):
-            rows = index.get_indexer(pd.Index(holdings["customer_id"]))
-            cols = pd.Index(self.product_ids).get_indexer(pd.Index(holdings["product_id"]))
+            rows = index.get_indexer(_objects(holdings["customer_id"]))
+            cols = _objects(self.product_ids).get_indexer(_objects(holdings["product_id"]))
             ok = (rows >= 0) & (cols >= 0)
             held[rows[ok], cols[ok]] = 1.0
         return held
@@ -253,13 +253,14 @@ class CustomerFeaturizer:
         out[:, [0, 1, 2, 4]] = 0.0
         if not len(holdings):
             return out
-        rows = index.get_indexer(pd.Index(holdings["customer_id"]))
+        rows = index.get_indexer(_objects(holdings["customer_id"]))
         keep = rows >= 0
         h, rows = holdings[keep], rows[keep]
         n = len(index)
         # the same product held twice counts once, as on the request path
-        unique_pairs = pd.DataFrame({"r": rows, "p": h["product_id"].to_numpy()}).drop_duplicates()
-        out[:, 0] = np.bincount(unique_pairs["r"].to_numpy(), minlength=n)
+        products, _ = pd.factorize(h["product_id"].to_numpy(dtype=object), use_na_sentinel=False)
+        pairs = np.unique(rows.astype(np.int64) * (int(products.max(initial=0)) + 1) + products)
+        out[:, 0] = np.bincount(pairs // (int(products.max(initial=0)) + 1), minlength=n)
         amount = h["amount"].astype(float).fillna(0.0).to_numpy()
         is_deposit = h["product_id"].isin(DEPOSIT_PRODUCTS).to_numpy()
         out[:, 1] = np.log1p(np.bincount(rows, weights=amount * is_deposit, minlength=n))
@@ -284,7 +285,7 @@ class CustomerFeaturizer:
         dates = pd.to_datetime(txns["date"])
         since = pd.Timestamp(as_of - dt.timedelta(days=HISTORY_DAYS))
         window = (dates.isna() | ((dates > since) & (dates <= pd.Timestamp(as_of)))).to_numpy()
-        rows = index.get_indexer(pd.Index(txns["customer_id"]))
+        rows = index.get_indexer(_objects(txns["customer_id"]))
         keep = window & (rows >= 0)
         t, rows = txns[keep], rows[keep]
         kinds = t["type"].to_numpy()
@@ -309,7 +310,18 @@ def _code(value: str, vocabulary: Sequence[str]) -> float:
 
 def _codes(series: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
     lookup = {v: float(i) for i, v in enumerate(vocabulary)}
-    return series.map(lookup).astype(float).to_numpy()
+    return np.array([lookup.get(v, _NAN) for v in series.to_numpy(dtype=object)], dtype=float)
+
+
+def _objects(values: Any) -> pd.Index:
+    """An Index of plain Python objects: ids matched by hash and ==, as before, without pandas
+    inferring its Arrow-backed strings (dearer to build than the lookups they serve here)."""
+    return pd.Index(np.asarray(values, dtype=object), dtype=object)
+
+
+def _each(function: Callable[[Any], float], series: pd.Series) -> np.ndarray:
+    """series.map(function) as floats, without pandas' per-call machinery."""
+    return np.array([function(v) for v in series.to_numpy(dtype=object)], dtype=float)
 
 
 def _risk_number(value: Any) -> float:
@@ -325,7 +337,7 @@ def _num(df: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _flag(series: pd.Series) -> np.ndarray:
-    return series.map(lambda v: float(v in (1, True, "1", "true", "True"))).to_numpy(float)
+    return _each(lambda v: float(v in (1, True, "1", "true", "True")), series)
 
 
 def _group_min(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from recsvc.catalog.product import Product
 from recsvc.service.config import ServiceConfig
 
@@ -50,3 +52,64 @@ def arbitrate(
         else:
             dropped.append(entry)
     return kept, dropped
+
+
+@dataclass(frozen=True)
+class RankedColumns:
+    """arbitrate() for a group of customers at once (arbitrate_columns). Per customer: the
+    catalogue positions of the ranking (what the family limit kept, best first), the best
+    expected value among them (0.0 if none) and the position of the first in the ranking with
+    it (-1 if none). expected and score are n x P in catalogue order (meaningless where the
+    product is not eligible)."""
+
+    ranked: list[list[int]]
+    best_value: list[float]
+    top: list[int]
+    expected: np.ndarray
+    score: np.ndarray
+
+
+def arbitrate_columns(
+    products: Sequence[Product],
+    eligible: np.ndarray,
+    *,
+    propensities: np.ndarray | None,
+    config: ServiceConfig,
+    order: Mapping[str, int],
+) -> RankedColumns:
+    """arbitrate() on whole columns, without transaction weights: `eligible` (n x P, bool) and
+    `propensities` (n x P, or None when degraded) in the order of `products`. The same numbers
+    as arbitrate (float64, multiplied in the same order), the same ranking (score descending,
+    ties by catalogue order), the same family limit; held to arbitrate by
+    tests/contact_plan/test_contact_plan_arbitration.py."""
+    eligible = np.asarray(eligible, dtype=bool)
+    n, width = eligible.shape
+    values = np.array([p.value for p in products], dtype=np.float64)
+    weights = np.array([config.weight(p.product_id, p.family) for p in products], np.float64)
+    if propensities is None:
+        base = np.full((n, width), config.degraded_propensity, dtype=np.float64)
+    else:
+        base = np.asarray(propensities, dtype=np.float64)
+    expected = base * values[None, :]
+    score = expected * weights[None, :]
+    catalogue_rank = np.broadcast_to(
+        np.array([order[p.product_id] for p in products], dtype=np.int64), (n, width)
+    )
+    # not eligible sorts last; ties on the score by catalogue order (lexsort: last key first)
+    idx = np.lexsort((catalogue_rank, np.where(eligible, -score, np.inf)), axis=-1)
+    ok = np.take_along_axis(eligible, idx, axis=1)
+    families = {f: k for k, f in enumerate(dict.fromkeys(p.family for p in products))}
+    family_of = np.array([families[p.family] for p in products], dtype=np.int64)[idx]
+    kept = np.zeros_like(ok)
+    for k in range(len(families)):
+        of_family = ok & (family_of == k)
+        kept |= of_family & (np.cumsum(of_family, axis=1) <= config.max_per_family)
+    counts = kept.sum(axis=1)
+    compact = np.take_along_axis(idx, np.argsort(~kept, axis=1, kind="stable"), axis=1)
+    ranked = [row[:c] for row, c in zip(compact.tolist(), counts.tolist(), strict=True)]
+    in_rank = np.where(kept, np.take_along_axis(expected, idx, axis=1), -np.inf)
+    first = in_rank.argmax(axis=1) if width else np.zeros(n, dtype=np.int64)
+    none = counts == 0
+    best = np.where(none, 0.0, in_rank[np.arange(n), first] if width else 0.0)
+    top = np.where(none, -1, idx[np.arange(n), first] if width else -1)
+    return RankedColumns(ranked, best.tolist(), top.tolist(), expected, score)

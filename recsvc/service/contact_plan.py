@@ -21,14 +21,13 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, configure_mappers
 
-from recsvc.catalog.product import Product
 from recsvc.config import PACKAGE_DATA, Settings
 from recsvc.customers.profile import Customer
 from recsvc.customers.segments import tier_of, value_class_of
 from recsvc.features.customer import HISTORY_DAYS, CustomerFeaturizer
 from recsvc.models.runtime import LoadedModel
 from recsvc.rules.batch import evaluate_batch
-from recsvc.service.arbitration import Ranked, arbitrate
+from recsvc.service.arbitration import RankedColumns, arbitrate_columns
 from recsvc.service.contact_triggers import (
     ASSESSMENT_EXPIRING,
     FOLLOW_UP,
@@ -235,11 +234,13 @@ class ContactPlanner(UsesServices):
                 group, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
                 bank=self.bank, recent_declines=declines, recent_acceptances=accepted,
             )  # fmt: skip
-            products = self.catalogue.products
-            allowed_at = [row.tolist() for row in map(np.flatnonzero, verdicts.eligible)]
+            ranking = arbitrate_columns(
+                self.catalogue.products, verdicts.eligible,
+                propensities=self._catalogue_columns(model, probs, keep),
+                config=self.service_config, order=self.order,
+            )  # fmt: skip
             expiries = verdicts.days_to_expiry.tolist()
-            kept, kept_bounds = keep.tolist(), bounds[keep].tolist()
-            scored = _Propensities(model, probs)
+            kept_bounds = bounds[keep].tolist()
             high, holdout = self.config.high_propensity_value, arm == HOLDOUT
             for i, customer in enumerate(group):
                 expiry = expiries[i]
@@ -249,8 +250,7 @@ class ContactPlanner(UsesServices):
                 )  # fmt: skip
                 if not found and kept_bounds[i] < high:
                     continue
-                allowed = [products[j] for j in allowed_at[i]]
-                entry = self._entry_of(customer, as_of, found, allowed, scored.of(kept[i]),
+                entry = self._entry_of(customer, as_of, found, ranking, i,
                                        holdout=holdout, arm=arm, model=model)  # fmt: skip
                 if entry is not None:
                     out.append(self._placed(entry, customer, managers))
@@ -370,29 +370,36 @@ class ContactPlanner(UsesServices):
         columns = [loaded.product_index[p.product_id] for p in self.catalogue.products]
         return np.asarray((probs[:, columns] * values[None, :]).max(axis=1, initial=0.0))
 
+    def _catalogue_columns(
+        self, model: LoadedModel | None, probs: np.ndarray | None, keep: np.ndarray
+    ) -> np.ndarray | None:
+        """The propensities of the arm's rows `keep`, one column per catalogue product in
+        catalogue order (None: no model, arbitrate's degraded ranking)."""
+        if model is None or probs is None:
+            return None
+        columns = np.array([model.product_index[p.product_id] for p in self.catalogue.products])
+        return probs[np.ix_(keep, columns)]
+
     def _entry_of(
         self,
         customer: Customer,
         as_of: dt.date,
         found: list[Found],
-        eligible: Sequence[Product],
-        propensities: dict[str, float] | None,
+        ranking: RankedColumns,
+        row: int,
         *,
         holdout: bool,
         arm: str = CHAMPION,
         model: LoadedModel | None = None,
     ) -> PlanEntry | None:
-        """The entry from the triggers found and the products the rules allow, with the arm
-        and the model (None: no model) that chose them."""
-        ranked, _ = arbitrate(
-            eligible, propensities=propensities, transaction_weights={},
-            config=self.service_config, order=self.order,
-        )  # fmt: skip
-        best_value = max((r.expected_value for r in ranked), default=0.0)
-        modelled = propensities is not None
-        if ranked and modelled and best_value >= self.config.high_propensity_value:
-            top = max(ranked, key=lambda r: r.expected_value)
-            found.append(Found(HIGH_PROPENSITY, top.product.product_id))
+        """The entry from the triggers found and the group's ranking (arbitrate's, on whole
+        columns) of the products the rules allow, with the arm and the model (None: no model)
+        that chose them."""
+        ranked = ranking.ranked[row]
+        best_value = ranking.best_value[row]
+        products = self.catalogue.products
+        if ranked and model is not None and best_value >= self.config.high_propensity_value:
+            found.append(Found(HIGH_PROPENSITY, products[ranking.top[row]].product_id))
         if not found:
             return None
         found.sort(key=lambda f: self.config.codes.index(f.code))
@@ -401,13 +408,13 @@ class ContactPlanner(UsesServices):
             priority *= self.config.bzc_factor
         if holdout:  # the experiment's hold-out: the triggers, nothing to suggest
             ranked = []
-        products = tuple(r.product.product_id for r in ranked[: self.config.max_products])
+        ids = [products[j].product_id for j in ranked[: self.config.max_products]]  # >= 1
         return PlanEntry(
             customer_id=customer.customer_id,
             manager_id=str(customer.manager_id),
             triggers=tuple(f.code for f in found),
-            products=products,
-            talking_points=self._talking_points(found, ranked),
+            products=tuple(ids),
+            talking_points=self._talking_points(found, ids[0] if ids else None),
             priority=round(priority, 4),
             channel=preferred_channel(customer, self.config),
             flag=HOLDOUT_FLAG if holdout else None,
@@ -416,13 +423,11 @@ class ContactPlanner(UsesServices):
             model_hash=model.model_hash if model else None,
         )
 
-    def _talking_points(
-        self, found: list[Found], ranked: list[Ranked]
-    ) -> tuple[dict[str, str], ...]:
+    def _talking_points(self, found: list[Found], first: str | None) -> tuple[dict[str, str], ...]:
         """One sentence per trigger (most urgent first), topped up with the best suggestion."""
         points = [self._text(f.code, f.product_id, f.days) for f in found]
-        if len(points) < 2 and ranked:
-            points.append(self._text(SUGGESTION, ranked[0].product.product_id, None))
+        if len(points) < 2 and first is not None:
+            points.append(self._text(SUGGESTION, first, None))
         return tuple(points[: self.config.max_talking_points])
 
     def _text(self, code: str, product_id: str | None, days: int | None) -> dict[str, str]:
@@ -495,22 +500,6 @@ def _days_to_next(days: np.ndarray, as_of: dt.date) -> np.ndarray:
 def _window(spec: TriggerSpec) -> int:
     assert spec.window_days is not None  # loading refuses a window trigger's entry without it
     return spec.window_days
-
-
-class _Propensities:
-    """An arm's propensities by customer, as the dict arbitrate reads (None: no model)."""
-
-    def __init__(self, model: LoadedModel | None, probs: np.ndarray | None) -> None:
-        self.names: list[str] = []
-        self.rows: list[list[float]] | None = None
-        if model is not None and probs is not None:
-            self.names = list(model.product_index)
-            self.rows = probs[:, [model.product_index[p] for p in self.names]].tolist()
-
-    def of(self, row: int) -> dict[str, float] | None:
-        if self.rows is None:
-            return None
-        return dict(zip(self.names, self.rows[row], strict=True))
 
 
 class _Features:

@@ -17,17 +17,26 @@ from pgtesting import BACKENDS, postgres_database
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recsvc.catalog.product import Product
 from recsvc.config import Settings
 from recsvc.customers import Customer
+from recsvc.customers.segments import value_class_of
 from recsvc.models.runtime import LoadedModel
 from recsvc.rules import customer_facts, evaluate
 from recsvc.service.answers import Caller
+from recsvc.service.arbitration import arbitrate
 from recsvc.service.contact_plan import ContactPlanner, build_planner
-from recsvc.service.contact_triggers import profile_triggers
+from recsvc.service.contact_triggers import (
+    HIGH_PROPENSITY,
+    SUGGESTION,
+    Found,
+    preferred_channel,
+    profile_triggers,
+)
 from recsvc.service.experiment import CHAMPION, HOLDOUT, assign
 from recsvc.service.experiments import ExperimentSource
 from recsvc.service.plan_read import CHANNEL
-from recsvc.service.plan_rows import PlanEntry, PlanSummary
+from recsvc.service.plan_rows import HOLDOUT_FLAG, PlanEntry, PlanSummary
 from recsvc.store import load_customers, make_engine, upgrade
 from recsvc.store.contact_plan import (
     iter_contactable,
@@ -115,8 +124,51 @@ class OldPlanner(ContactPlanner):
             customer, self.catalogue, channel=CHANNEL, as_of=as_of, rules=self.rules,
             bank=self.bank, recent_declines=declines or {}, recent_acceptances=accepted or {},
         )  # fmt: skip
-        return self._entry_of(
+        return self._old_entry_of(
             customer, as_of, found, list(verdict.eligible), propensities, holdout=holdout
+        )
+
+    def _old_entry_of(
+        self,
+        customer: Customer,
+        as_of: dt.date,
+        found: list[Found],
+        eligible: Sequence[Product],
+        propensities: dict[str, float] | None,
+        *,
+        holdout: bool,
+    ) -> PlanEntry | None:
+        """ContactPlanner._entry_of as it was before arbitrate_columns: arbitrate() per
+        customer on the products the rules allow."""
+        ranked, _ = arbitrate(
+            eligible, propensities=propensities, transaction_weights={},
+            config=self.service_config, order=self.order,
+        )  # fmt: skip
+        best_value = max((r.expected_value for r in ranked), default=0.0)
+        modelled = propensities is not None
+        if ranked and modelled and best_value >= self.config.high_propensity_value:
+            top = max(ranked, key=lambda r: r.expected_value)
+            found.append(Found(HIGH_PROPENSITY, top.product.product_id))
+        if not found:
+            return None
+        found.sort(key=lambda f: self.config.codes.index(f.code))
+        priority = best_value + sum(self.config.trigger_weights[f.code] for f in found)
+        if value_class_of(customer, self.bank, as_of) == "BZC":
+            priority *= self.config.bzc_factor
+        if holdout:
+            ranked = []
+        points = [self._text(f.code, f.product_id, f.days) for f in found]
+        if len(points) < 2 and ranked:
+            points.append(self._text(SUGGESTION, ranked[0].product.product_id, None))
+        return PlanEntry(
+            customer_id=customer.customer_id,
+            manager_id=str(customer.manager_id),
+            triggers=tuple(f.code for f in found),
+            products=tuple(r.product.product_id for r in ranked[: self.config.max_products]),
+            talking_points=tuple(points[: self.config.max_talking_points]),
+            priority=round(priority, 4),
+            channel=preferred_channel(customer, self.config),
+            flag=HOLDOUT_FLAG if holdout else None,
         )
 
 
