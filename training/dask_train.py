@@ -647,7 +647,7 @@ def exact_counts(text: str, counts: np.ndarray) -> str:
         fields = {ln.split("=", 1)[0]: i for i, ln in enumerate(lines) if "=" in ln}
         leaves = int(lines[fields["num_leaves"]].split("=", 1)[1])
         leaf = counts[t, :leaves]
-        if leaves > 1:
+        if leaves > 1:  # a one-leaf tree is written alike by both learners: left as it is
             left = [int(v) for v in lines[fields["left_child"]].split("=", 1)[1].split()]
             right = [int(v) for v in lines[fields["right_child"]].split("=", 1)[1].split()]
             internal = [0] * (leaves - 1)
@@ -656,7 +656,7 @@ def exact_counts(text: str, counts: np.ndarray) -> str:
                     int(leaf[~c]) if c < 0 else internal[c] for c in (left[node], right[node])
                 )
             lines[fields["internal_count"]] = "internal_count=" + " ".join(map(str, internal))
-        lines[fields["leaf_count"]] = "leaf_count=" + " ".join(str(int(c)) for c in leaf)
+            lines[fields["leaf_count"]] = "leaf_count=" + " ".join(str(int(c)) for c in leaf)
         rewritten.append("Tree=" + "\n".join(lines))
     sizes = " ".join(str(len(b.encode())) for b in rewritten)
     head = "\n".join(

@@ -170,6 +170,8 @@ def test_the_dask_model_is_an_ordinary_model_directory(as_written: Path, tmp_pat
     assert desc["shipped_model"]["customers"] == CUSTOMERS
     assert desc["training_customers"]["count"] == CUSTOMERS
     assert desc["metrics"]["model"]["map@7"] > desc["metrics"]["baselines"]["popularity"]["map@7"]
+    # the spec's learner grows one machine's trees; only its bagging is a per-machine draw
+    assert [n.split(":")[0] for n in desc["distributed"]["differs_from_one_machine"]] == ["bagging"]
     registry = Registry(tmp_path / "registry")
     version = registry.publish(as_written, note="trained on Dask")
     assert registry.resolve("champion") == version
@@ -262,3 +264,29 @@ def test_the_spec_learner_is_one_the_data_parallel_learner_reproduces() -> None:
     assert parity_limits(build_ranker(parity_spec(), seed=0)._lgb_params({})) == []
     old = parity_limits({**params, "min_data_in_leaf": 200, "lambda_l2": 5.0})
     assert [note.split(" ")[0] for note in old] == ["min_data_in_leaf", "lambda_l2", "bagging:"]
+
+
+def test_exact_counts_writes_the_rows_that_reach_each_leaf() -> None:
+    """One machine's booster records the true counts: rewriting them from `leaf_counts` gives
+    the same text; counts spoiled as the data-parallel learner spoils them are put back, and
+    the text still loads (tree_sizes recomputed)."""
+    import lightgbm as lgb
+
+    from training.dask_train import exact_counts, leaf_counts
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * rng.normal(size=3000) > 1.2).astype(np.float32)
+    params = {"objective": "binary", "num_leaves": 7, "verbose": -1, "seed": 0}
+    text = lgb.train(params, lgb.Dataset(X, y), num_boost_round=5).model_to_string()
+    counts = leaf_counts(lgb.Booster(model_str=text), X, chunk=700)
+    assert exact_counts(text, counts) == text
+    spoiled = "\n".join(
+        "leaf_count=" + " ".join(str(int(v) + 7) for v in ln.split("=")[1].split())
+        if ln.startswith("leaf_count=")
+        else ln
+        for ln in text.split("\n")
+    )
+    assert spoiled != text
+    assert exact_counts(spoiled, counts) == text
+    assert lgb.Booster(model_str=exact_counts(spoiled, counts)).num_trees() == 5
