@@ -8,8 +8,18 @@ round-robin on the workers, so reruns give the same trees. Each product's booste
 by LightGBM's data-parallel learner over the workers holding its rows, driven as
 `lightgbm.dask` drives it, but with every worker's bins taken from one shared sample (see
 `DaskRankerFit._shared_bins`; `bins="worker"` uses `lightgbm.dask.DaskLGBMClassifier`, whose
-per-worker bins moved AUC by up to 0.04); only the boosters' text crosses back to the client.
+per-worker bins moved AUC by up to 0.04); only the boosters' text crosses back to the client,
+with every leaf's row count made exact (`exact_counts`: the data-parallel learner records
+hessian-based estimates, and TreeSHAP, the service's reasons, weighs branches by them).
 `--threads` does not apply: each worker trains with its own thread count.
+
+LightGBM's data-parallel learner grows the trees one machine grows (same rows, same bins) only
+for some learner settings; `parity_limits` names the others in model.json. It estimates a
+leaf's rows from hessians where one machine counts them (so `min_data_in_leaf` > 1 decides
+differently), and it tries every feature in every leaf where one machine skips, below a leaf,
+the features that gained nothing there (which happens only when a split can gain nothing:
+`lambda_l1/l2`, `min_gain_to_split`, `max_delta_step`, `path_smooth`). The synthetic spec
+therefore bounds leaves by `min_sum_hessian_in_leaf` without L2 (docs/model.md, measured).
 
 Every per-customer choice is made from the customer's key (a hash of the id), never from a row
 position, so a customer lands on the same side whatever the partitioning:
@@ -498,7 +508,8 @@ class DaskRankerFit:
             )
             for w, pieces in holders.items()
         ]
-        return str(self.client.gather(futures)[0])
+        trained = self.client.gather(futures)
+        return exact_counts(trained[0][0], np.sum([counts for _, counts in trained], axis=0))
 
     def fit(
         self,
@@ -533,6 +544,27 @@ class DaskRankerFit:
         return ranker, {"calibration_customers": len(raw), "calibration_fold": cal_total}
 
 
+def parity_limits(params: dict[str, Any]) -> list[str]:
+    """What in these LightGBM parameters makes the data-parallel trees differ from the trees one
+    machine grows on the same rows and bins (empty: the same trees, docs/model.md)."""
+    out = []
+    if int(params.get("min_data_in_leaf", 20)) > 1:
+        out.append(
+            f"min_data_in_leaf = {params.get('min_data_in_leaf', 20)}: the data-parallel learner "
+            "checks it against leaf sizes it estimates from hessians, one machine against the "
+            "true ones"
+        )
+    for key in ("lambda_l1", "lambda_l2", "min_gain_to_split", "max_delta_step", "path_smooth"):
+        if float(params.get(key, 0.0)) > 0:
+            out.append(
+                f"{key} = {params[key]}: a split can then gain nothing; one machine stops trying "
+                "a feature below a leaf where it gained nothing, the data-parallel learner does not"
+            )
+    if float(params.get("bagging_fraction", 1.0)) < 1 and int(params.get("bagging_freq", 0)) > 0:
+        out.append("bagging: each machine draws its own rows")
+    return out
+
+
 def free_port() -> int:
     """A port free on this worker's host right now (LightGBM listens on it for its peers)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -559,8 +591,9 @@ def train_on_worker(
     rounds: int,
     names: list[str],
     cats: Any,
-) -> str:
-    """This worker's part of one data-parallel LightGBM training; returns the model text.
+) -> tuple[str, np.ndarray]:
+    """This worker's part of one data-parallel LightGBM training: the model text, and how
+    many of this worker's rows reach each leaf of each tree (`leaf_counts`).
 
     The reference Dataset is constructed before LightGBM joins its peers, so its bins are
     found locally from the shared sample; the local Dataset copies them."""
@@ -578,7 +611,58 @@ def train_on_worker(
     text = str(booster.model_to_string())
     if "machines" in params:
         booster.free_network()
-    return text
+    return text, leaf_counts(booster, X)
+
+
+def leaf_counts(booster: lgb.Booster, X: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """(trees x num_leaves): how many rows of X reach each leaf of each tree."""
+    trees = booster.num_trees()
+    width = int(booster.params.get("num_leaves", 31))
+    out = np.zeros((trees, width), dtype=np.int64)
+    offsets = np.arange(trees, dtype=np.int64) * width
+    for start in range(0, len(X), chunk):
+        rows = X[start : start + chunk]
+        leaves = np.asarray(booster.predict(rows, pred_leaf=True, num_threads=1))
+        flat = (leaves.reshape(-1, trees).astype(np.int64) + offsets).ravel()
+        out += np.bincount(flat, minlength=trees * width).reshape(trees, width)
+    return out
+
+
+def exact_counts(text: str, counts: np.ndarray) -> str:
+    """The model text with every tree's `leaf_count`/`internal_count` set from `counts`
+    (rows per leaf summed over the machines) and `tree_sizes` recomputed.
+
+    The data-parallel learner records the counts it estimates from hessians (a split's
+    side gets round(sum of its hessians x rows/hessians of the parent)), off by up to 20% on
+    a rare product; the serial learner records the true counts. Predictions never read them,
+    but TreeSHAP (`pred_contrib`, the service's reasons) weighs each branch by them."""
+    head, sep, rest = text.partition("\nTree=0\n")
+    if not sep:
+        return text  # no trees
+    body, end, tail = ("Tree=0\n" + rest).partition("end of trees")
+    blocks = [b for b in body.split("Tree=") if b]
+    rewritten = []
+    for t, block in enumerate(blocks):
+        lines = block.split("\n")
+        fields = {ln.split("=", 1)[0]: i for i, ln in enumerate(lines) if "=" in ln}
+        leaves = int(lines[fields["num_leaves"]].split("=", 1)[1])
+        leaf = counts[t, :leaves]
+        if leaves > 1:  # a one-leaf tree is written alike by both learners: left as it is
+            left = [int(v) for v in lines[fields["left_child"]].split("=", 1)[1].split()]
+            right = [int(v) for v in lines[fields["right_child"]].split("=", 1)[1].split()]
+            internal = [0] * (leaves - 1)
+            for node in range(leaves - 2, -1, -1):  # children have larger indices than parents
+                internal[node] = sum(
+                    int(leaf[~c]) if c < 0 else internal[c] for c in (left[node], right[node])
+                )
+            lines[fields["internal_count"]] = "internal_count=" + " ".join(map(str, internal))
+            lines[fields["leaf_count"]] = "leaf_count=" + " ".join(str(int(c)) for c in leaf)
+        rewritten.append("Tree=" + "\n".join(lines))
+    sizes = " ".join(str(len(b.encode())) for b in rewritten)
+    head = "\n".join(
+        f"tree_sizes={sizes}" if ln.startswith("tree_sizes=") else ln for ln in head.split("\n")
+    )
+    return head + "\n" + "".join(rewritten) + end + tail
 
 
 _NETWORK = frozenset({"machines", "num_machines", "local_listen_port", "time_out", "tree_learner"})
@@ -806,6 +890,7 @@ def train_dask(
                 if bins == "shared"
                 else "lightgbm.dask DaskLGBMClassifier (bins found per worker)"
             ),
+            "differs_from_one_machine": parity_limits(ranker._lgb_params({})),
             "evaluation": (
                 f"hold-out metrics on {len(c_test)} of {run.holdout} hold-out customers; "
                 f"baselines fitted on {len(c_train)} of {n_train} training customers "
