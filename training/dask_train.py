@@ -509,7 +509,8 @@ class DaskRankerFit:
             for w, pieces in holders.items()
         ]
         trained = self.client.gather(futures)
-        return exact_counts(trained[0][0], np.sum([counts for _, counts in trained], axis=0))
+        text = exact_counts(trained[0][0], np.sum([counts for _, counts in trained], axis=0))
+        return without_hosts(text)
 
     def fit(
         self,
@@ -663,6 +664,17 @@ def exact_counts(text: str, counts: np.ndarray) -> str:
         f"tree_sizes={sizes}" if ln.startswith("tree_sizes=") else ln for ln in head.split("\n")
     )
     return head + "\n" + "".join(rewritten) + end + tail
+
+
+_HOSTS = ("[machines: ", "[local_listen_port: ")
+
+
+def without_hosts(text: str) -> str:
+    """The model text without the parameters that name this run's hosts and ports (LightGBM
+    records `machines` and `local_listen_port`): the same data and spec give the same file,
+    and the same manifest hash, on any cluster. The learner itself stays named
+    (`tree_learner`, `num_machines`)."""
+    return "\n".join(ln for ln in text.split("\n") if not ln.startswith(_HOSTS))
 
 
 _NETWORK = frozenset({"machines", "num_machines", "local_listen_port", "time_out", "tree_learner"})

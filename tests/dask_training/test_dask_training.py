@@ -130,6 +130,26 @@ def test_two_workers_stay_close_to_the_single_process_model(
     assert all(mb > 0 for mb in desc["distributed"]["peak_rss_mb_per_worker"].values())
 
 
+def test_two_workers_write_the_single_process_model_files(
+    single: dict[str, Any], two_workers: Path
+) -> None:
+    """Same data and spec, same bytes: the trees are the single process's, and the parameters
+    name the learner (data-parallel, on 2 machines; threads) but no host or port, so the
+    manifest's hashes do not change from one run, or one cluster, to the next."""
+    learner = {"tree_learner", "num_machines", "time_out", "num_threads"}
+    for two in sorted(two_workers.glob("model_*.txt")):
+        one = (single["dir"] / two.name).read_text(encoding="utf-8")
+        text = two.read_text(encoding="utf-8")
+        trees, _, params = text.partition("\nparameters:\n")
+        assert trees == one.partition("\nparameters:\n")[0], two.name
+        theirs = set(one.partition("\nparameters:\n")[2].splitlines())
+        ours = set(params.splitlines())
+        hosts = {ln for ln in ours if ln.startswith(("[machines: ", "[local_listen_port: "))}
+        assert not hosts, (two.name, hosts)  # the single process writes LightGBM's defaults
+        differ = {ln.strip("[]").split(":")[0] for ln in ours ^ theirs}
+        assert differ - {"machines", "local_listen_port"} <= learner, (two.name, differ)
+
+
 def test_two_workers_give_the_single_process_reasons(
     bank: Path, single: dict[str, Any], two_workers: Path
 ) -> None:
