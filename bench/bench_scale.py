@@ -46,6 +46,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,7 @@ class Run:
     stdout: str
     peak_mib: float  # the CLI's own process
     worker_peaks_mib: list[float] = field(default_factory=list)  # its children, largest first
+    cpu_seconds: float = 0.0  # user + system of the CLI and every process it waited for
 
 
 def high_water(pid: int) -> int:
@@ -87,7 +89,10 @@ def high_water(pid: int) -> int:
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
-    """Run cmd (stderr passes through), sampling the RSS of it and all its descendants."""
+    """Run cmd (stderr passes through), sampling the RSS of it and all its descendants; its CPU
+    seconds are the growth of this process's RUSAGE_CHILDREN (the CLI, and the Dask workers it
+    spawned and reaped)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     peaks: dict[int, float] = {}
@@ -123,7 +128,9 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
         (mib for pid, mib in peaks.items() if pid != process.pid and pid not in helpers),
         reverse=True,
     )
-    return Run(seconds, stdout, peaks.get(process.pid, 0.0), children)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(seconds, stdout, peaks.get(process.pid, 0.0), children, cpu)
 
 
 def accepts_dask(module: str, command: str) -> bool:
@@ -467,11 +474,13 @@ def bench_size(
     def train() -> dict[str, Any]:
         run = measure([py, *base, "--out", str(work / f"model-{n}"), "--threads",
                        str(args.threads)])  # fmt: skip
-        return {"seconds": round(run.seconds, 2), "peak_mib": round(run.peak_mib)}
+        return {"seconds": round(run.seconds, 2), "cpu_seconds": round(run.cpu_seconds, 1),
+                "peak_mib": round(run.peak_mib)}  # fmt: skip
 
     def train_dask() -> dict[str, Any]:
         run = measure([py, *base, "--out", str(work / f"model-{n}-dask"), "--dask", args.dask])
-        return {"seconds": round(run.seconds, 2), "peak_mib": round(run.peak_mib),
+        return {"seconds": round(run.seconds, 2), "cpu_seconds": round(run.cpu_seconds, 1),
+                "peak_mib": round(run.peak_mib),
                 "worker_peaks_mib": [round(m) for m in run.worker_peaks_mib]}  # fmt: skip
 
     def predict() -> dict[str, Any]:
@@ -605,6 +614,26 @@ def print_table(results: list[dict[str, Any]], dask: dict[str, bool], address: s
                 f"{c['rows_written_per_s']:>9,} {c['customers_per_s']:>9,} {share:>10.1%} "
                 f"{cell(c.get('entries_vs_copies_x_base'), '{:.4f}'):>15}"
             )
+    print(
+        "\ntraining (CPU s = user + system of the CLI and its Dask workers; load = 1-minute "
+        "load average min/mean/max during the step):"
+    )
+    print(f"{'customers':>10} {'path':<7} {'wall s':>9} {'CPU s':>9} {'peak MiB CLI':>12} "
+          f"{'peak MiB per worker':>20} {'load':>15}")  # fmt: skip
+    for r in results:
+        data = r.get("train")
+        if not isinstance(data, dict):
+            continue
+        for path, step in (("single", "train"), ("dask", "train-dask")):
+            t = data.get(path)
+            if not t:
+                continue
+            load = r.get("steps", {}).get(step, {}).get("load_1min")
+            shown = f"{load['min']:.1f}/{load['mean']:.1f}/{load['max']:.1f}" if load else "-"
+            workers = ", ".join(f"{m:,}" for m in t.get("worker_peaks_mib", [])) or "-"
+            print(f"{r['customers']:>10,} {path:<7} {t['seconds']:>9,.1f} "
+                  f"{cell(t.get('cpu_seconds')):>9} {t['peak_mib']:>12,} {workers:>20} "
+                  f"{shown:>15}")  # fmt: skip
     print("\nwhen each step ran (1-minute load average min/mean/max during it):")
     for r in results:
         for name, meta in r.get("steps", {}).items():

@@ -77,7 +77,7 @@ def frames_to_dataset(
     if history is not None:
         H = history.transform_frames(ids, frames.pitches, as_of)
         X, names = np.hstack([X, H]), [*names, *history.names]
-    features = pd.DataFrame(X, columns=names)
+    features = pd.DataFrame(X, columns=names, copy=False)  # X is not used again: no copy
     held = _held_matrix(now, ids, products)
     labels = np.zeros_like(held)
     if labelled and len(snapshots) > 1:
