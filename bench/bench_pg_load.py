@@ -35,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchwork import bench_postgres_url
 from machine import machine
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -48,7 +49,6 @@ from recsvc.store.constants import (
     TRANSACTION_COLUMNS,
 )
 from recsvc.store.csvrows import RowConverters, checked_rows
-from recsvc.store.engine import normalise_url
 from recsvc.store.loader import read_manifest
 
 
@@ -126,12 +126,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
-    base = args.postgres or os.environ.get(
-        "RECSVC_BENCH_POSTGRES_URL", os.environ.get("RECSVC_TEST_POSTGRES_URL")
-    )
-    if not base:
-        sys.exit("needs --postgres or RECSVC_BENCH_POSTGRES_URL / RECSVC_TEST_POSTGRES_URL")
-    base = normalise_url(base)
+    base = bench_postgres_url(args.postgres)
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_pg_load_"))
     bank = work / f"bank_{args.customers}"
     if not (bank / "manifest.json").exists():

@@ -43,6 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchwork import bench_postgres_url
 from machine import machine
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -51,7 +52,6 @@ from sqlalchemy.orm import Session
 from recsvc.service.plan_rows import PlanEntry, PlanSummary, plan_audit_row, plan_row
 from recsvc.store import make_engine, upgrade
 from recsvc.store.contact_plan import ManagerSpan, replace_managers
-from recsvc.store.engine import normalise_url
 
 WEEK = "2026-W48"
 MANAGERS_PER_SPAN = 50
@@ -206,12 +206,7 @@ def main() -> None:
     parser.add_argument("--tx", type=int, default=1, help="transactions per writer")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    base = args.postgres or os.environ.get(
-        "RECSVC_BENCH_POSTGRES_URL", os.environ.get("RECSVC_TEST_POSTGRES_URL")
-    )
-    if not base:
-        sys.exit("needs --postgres or RECSVC_BENCH_POSTGRES_URL / RECSVC_TEST_POSTGRES_URL")
-    base = normalise_url(base)
+    base = bench_postgres_url(args.postgres)
     name = f"recsvc_bench_pg_write_{uuid.uuid4().hex[:8]}"
     url = make_url(base).set(database=name).render_as_string(False)
     admin = create_engine(base, isolation_level="AUTOCOMMIT")

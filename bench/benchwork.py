@@ -58,3 +58,18 @@ def store_settings(work: Path) -> Any:
     return dataclasses.replace(
         Settings(), database_url=f"sqlite:///{work / 'store.db'}", registry_dir=work / "registry"
     )
+
+
+def bench_postgres_url(given: str | None) -> str:
+    """The PostgreSQL server a bench writes to: --postgres, else RECSVC_BENCH_POSTGRES_URL,
+    else RECSVC_TEST_POSTGRES_URL; exits with the reason when none is set."""
+    import os
+
+    from recsvc.store.engine import normalise_url
+
+    base = given or os.environ.get(
+        "RECSVC_BENCH_POSTGRES_URL", os.environ.get("RECSVC_TEST_POSTGRES_URL")
+    )
+    if not base:
+        sys.exit("needs --postgres or RECSVC_BENCH_POSTGRES_URL / RECSVC_TEST_POSTGRES_URL")
+    return normalise_url(base)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from recsvc.store.engine import normalise_url
 
@@ -52,3 +52,20 @@ def empty_database(backend: str, tmp_path: Path, what: str) -> Iterator[str]:
         return
     with postgres_database(what) as url:
         yield url
+
+
+@contextmanager
+def two_migrated_postgres(what: str) -> Iterator[tuple[Engine, Engine]]:
+    """Engines on two new PostgreSQL databases at the current schema, for comparing two
+    write paths on the same input; both dropped afterwards."""
+    from recsvc.store import make_engine, upgrade
+
+    with postgres_database(what) as one, postgres_database(what) as two:
+        engines = make_engine(one), make_engine(two)
+        try:
+            for engine in engines:
+                upgrade(engine)
+            yield engines
+        finally:
+            for engine in engines:
+                engine.dispose()

@@ -31,8 +31,8 @@ import cloudpickle
 import pytest
 from clustertesting import ROOT, ExternalCluster, external_cluster, worker_env
 from pgtesting import postgres_database
+from plantesting import week_plan
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from recsvc.cluster import ClusterError, check_workers, dask_client, release
 from recsvc.config import Settings
@@ -42,7 +42,7 @@ from recsvc.service.plan_dask import PartitionJob, plan_partition, plan_week_on_
 from recsvc.service.plan_rows import PlanSummary
 from recsvc.service.weeks import week_start
 from recsvc.store import load_customers, make_engine, upgrade
-from recsvc.store.tables import AuditLogRow, ContactPlanRow
+from recsvc.store.tables import ContactPlanRow
 from training.dask_train import train_dask
 from training.datasets import load_spec
 
@@ -93,29 +93,9 @@ def single(store: Settings) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
     planner = build_planner(store)
     planner.plan_week(WEEK, as_of=AS_OF)
     planner.engine.dispose()
-    rows, counts = _plan(store)
+    rows, counts = week_plan(store, WEEK)
     assert counts["plan"] > 50
     return rows, counts
-
-
-def _plan(settings: Settings) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
-    """The week's rows without the run's ids and clock, and per table, row counts of the run."""
-    engine = make_engine(settings.database_url)
-    with Session(engine) as session:
-        plan = session.scalars(select(ContactPlanRow).where(ContactPlanRow.week == WEEK)).all()
-        rows = sorted(
-            (r.customer_id, r.manager_id, r.rank, r.priority, r.flag, r.triggers, r.products,
-             r.talking_points, r.channel, r.request_id.rsplit("-", 1)[1])
-            for r in plan
-        )  # fmt: skip
-        run_ids = {r.request_id.split("-")[3] for r in plan}
-        audits = session.scalar(
-            select(func.count()).where(AuditLogRow.request_id.in_({r.request_id for r in plan}))
-        )
-    engine.dispose()
-    assert len(run_ids) == 1  # one run's request ids
-    return rows, {"plan": len(plan), "distinct customers": len({r[0] for r in rows}),
-                  "audits": int(audits or 0)}  # fmt: skip
 
 
 def _command(
@@ -177,7 +157,7 @@ def test_score_book_through_the_scheduler_writes_the_single_process_plan(
     )
     assert done.returncode == 0, done.stderr
     assert f'"dask": "{cluster.address}"' in done.stdout
-    rows, counts = _plan(store)
+    rows, counts = week_plan(store, WEEK)
     assert (rows, counts) == single
 
 
@@ -191,7 +171,7 @@ def test_workers_of_a_running_cluster_follow_a_configuration_change(
     config = tmp_path / "contact_plan.yaml"
     shutil.copy(DEFAULT_CONFIG, config)
     plan_week_on_cluster(store, cluster.address, WEEK, as_of=AS_OF, config_path=config)
-    before = _plan(store)
+    before = week_plan(store, WEEK)
     text = config.read_text(encoding="utf-8")
     changed = re.sub(r"(VALUE_SWING:\n\s+weight: )25", r"\g<1>95", text)
     assert changed != text
@@ -199,10 +179,10 @@ def test_workers_of_a_running_cluster_follow_a_configuration_change(
     planner = build_planner(store, config_path=config)
     planner.plan_week(WEEK, as_of=AS_OF)
     planner.engine.dispose()
-    expected = _plan(store)
+    expected = week_plan(store, WEEK)
     assert expected[0] != before[0]  # the change moves priorities
     plan_week_on_cluster(store, cluster.address, WEEK, as_of=AS_OF, config_path=config)
-    assert _plan(store) == expected
+    assert week_plan(store, WEEK) == expected
 
 
 def test_sqlite_with_a_scheduler_address_is_refused(
@@ -270,7 +250,7 @@ def test_a_worker_killed_mid_task_leaves_the_single_process_plan(
     assert not driver.is_alive() and "error" not in result, result
     summary, partitions = result["summary"]
     assert partitions == 4
-    rows, counts = _plan(store)
+    rows, counts = week_plan(store, WEEK)
     assert (rows, counts) == single  # complete, no duplicate, one audit row per entry
     assert summary.entries == len(rows)
     cluster.wait_for_workers(2)  # the nanny started a new worker process

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 from contact_plan_support import WEEK
-from pgtesting import postgres_database
+from pgtesting import two_migrated_postgres
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from test_contact_plan_partition_write import _rows
 
 import recsvc.store.contact_plan as store_plan
 from recsvc.config import Settings
-from recsvc.store import make_engine, upgrade
+from recsvc.store import make_engine
 from recsvc.store.contact_plan import ManagerSpan, replace_managers
 from recsvc.store.tables import AuditLogRow, ContactPlanRow
 
@@ -59,14 +59,8 @@ def _varied(manager_id: str, customers: list[str], run: str) -> tuple[list[Any],
 
 @pytest.fixture
 def two_postgres() -> Iterator[tuple[Engine, Engine]]:
-    what = "the plan write by COPY"
-    with postgres_database(what) as one, postgres_database(what) as two:
-        engines = make_engine(one), make_engine(two)
-        for engine in engines:
-            upgrade(engine)
+    with two_migrated_postgres("the plan write by COPY") as engines:
         yield engines
-        for engine in engines:
-            engine.dispose()
 
 
 @pytest.mark.postgres

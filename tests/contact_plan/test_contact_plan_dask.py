@@ -16,8 +16,7 @@ from typing import Any
 import cloudpickle
 import pytest
 from pgtesting import postgres_database
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from plantesting import week_plan
 
 from recsvc.config import Settings
 from recsvc.models.registry import Registry
@@ -33,7 +32,6 @@ from recsvc.service.plan_dask import (
 from recsvc.service.plan_rows import PlanSummary
 from recsvc.store import load_customers, make_engine, upgrade
 from recsvc.store.contact_plan import ManagerSpan
-from recsvc.store.tables import AuditLogRow, ContactPlanRow
 
 WEEK = "2026-W40"  # the synthetic pitch history ends on 29 Sep: declines are in force
 AS_OF = dt.date(2026, 9, 30)
@@ -62,26 +60,6 @@ def pg_settings(
         yield settings
 
 
-def _plan(settings: Settings) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
-    """The week's rows without the run's ids and clock, and per table, row counts of the run."""
-    engine = make_engine(settings.database_url)
-    with Session(engine) as session:
-        plan = session.scalars(select(ContactPlanRow).where(ContactPlanRow.week == WEEK)).all()
-        rows = sorted(
-            (r.customer_id, r.manager_id, r.rank, r.priority, r.flag, r.triggers, r.products,
-             r.talking_points, r.channel, r.request_id.rsplit("-", 1)[1])
-            for r in plan
-        )  # fmt: skip
-        run_ids = {r.request_id.split("-")[3] for r in plan}
-        audits = session.scalar(
-            select(func.count()).where(AuditLogRow.request_id.in_({r.request_id for r in plan}))
-        )
-    engine.dispose()
-    assert len(run_ids) == 1  # one run's request ids
-    return rows, {"plan": len(plan), "distinct customers": len({r[0] for r in rows}),
-                  "audits": int(audits or 0)}  # fmt: skip
-
-
 def _killing(marker: Path, log: Path) -> Callable[[PartitionJob], PlanSummary]:
     """plan_partition, except that the first partition to commit kills its worker process
     before returning (the commit is in the store, Dask never hears of it)."""
@@ -107,7 +85,7 @@ def test_a_worker_killed_after_its_commit_leaves_the_single_process_plan(
     planner = build_planner(pg_settings)
     planner.plan_week(WEEK, as_of=AS_OF)
     planner.engine.dispose()
-    single, single_counts = _plan(pg_settings)
+    single, single_counts = week_plan(pg_settings, WEEK)
     assert single_counts["plan"] > 50
 
     marker, log = tmp_path / "killed", tmp_path / "ran"
@@ -118,7 +96,7 @@ def test_a_worker_killed_after_its_commit_leaves_the_single_process_plan(
     killed = marker.read_text()
     assert partitions == 4 and len(set(ran)) == 4
     assert ran.count(killed) == 2  # committed, killed, run again by Dask
-    rows, counts = _plan(pg_settings)
+    rows, counts = week_plan(pg_settings, WEEK)
     assert rows == single  # the same entries, ranks, priorities, texts, customers
     assert counts == single_counts  # no duplicate; one audit row per entry
     assert summary.entries == len(rows)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgtesting import postgres_database
+from pgtesting import postgres_database, two_migrated_postgres
 from sqlalchemy import Engine
 from test_store_loader import MakeExport, Tables, dump
 
@@ -48,16 +48,8 @@ def pg_engine() -> Iterator[Engine]:
 
 @pytest.fixture
 def two_postgres_engines() -> Iterator[tuple[Engine, Engine]]:
-    with (
-        postgres_database("the loader's COPY path") as one,
-        postgres_database("the loader's COPY path") as two,
-    ):
-        engines = make_engine(one), make_engine(two)
-        for engine in engines:
-            upgrade(engine)
+    with two_migrated_postgres("the loader's COPY path") as engines:
         yield engines
-        for engine in engines:
-            engine.dispose()
 
 
 @pytest.mark.postgres
