@@ -83,3 +83,13 @@ def service_app(env: Any) -> Any:
 @pytest.fixture
 def service_client(service_app: Any) -> Any:
     return service_app.test_client()
+
+
+@pytest.fixture
+def two_postgres(request: pytest.FixtureRequest) -> Any:
+    """Engines on two new migrated PostgreSQL databases, for comparing two write paths on the
+    same input (pgtesting.two_migrated_postgres); CI must run the requesting test there."""
+    from pgtesting import two_migrated_postgres
+
+    with two_migrated_postgres(f"{request.node.name}: two write paths compared") as engines:
+        yield engines

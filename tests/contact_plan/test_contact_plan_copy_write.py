@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from contact_plan_support import WEEK
-from pgtesting import two_migrated_postgres
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from test_contact_plan_partition_write import _rows
@@ -55,12 +53,6 @@ def _varied(manager_id: str, customers: list[str], run: str) -> tuple[list[Any],
             experiment_id="exp" if i % 2 else None,
         )
     return rows, audits
-
-
-@pytest.fixture
-def two_postgres() -> Iterator[tuple[Engine, Engine]]:
-    with two_migrated_postgres("the plan write by COPY") as engines:
-        yield engines
 
 
 @pytest.mark.postgres

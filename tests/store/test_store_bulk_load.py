@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgtesting import postgres_database, two_migrated_postgres
+from pgtesting import postgres_database
 from sqlalchemy import Engine
 from test_store_loader import MakeExport, Tables, dump
 
@@ -46,15 +46,9 @@ def pg_engine() -> Iterator[Engine]:
         engine.dispose()
 
 
-@pytest.fixture
-def two_postgres_engines() -> Iterator[tuple[Engine, Engine]]:
-    with two_migrated_postgres("the loader's COPY path") as engines:
-        yield engines
-
-
 @pytest.mark.postgres
 def test_copy_and_row_paths_leave_identical_tables(
-    two_postgres_engines: tuple[Engine, Engine],
+    two_postgres: tuple[Engine, Engine],
     tmp_path: Path,
     tables: Tables,
     make_export: MakeExport,
@@ -62,7 +56,7 @@ def test_copy_and_row_paths_leave_identical_tables(
     """The same exports, loaded row by row into one database and by COPY into another: the
     same rows (surrogate ids too) and the same counts, first load, changed reload and rerun."""
     synth = pytest.importorskip("training.synth.generate")
-    rows_engine, copy_engine = two_postgres_engines
+    rows_engine, copy_engine = two_postgres
     synthetic = tmp_path / "synth"
     synth.generate_bank(synthetic, customers=250, seed=5)
     exports = [
